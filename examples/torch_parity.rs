@@ -1,0 +1,96 @@
+//! Runs a PyTorch reference fixture through this library and writes what it computes.
+//!
+//! A fixture (`tests/fixtures/torch/README.md`) holds the parameters of an
+//! `nn.LSTM` / `nn.GRU` / `nn.RNN` (any `num_layers`, uni- or bidirectional),
+//! its inputs, the upstream gradients of a fixed loss, and PyTorch's outputs
+//! and gradients. This program picks the shipped cell from the metadata
+//! (`cell`, `nonlinearity`) and the float type from `dtype` (float32 files run
+//! in `f32`, float64 files in `f64`), runs the training forward and BPTT
+//! through `rnn::runtime::Layers`, writes `out`, `h_n`, (`c_n`), `loss` and
+//! `grad_<name>` for every parameter and for `x`, `h0`, (`c0`) to `--out`
+//! (safetensors, same dtype), and prints how every tensor compares with
+//! PyTorch's. The exit status is 1 if any tensor is outside the README's
+//! tolerance (unless `--no-check`), 2 on an error.
+//!
+//! ```text
+//! cargo run --release --example torch_parity -- \
+//!     --fixture tests/fixtures/torch/lstm_T5_B3_I4_H6.safetensors --out /tmp/lstm.safetensors
+//! ```
+
+use clap::Parser;
+use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnRelu, RnnReluDims, RnnTanh, RnnTanhDims};
+use rnn::runtime::parity::{self, FixtureDtype, FixtureSpec, ParityReport};
+use rnn::{Cell, Float, RnnError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(about = "Run a PyTorch RNN fixture through rnn and write the results")]
+struct Args {
+    /// The fixture (`*.safetensors`, format described in tests/fixtures/torch/README.md).
+    #[arg(long)]
+    fixture: PathBuf,
+    /// Where to write the results (safetensors, in the fixture's dtype).
+    #[arg(long)]
+    out: PathBuf,
+    /// Exit 0 even if a tensor differs from the fixture beyond tolerance.
+    #[arg(long)]
+    no_check: bool,
+}
+
+/// Runs the fixture with cell type `C` in float type `F`.
+fn run<F: Float, C: Cell<F>>(
+    args: &Args,
+    dims: impl FnOnce(&FixtureSpec) -> C::Dims,
+) -> Result<ParityReport, RnnError> {
+    parity::run_fixture_file::<F, C>(&args.fixture, Some(args.out.as_path()), dims)
+}
+
+/// Picks the cell and the float type from the fixture's metadata.
+fn dispatch(args: &Args) -> Result<ParityReport, RnnError> {
+    let spec = FixtureSpec::read(&args.fixture)?;
+    macro_rules! go {
+        ($cell:ident, $dims:ident) => {
+            match spec.dtype {
+                FixtureDtype::F64 => run::<f64, $cell<f64>>(args, |s| $dims {
+                    i: s.input_size,
+                    h: s.hidden_size,
+                }),
+                FixtureDtype::F32 => run::<f32, $cell<f32>>(args, |s| $dims {
+                    i: s.input_size,
+                    h: s.hidden_size,
+                }),
+            }
+        };
+    }
+    match (spec.cell.as_str(), spec.nonlinearity.as_str()) {
+        ("lstm", _) => go!(Lstm, LstmDims),
+        ("gru", _) => go!(Gru, GruDims),
+        ("rnn", "tanh") => go!(RnnTanh, RnnTanhDims),
+        ("rnn", "relu") => go!(RnnRelu, RnnReluDims),
+        (cell, nonlinearity) => Err(RnnError::Invalid(format!(
+            "{}: no shipped cell for cell = {cell:?}, nonlinearity = {nonlinearity:?}",
+            spec.path
+        ))),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match dispatch(&args) {
+        Ok(report) => {
+            println!("{report}");
+            println!("results written to {}", args.out.display());
+            if report.passed() || args.no_check {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

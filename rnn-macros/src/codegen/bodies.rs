@@ -1,0 +1,245 @@
+//! The bodies of `forward`, `forward_train` and `backward_into`.
+//!
+//! Each is: check shapes (typed errors), bind sizes and parameters, allocate
+//! every buffer once, run the program's `pre` items, the time loop over the
+//! `body` items, the `post` items, and wrap the results in ndarray types.
+
+use super::program::{buf_name, dim, dims, offset, weight_slice, Gen};
+use super::Ctx;
+use crate::schedule::{Buf, Program, Section};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+impl Ctx<'_> {
+    /// `let __dK = ...;` for every dimension, read from `recv` (`self.dims` or `dims`).
+    pub fn dim_locals(&self, recv: TokenStream) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (i, (name, fixed)) in self.sg.dims.iter().enumerate() {
+            let v = format_ident!("__d{}", i);
+            match fixed {
+                Some(n) => out.extend(quote!(let #v = #n;)),
+                None => {
+                    let f = super::dim_field(name);
+                    out.extend(quote!(let #v = #recv.#f;));
+                }
+            }
+        }
+        out
+    }
+
+    fn param_locals(&self) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (k, p) in self.sg.params.iter().enumerate() {
+            let (c, v, name) = (format_ident!("__pc{}", k), format_ident!("__p{}", k), &p.name);
+            out.extend(quote! {
+                let #c = self.#name.as_standard_layout();
+                let #v = #c.as_slice().expect("standard layout");
+            });
+        }
+        out
+    }
+
+    fn packed_weights(&self, prog: &Program) -> TokenStream {
+        let mut out = TokenStream::new();
+        for &g in &prog.packed_groups {
+            let grp = &self.groups[g];
+            let w = format_ident!("__w{}", g);
+            let (r, cols) = (dims(&grp.rows), dim(grp.cols));
+            let mut fill = TokenStream::new();
+            for (m, &p) in grp.weights.iter().enumerate() {
+                let row0 = dims(&grp.rows[..m]);
+                let pv = format_ident!("__p{}", p);
+                fill.extend(quote!(__rt::pack_rows(&mut #w, #row0, #cols, #pv);));
+            }
+            out.extend(quote! {
+                let mut #w = __rt::zeros::<F>(#r * #cols);
+                #fill
+                let #w = #w;
+            });
+        }
+        out
+    }
+
+    fn own_buffers(&self, prog: &Program) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (i, b) in prog.own.iter().enumerate() {
+            let v = buf_name(Buf::Own(i));
+            let w = dims(&b.width);
+            let rows = if b.all_steps { quote!(__t_len * __b) } else { quote!(__b) };
+            out.extend(quote!(let mut #v = __rt::zeros::<F>(#rows * #w);));
+        }
+        out
+    }
+
+    fn run(&self, prog: &Program, flow: &crate::flow::Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
+        let g = Gen { flow, groups: self.groups, prog };
+        let pre = g.items(&prog.pre, Section::Pre);
+        let body = g.items(&prog.body, Section::Body);
+        let post = g.items(&prog.post, Section::Post);
+        let range = if reverse { quote!((0..__t_len).rev()) } else { quote!(0..__t_len) };
+        quote! {
+            #pre
+            for __t in #range {
+                #body
+                #after_step
+            }
+            #post
+        }
+    }
+
+    pub fn forward_body(&self, train: bool) -> TokenStream {
+        let prog = if train { &self.plans.train } else { &self.plans.infer };
+        let dims_l = self.dim_locals(quote!(self.dims));
+        let params = self.param_locals();
+        let packed = self.packed_weights(prog);
+        let own = self.own_buffers(prog);
+        let mut states = TokenStream::new();
+        let mut finals = Vec::new();
+        let mut hist_names = Vec::new();
+        for (k, s) in self.sg.states.iter().enumerate() {
+            let h = format_ident!("__hist{}", k);
+            let w = dim(s.shape[0]);
+            states.extend(quote! {
+                let mut #h = __rt::zeros::<F>((__t_len + 1) * __b * #w);
+                if !init.is_empty() {
+                    let __init = init[#k].as_standard_layout();
+                    #h[..__b * #w].copy_from_slice(__init.as_slice().expect("standard layout"));
+                }
+            });
+            finals.push(quote! {
+                __rt::ndarray::Array2::from_shape_vec((__b, #w), #h[__t_len * __b * #w..].to_vec()).expect("state shape")
+            });
+            hist_names.push(h);
+        }
+        let ow = dim(self.output_width());
+        let run = self.run(prog, self.fwd_flow, false, TokenStream::new());
+        let result = if train {
+            let kept = self.plans.kept.iter().map(|b| buf_name(Buf::Own(*b)));
+            quote! {
+                __rt::core::result::Result::Ok(__rt::Trace {
+                    outputs: __outputs,
+                    states: __states,
+                    len: __t_len,
+                    batch: __b,
+                    saved: __rt::Vec::from([__xs0.to_vec(), #(#hist_names,)* #(#kept,)*]),
+                })
+            }
+        } else {
+            quote!(__rt::core::result::Result::Ok(__rt::Forward { outputs: __outputs, states: __states }))
+        };
+        quote! {
+            let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
+            __rt::check_states("init", init, &<Self as __rt::Cell<F>>::state_sizes(self), __b)?;
+            #dims_l
+            #params
+            #packed
+            let __xsc0 = xs.as_standard_layout();
+            let __xs0 = __xsc0.as_slice().expect("standard layout");
+            #states
+            let mut __out0 = __rt::zeros::<F>(__t_len * __b * #ow);
+            #own
+            #run
+            let __states = __rt::Vec::from([#(#finals),*]);
+            let __outputs = __rt::ndarray::Array3::from_shape_vec((__t_len, __b, #ow), __out0).expect("output shape");
+            #result
+        }
+    }
+
+    pub fn backward_body(&self) -> TokenStream {
+        let prog = &self.plans.bwd;
+        let dims_l = self.dim_locals(quote!(self.dims));
+        let params = self.param_locals();
+        let packed = self.packed_weights(prog);
+        let own = self.own_buffers(prog);
+        let n_states = self.sg.states.len();
+        let n_saved = 1 + n_states + self.plans.kept.len();
+        let mut grads = TokenStream::new();
+        for (k, p) in self.sg.params.iter().enumerate() {
+            let (v, name) = (format_ident!("__gp{}", k), &p.name);
+            let msg = format!("gradient `{}` is not contiguous", name);
+            grads.extend(quote! {
+                let #v = grads.#name.as_slice_mut().ok_or_else(|| __rt::RnnError::Invalid(__rt::String::from(#msg)))?;
+            });
+        }
+        let mut trace_bufs = TokenStream::new();
+        for k in 0..n_states {
+            let h = format_ident!("__hist{}", k);
+            let idx = 1 + k;
+            trace_bufs.extend(quote!(let #h: &[F] = &trace.saved[#idx];));
+        }
+        for s in 0..self.plans.kept.len() {
+            let v = buf_name(Buf::Saved(s));
+            let idx = 1 + n_states + s;
+            trace_bufs.extend(quote!(let #v: &[F] = &trace.saved[#idx];));
+        }
+        let mut seeds = TokenStream::new();
+        let mut swaps = TokenStream::new();
+        let mut d_init = Vec::new();
+        for (k, s) in self.sg.states.iter().enumerate() {
+            let (sd, sn) = (format_ident!("__seed{}", k), format_ident!("__seednext{}", k));
+            let w = dim(s.shape[0]);
+            seeds.extend(quote! {
+                let mut #sd = __rt::zeros::<F>(__b * #w);
+                if !d_final.is_empty() {
+                    let __df = d_final[#k].as_standard_layout();
+                    #sd.copy_from_slice(__df.as_slice().expect("standard layout"));
+                }
+                let mut #sn = __rt::zeros::<F>(__b * #w);
+            });
+            swaps.extend(quote!(__rt::core::mem::swap(&mut #sd, &mut #sn);));
+            d_init.push(quote!(__rt::ndarray::Array2::from_shape_vec((__b, #w), #sd).expect("state shape")));
+        }
+        let iw = dim(self.sg.inputs[0].shape[0]);
+        let ow = dim(self.output_width());
+        let run = self.run(prog, self.bwd_flow, true, swaps);
+        let mut wgrads = TokenStream::new();
+        for w in &prog.weight_grads {
+            let g = &self.groups[w.wg.group];
+            let p = g.weights[w.wg.member];
+            let gp = format_ident!("__gp{}", p);
+            let (rows, cols) = (dim(g.rows[w.wg.member]), dim(g.cols));
+            let (dy, op) = (buf_name(w.dy.buf), buf_name(w.operand.buf));
+            let (dyo, opo) = (offset(&w.dy, Section::Post), offset(&w.operand, Section::Post));
+            let (ldy, lop) = (dims(&w.dy.ld), dims(&w.operand.ld));
+            wgrads.extend(quote! {
+                __rt::gemm_tn(#rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+            });
+        }
+        let _ = weight_slice;
+        quote! {
+            let (__t_len, __b) = (trace.len, trace.batch);
+            let __want = [__t_len, __b, <Self as __rt::Cell<F>>::output_size(self)];
+            if d_out.shape() != __want {
+                return __rt::core::result::Result::Err(__rt::RnnError::shape("d_out", &__want, d_out.shape()));
+            }
+            __rt::check_states("d_final", d_final, &<Self as __rt::Cell<F>>::state_sizes(self), __b)?;
+            if grads.dims != self.dims {
+                return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("gradient sizes differ from the cell's")));
+            }
+            if trace.saved.len() != #n_saved {
+                return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("trace was not made by this cell's forward_train")));
+            }
+            #dims_l
+            #params
+            #packed
+            #grads
+            let __xs0: &[F] = &trace.saved[0];
+            #trace_bufs
+            let __out0 = trace.outputs.as_slice().expect("standard layout");
+            let __doutc0 = d_out.as_standard_layout();
+            let __dout0 = __doutc0.as_slice().expect("standard layout");
+            #seeds
+            let mut __dxs0 = __rt::zeros::<F>(__t_len * __b * #iw);
+            #own
+            #run
+            #wgrads
+            __rt::core::result::Result::Ok(__rt::InputGrads {
+                d_xs: __rt::ndarray::Array3::from_shape_vec((__t_len, __b, #iw), __dxs0).expect("input shape"),
+                d_init: __rt::Vec::from([#(#d_init),*]),
+            })
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _uses(_: &Program) {}

@@ -1,0 +1,263 @@
+//! Emits the cell: its types, its `Cell` implementation and its inspection
+//! constants. `quote!` lives only under this module.
+//!
+//! Emitted code is hygienic: absolute paths through `::rnn::__private`
+//! (aliased `__rt`), helpers inside `const _: () = { ... };`, no bare
+//! `Result`, `Ok`, `Vec` or primitive type names that a user type could shadow.
+
+mod bodies;
+pub mod program;
+
+use crate::ast::CellDef;
+use crate::flow::{Flow, Group};
+use crate::graph::StepGraph;
+use crate::schedule::Plans;
+use crate::shape::Dim;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+use program::dim;
+
+/// Display names of a cell's declarations (for dumps).
+pub struct Names {
+    pub inputs: Vec<String>,
+    pub states: Vec<String>,
+    pub params: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+impl Names {
+    pub fn of(sg: &StepGraph) -> Names {
+        let n = |d: &[crate::graph::Decl]| d.iter().map(|d| d.name.to_string()).collect::<Vec<_>>();
+        let mut outputs = n(&sg.outputs);
+        if outputs.is_empty() {
+            outputs.push(sg.states[0].name.to_string());
+        }
+        Names { inputs: n(&sg.inputs), states: n(&sg.states), params: n(&sg.params), outputs }
+    }
+}
+
+/// Everything codegen reads.
+pub struct Ctx<'a> {
+    pub sg: &'a StepGraph,
+    pub groups: &'a [Group],
+    pub fwd_flow: &'a Flow,
+    pub bwd_flow: &'a Flow,
+    pub plans: &'a Plans,
+}
+
+/// Field name of a dimension in the `Dims` struct (`H` -> `h`).
+pub fn dim_field(name: &Ident) -> Ident {
+    format_ident!("{}", name.to_string().to_lowercase(), span = name.span())
+}
+
+pub fn dims_ident(sg: &StepGraph) -> Ident {
+    format_ident!("{}Dims", sg.name)
+}
+
+impl Ctx<'_> {
+    fn output_width(&self) -> Dim {
+        match self.sg.outputs.first() {
+            Some(o) => o.shape[0],
+            None => self.sg.states[0].shape[0],
+        }
+    }
+}
+
+/// The cell's public types (also emitted on error, so users see one error).
+pub fn emit_types(def: &CellDef, sg_dims: &[(Ident, Option<usize>)], params: &[(Ident, usize, String)]) -> TokenStream {
+    let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
+    let dims_name = format_ident!("{}Dims", name);
+    let grads_name = format_ident!("{}Grads", name);
+    let fields = params.iter().map(|(p, rank, shape)| {
+        let doc = format!(" Parameter `{p}`, shape {shape}.");
+        let ty = if *rank == 2 { quote!(::rnn::__private::ndarray::Array2<F>) } else { quote!(::rnn::__private::ndarray::Array1<F>) };
+        quote!(#[doc = #doc] pub #p: #ty,)
+    });
+    let dim_fields = sg_dims.iter().filter(|d| d.1.is_none()).map(|(d, _)| {
+        let f = dim_field(d);
+        let doc = format!(" Size `{d}`.");
+        quote!(#[doc = #doc] pub #f: ::core::primitive::usize,)
+    });
+    let dims_doc = format!(" The sizes [`{name}`] is built with.");
+    let grads_doc = format!(" Gradients of [`{name}`]'s parameters: the same fields, holding dL/dparameter.");
+    quote! {
+        #(#attrs)*
+        #[derive(Clone, Debug)]
+        #vis struct #name<F = ::core::primitive::f32> {
+            /// The bound sizes.
+            pub dims: #dims_name,
+            #(#fields)*
+        }
+        #[doc = #dims_doc]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+        #vis struct #dims_name {
+            #(#dim_fields)*
+        }
+        #[doc = #grads_doc]
+        #vis type #grads_name<F = ::core::primitive::f32> = #name<F>;
+    }
+}
+
+pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
+    let sg = cx.sg;
+    let name = &def.name;
+    let dims_name = dims_ident(sg);
+    let dims_param = cx.dim_locals(quote!(dims));
+    let dims_self = cx.dim_locals(quote!(self.dims));
+    let cell_name = name.to_string();
+    let pnames: Vec<String> = sg.params.iter().map(|p| p.name.to_string()).collect();
+    let snames: Vec<String> = sg.states.iter().map(|p| p.name.to_string()).collect();
+    let pidents: Vec<&Ident> = sg.params.iter().map(|p| &p.name).collect();
+    let zeros = sg.params.iter().map(|p| {
+        let n = &p.name;
+        match p.shape.as_slice() {
+            [r, c] => {
+                let (r, c) = (dim(*r), dim(*c));
+                quote!(#n: __rt::ndarray::Array2::zeros((#r, #c)),)
+            }
+            [w] => {
+                let w = dim(*w);
+                quote!(#n: __rt::ndarray::Array1::zeros(#w),)
+            }
+            _ => unreachable!("shapes are checked"),
+        }
+    });
+    let first_state = dim(sg.states[0].shape[0]);
+    let input_width = dim(sg.inputs[0].shape[0]);
+    let output_width = dim(cx.output_width());
+    let state_widths = sg.states.iter().map(|s| dim(s.shape[0]));
+    let with_input = {
+        let d = sg.inputs[0].shape[0];
+        match d.sym {
+            Some(s) if d.coef == 1 && sg.dims[s].1.is_none() => {
+                let f = dim_field(&sg.dims[s].0);
+                quote! {
+                    let mut dims = dims;
+                    dims.#f = input_size;
+                    __rt::core::result::Result::Ok(dims)
+                }
+            }
+            _ => {
+                let msg = format!("{} cannot take an input of another width: its input is declared with a fixed or scaled size", name);
+                quote! {
+                    #dims_param
+                    if #input_width == input_size {
+                        __rt::core::result::Result::Ok(dims)
+                    } else {
+                        __rt::core::result::Result::Err(__rt::RnnError::Dimension(__rt::String::from(#msg)))
+                    }
+                }
+            }
+        }
+    };
+    let forward = cx.forward_body(false);
+    let forward_train = cx.forward_body(true);
+    let backward = cx.backward_body();
+    let n_states = sg.states.len();
+    quote! {
+        #[allow(clippy::all, unused_mut, unused_variables, unused_parens, non_snake_case, clippy::pedantic)]
+        const _: () = {
+            use ::rnn::__private as __rt;
+            #[automatically_derived]
+            impl<F: __rt::Float> __rt::Cell<F> for #name<F> {
+                type Dims = #dims_name;
+                const NAME: &'static str = #cell_name;
+                const PARAM_NAMES: &'static [&'static str] = &[#(#pnames),*];
+                const STATE_NAMES: &'static [&'static str] = &[#(#snames),*];
+
+                fn new<R: __rt::rand::Rng + ?::core::marker::Sized>(dims: #dims_name, rng: &mut R) -> Self {
+                    #dims_param
+                    let mut __cell = <Self as __rt::Cell<F>>::zeros(dims);
+                    let __bound = 1.0f64 / (#first_state as ::core::primitive::f64).sqrt();
+                    #( __rt::uniform_fill(__cell.#pidents.as_slice_mut().expect("standard layout"), __bound, rng); )*
+                    __cell
+                }
+                fn zeros(dims: #dims_name) -> Self {
+                    #dims_param
+                    Self { dims, #(#zeros)* }
+                }
+                fn dims(&self) -> #dims_name {
+                    self.dims
+                }
+                fn with_input_size(dims: #dims_name, input_size: ::core::primitive::usize) -> __rt::core::result::Result<#dims_name, __rt::RnnError> {
+                    #with_input
+                }
+                fn input_size(&self) -> ::core::primitive::usize {
+                    #dims_self
+                    #input_width
+                }
+                fn output_size(&self) -> ::core::primitive::usize {
+                    #dims_self
+                    #output_width
+                }
+                fn state_sizes(&self) -> __rt::Vec<::core::primitive::usize> {
+                    #dims_self
+                    __rt::Vec::from([#(#state_widths),*])
+                }
+                fn params(&self) -> __rt::Vec<(&'static str, __rt::ndarray::ArrayViewD<'_, F>)> {
+                    __rt::Vec::from([#((#pnames, self.#pidents.view().into_dyn())),*])
+                }
+                fn params_mut(&mut self) -> __rt::Vec<(&'static str, __rt::ndarray::ArrayViewMutD<'_, F>)> {
+                    __rt::Vec::from([#((#pnames, self.#pidents.view_mut().into_dyn())),*])
+                }
+                fn forward(
+                    &self,
+                    xs: __rt::ndarray::ArrayView3<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                ) -> __rt::core::result::Result<__rt::Forward<F>, __rt::RnnError> {
+                    #forward
+                }
+                fn forward_train(
+                    &self,
+                    xs: __rt::ndarray::ArrayView3<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                ) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> {
+                    #forward_train
+                }
+                fn backward_into(
+                    &self,
+                    trace: &__rt::Trace<F>,
+                    d_out: __rt::ndarray::ArrayView3<'_, F>,
+                    d_final: &[__rt::ndarray::Array2<F>],
+                    grads: &mut Self,
+                ) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> {
+                    #backward
+                }
+                fn step(
+                    &self,
+                    x: __rt::ndarray::ArrayView2<'_, F>,
+                    state: &mut [__rt::ndarray::Array2<F>],
+                ) -> __rt::core::result::Result<__rt::ndarray::Array2<F>, __rt::RnnError> {
+                    if state.len() != #n_states {
+                        return __rt::core::result::Result::Err(__rt::RnnError::shape("state (number of states)", &[#n_states], &[state.len()]));
+                    }
+                    let __f = <Self as __rt::Cell<F>>::forward(self, x.insert_axis(__rt::ndarray::Axis(0)), state)?;
+                    for (__s, __n) in state.iter_mut().zip(__f.states) {
+                        *__s = __n;
+                    }
+                    __rt::core::result::Result::Ok(__f.outputs.index_axis_move(__rt::ndarray::Axis(0), 0))
+                }
+            }
+        };
+    }
+}
+
+/// `impl Name<F> { pub const SOURCE ... }` with the inspection strings.
+pub fn emit_consts(name: &Ident, source: &str, step_dot: &str, unrolled_dot: &str, plan: &str, shapes: &[(String, String)]) -> TokenStream {
+    let rows = shapes.iter().map(|(a, b)| quote!((#a, #b)));
+    quote! {
+        impl<F> #name<F> {
+            /// The Rust this cell compiled to, pretty-printed.
+            pub const SOURCE: &'static str = #source;
+            /// The step graph in Graphviz DOT.
+            pub const STEP_DOT: &'static str = #step_dot;
+            /// The graph unrolled over three steps in Graphviz DOT, with the
+            /// time plan's decisions marked (hoisted, stacked, saved).
+            pub const UNROLLED_DOT: &'static str = #unrolled_dot;
+            /// The scheduled programs (forward, training forward, backward) as text.
+            pub const PLAN: &'static str = #plan;
+            /// Every value of the step with its symbolic shape.
+            pub const SHAPES: &'static [(&'static str, &'static str)] = &[#(#rows),*];
+        }
+    }
+}

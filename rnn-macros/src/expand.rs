@@ -1,0 +1,101 @@
+//! The pipeline, top to bottom: parse -> lower (resolve names, build the
+//! step graph) -> infer shapes -> [gate] -> time plan (unrolled analysis) ->
+//! stack products -> differentiate -> schedule -> emit.
+//!
+//! All judgement happens before the last gate (shape inference); every stage
+//! after it is infallible.
+
+use crate::ast::CellDef;
+use crate::codegen::{self, Ctx, Names};
+use crate::flow::{Leaf, K};
+use crate::{autodiff, dot, fallback, lower, schedule, shape, stack, time};
+use proc_macro2::TokenStream;
+use std::collections::BTreeSet;
+
+/// Everything the compiler knows about one cell, for codegen and for tests.
+pub struct Compiled {
+    pub planned: time::Planned,
+    pub diff: autodiff::Differentiated,
+    pub plans: schedule::Plans,
+}
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let def: CellDef = match syn::parse2(input) {
+        Ok(def) => def,
+        Err(e) => return e.to_compile_error(),
+    };
+    match compile(&def) {
+        Ok(c) => emit(&def, &c),
+        Err(e) => {
+            let mut out = fallback::skeleton(&def);
+            out.extend(e.to_compile_error());
+            out
+        }
+    }
+}
+
+pub fn compile(def: &CellDef) -> syn::Result<Compiled> {
+    let sg = lower::lower(def)?;
+    let shaped = shape::infer(sg)?;
+    let planned = time::plan(shaped);
+    let stacked = stack::stack(&planned);
+    let diff = autodiff::differentiate(stacked);
+    let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups);
+    Ok(Compiled { planned, diff, plans })
+}
+
+/// Forward values the backward reads (saved by the training forward).
+pub fn kept(c: &Compiled) -> BTreeSet<K> {
+    c.diff
+        .bwd
+        .g
+        .node_indices()
+        .filter_map(|k| match c.diff.bwd.leaf(k) {
+            Some(Leaf::Fwd(f)) => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text of the `PLAN` constant: flows and programs.
+pub fn plan_text(c: &Compiled) -> String {
+    let names = Names::of(&c.planned.shaped.sg);
+    format!(
+        "# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
+        c.diff.fwd.flow.dump(&names),
+        c.diff.bwd.dump(&names),
+        c.plans.infer.dump(),
+        c.plans.train.dump(),
+        c.plans.bwd.dump()
+    )
+}
+
+pub fn emit(def: &CellDef, c: &Compiled) -> TokenStream {
+    let sg = &c.planned.shaped.sg;
+    let params: Vec<_> = sg
+        .params
+        .iter()
+        .map(|p| {
+            let shape = p.shape.iter().map(|d| shape::ShowDim(*d, &sg.dims).to_string()).collect::<Vec<_>>();
+            (p.name.clone(), p.shape.len(), format!("[{}]", shape.join(", ")))
+        })
+        .collect();
+    let cx = Ctx { sg, groups: &c.diff.fwd.groups, fwd_flow: &c.diff.fwd.flow, bwd_flow: &c.diff.bwd, plans: &c.plans };
+    let mut code = codegen::emit_types(def, &sg.dims, &params);
+    code.extend(codegen::emit(def, &cx));
+    let source = match syn::parse2::<syn::File>(code.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(e) => format!("// could not pretty-print: {e}\n{code}"),
+    };
+    let keep = kept(c);
+    let consts = codegen::emit_consts(
+        &def.name,
+        &source,
+        &dot::step_dot(&c.planned, &c.diff.fwd, &keep),
+        &dot::unrolled_dot(&c.planned, &c.diff.fwd, &keep),
+        &plan_text(c),
+        &dot::shape_table(&c.planned),
+    );
+    code.extend(consts);
+    code
+}

@@ -1,0 +1,186 @@
+//! The kernel-level IR shared by the forward and the backward program.
+//!
+//! A [`Flow`] is a petgraph DAG of per-step values: leaves (inputs, states at
+//! t-1, parameters, constants, saved forward values, incoming adjoints),
+//! elementwise operations, and matrix products over stacked groups. Sinks
+//! say which values leave the step (new states, outputs, gradients). The
+//! scheduler decides what is materialised, where and when; codegen only
+//! prints its decisions.
+
+use crate::graph::Func;
+use crate::shape::Dim;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+
+pub type K = NodeIndex<u32>;
+
+/// A value available without computing anything in the step.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Leaf {
+    Input(usize),
+    /// State `k` at t-1.
+    StatePrev(usize),
+    /// A vector parameter (unbatched).
+    Param(usize),
+    Const(f64),
+    Zero,
+    /// A forward value (a node of the forward flow) at the same step.
+    Fwd(K),
+    /// Backward: the adjoint of state `k`'s new value, carried from t+1.
+    SeedState(usize),
+    /// Backward: the gradient of output `k` at this step.
+    SeedOut(usize),
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum KOp {
+    Leaf(Leaf),
+    Add,
+    Sub,
+    Mul,
+    Neg,
+    /// The operand, unchanged (gives a carried seed a node of its own).
+    Copy,
+    Func(Func),
+    Split { index: usize, parts: usize },
+    /// The adjoint of a split value: operand `k` is block `k`.
+    Concat { parts: usize },
+    /// Member `member` of product group `group`: `v · wᵀ`, operand `[v]`.
+    MatVec { group: usize, member: usize },
+    /// The adjoint of a group's operand: `Σ_k dY_k · W_k`, operands `[dY_0, ..]`.
+    MatVecT { group: usize },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct KNode {
+    pub op: KOp,
+    /// `None` for scalars (constants).
+    pub width: Option<Dim>,
+    pub batched: bool,
+}
+
+/// Products that share their vector operand, stacked into one GEMM.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// The matrix parameter of each member.
+    pub weights: Vec<usize>,
+    /// Rows of each member's matrix.
+    pub rows: Vec<Dim>,
+    /// Columns (the operand's width).
+    pub cols: Dim,
+    /// True when the operand does not depend on the state: the product runs
+    /// once for all steps outside the time loop.
+    pub hoisted: bool,
+}
+
+/// Values that leave a step.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Sink {
+    NewState(usize),
+    Output(usize),
+    InputGrad(usize),
+    /// Backward: adjoint of state `k` at t-1 (carried to the previous step).
+    StateGrad(usize),
+    /// Backward: accumulated over batch and time into the parameter's gradient.
+    ParamGrad(usize),
+}
+
+/// `dW_member += Σ_t dYᵀ · v`, done after the time loop as one product.
+#[derive(Clone, Copy, Debug)]
+pub struct WeightGrad {
+    pub group: usize,
+    pub member: usize,
+    pub dy: K,
+    pub operand: K,
+}
+
+pub struct Flow {
+    pub g: DiGraph<KNode, u8>,
+    pub sinks: Vec<(Sink, K)>,
+    pub weight_grads: Vec<WeightGrad>,
+}
+
+impl Flow {
+    pub fn new() -> Self {
+        Flow { g: DiGraph::new(), sinks: vec![], weight_grads: vec![] }
+    }
+
+    pub fn add(&mut self, op: KOp, width: Option<Dim>, batched: bool, args: &[K]) -> K {
+        let id = self.g.add_node(KNode { op, width, batched });
+        for (pos, a) in args.iter().enumerate() {
+            self.g.add_edge(*a, id, pos as u8);
+        }
+        id
+    }
+
+    pub fn args(&self, n: K) -> Vec<K> {
+        let mut v: Vec<(u8, K)> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .map(|e| (*e.weight(), e.source()))
+            .collect();
+        v.sort_by_key(|p| p.0);
+        v.into_iter().map(|p| p.1).collect()
+    }
+
+    pub fn node(&self, n: K) -> &KNode {
+        &self.g[n]
+    }
+
+    pub fn is_gemm(&self, n: K) -> bool {
+        matches!(self.g[n].op, KOp::MatVec { .. } | KOp::MatVecT { .. })
+    }
+
+    pub fn leaf(&self, n: K) -> Option<Leaf> {
+        match self.g[n].op {
+            KOp::Leaf(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// A one-line text dump, for snapshots and `PLAN`.
+    pub fn dump(&self, names: &crate::codegen::Names) -> String {
+        let mut s = String::new();
+        for n in self.g.node_indices() {
+            let node = &self.g[n];
+            let args: Vec<String> = self.args(n).iter().map(|a| format!("%{}", a.index())).collect();
+            let op = match node.op {
+                KOp::Leaf(l) => match l {
+                    Leaf::Input(k) => format!("input {}", names.inputs[k]),
+                    Leaf::StatePrev(k) => format!("{}[t-1]", names.states[k]),
+                    Leaf::Param(k) => format!("param {}", names.params[k]),
+                    Leaf::Const(c) => format!("const {c}"),
+                    Leaf::Zero => "zero".into(),
+                    Leaf::Fwd(f) => format!("fwd %{}", f.index()),
+                    Leaf::SeedState(k) => format!("d{}[t]", names.states[k]),
+                    Leaf::SeedOut(k) => format!("d{}[t]", names.outputs[k]),
+                },
+                KOp::Add => "add".into(),
+                KOp::Sub => "sub".into(),
+                KOp::Mul => "mul".into(),
+                KOp::Neg => "neg".into(),
+                KOp::Copy => "copy".into(),
+                KOp::Func(f) => f.name().into(),
+                KOp::Split { index, parts } => format!("split {index}/{parts}"),
+                KOp::Concat { parts } => format!("concat {parts}"),
+                KOp::MatVec { group, member } => format!("matvec g{group}.{member}"),
+                KOp::MatVecT { group } => format!("matvecT g{group}"),
+            };
+            s.push_str(&format!("%{} = {} {}\n", n.index(), op, args.join(" ")).replace(" \n", "\n"));
+        }
+        for (sink, n) in &self.sinks {
+            s.push_str(&format!("sink {:?} <- %{}\n", sink, n.index()));
+        }
+        for w in &self.weight_grads {
+            s.push_str(&format!(
+                "weight grad g{}.{} <- %{}ᵀ · %{}\n",
+                w.group,
+                w.member,
+                w.dy.index(),
+                w.operand.index()
+            ));
+        }
+        s
+    }
+}

@@ -1,0 +1,152 @@
+//! The step graph: one node per operation of one time step (petgraph).
+//!
+//! Edges carry data from operand to user; the edge weight is the operand
+//! position. Nodes are created in evaluation order, so node index order is a
+//! topological order. `State(k)` nodes are the state at t-1; the new value
+//! of each state is the node in `updates[k]`, and the recurrence edge from
+//! that node to `State(k)` at t+1 exists only in the unrolled graph
+//! (`time.rs`).
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use proc_macro2::Span;
+use syn::Ident;
+
+pub type Id = NodeIndex<u32>;
+
+/// Elementwise functions the language knows. The last two only appear in
+/// gradients.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Func {
+    Sigmoid,
+    Tanh,
+    Relu,
+    HardSigmoid,
+    Exp,
+    /// `x > 0 ? 1 : 0` (PyTorch's relu derivative, 0 at 0).
+    Step,
+    /// Derivative of `HardSigmoid` at its input.
+    HardSigmoidGrad,
+}
+
+impl Func {
+    /// The functions a user may call, by name.
+    pub const USER: &'static [(&'static str, Func)] = &[
+        ("sigmoid", Func::Sigmoid),
+        ("tanh", Func::Tanh),
+        ("relu", Func::Relu),
+        ("hard_sigmoid", Func::HardSigmoid),
+        ("exp", Func::Exp),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Sigmoid => "sigmoid",
+            Func::Tanh => "tanh",
+            Func::Relu => "relu",
+            Func::HardSigmoid => "hard_sigmoid",
+            Func::Exp => "exp",
+            Func::Step => "step",
+            Func::HardSigmoidGrad => "hard_sigmoid_grad",
+        }
+    }
+}
+
+/// One operation of the step.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Op {
+    /// Input `k` at step t.
+    Input(usize),
+    /// State `k` at step t-1.
+    State(usize),
+    /// Parameter `k` (a vector, or a matrix used only as `w @ v`).
+    Param(usize),
+    Const(f64),
+    /// `w @ v` batched: operands `[Param(w), v]`, result `v · wᵀ`.
+    MatVec,
+    Add,
+    Sub,
+    Mul,
+    Neg,
+    Func(Func),
+    /// Part `index` of `parts` equal blocks of the operand.
+    Split { index: usize, parts: usize },
+}
+
+pub struct Node {
+    pub op: Op,
+    pub span: Span,
+    /// The user's name for this value, if it has one (for DOT and dumps).
+    pub label: Option<String>,
+}
+
+/// A declared name of the cell.
+#[derive(Clone)]
+pub struct Decl {
+    pub name: Ident,
+    pub kind: crate::ast::DeclKind,
+    pub shape: Vec<crate::shape::Dim>,
+}
+
+/// The lowered cell: its declarations and the graph of one step.
+pub struct StepGraph {
+    pub name: Ident,
+    pub dims: Vec<(Ident, Option<usize>)>,
+    pub inputs: Vec<Decl>,
+    pub states: Vec<Decl>,
+    pub params: Vec<Decl>,
+    pub outputs: Vec<Decl>,
+    pub g: DiGraph<Node, u8>,
+    /// New value of each state.
+    pub updates: Vec<Id>,
+    /// Value of each output (the first state's new value when none is declared).
+    pub output_nodes: Vec<Id>,
+}
+
+impl StepGraph {
+    pub fn add(&mut self, op: Op, span: Span, args: &[Id]) -> Id {
+        let id = self.g.add_node(Node { op, span, label: None });
+        for (pos, a) in args.iter().enumerate() {
+            self.g.add_edge(*a, id, pos as u8);
+        }
+        id
+    }
+
+    /// Operands of `n` in position order.
+    pub fn args(&self, n: Id) -> Vec<Id> {
+        let mut v: Vec<(u8, Id)> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .map(|e| (*e.weight(), e.source()))
+            .collect();
+        v.sort_by_key(|p| p.0);
+        v.into_iter().map(|p| p.1).collect()
+    }
+
+    pub fn op(&self, n: Id) -> Op {
+        self.g[n].op
+    }
+
+    /// A short text for a node: its op and, if named, the user's name.
+    pub fn describe(&self, n: Id) -> String {
+        let node = &self.g[n];
+        let op = match node.op {
+            Op::Input(k) => format!("input {}", self.inputs[k].name),
+            Op::State(k) => format!("{}[t-1]", self.states[k].name),
+            Op::Param(k) => format!("param {}", self.params[k].name),
+            Op::Const(c) => format!("{c}"),
+            Op::MatVec => "@".to_string(),
+            Op::Add => "+".to_string(),
+            Op::Sub => "-".to_string(),
+            Op::Mul => "*".to_string(),
+            Op::Neg => "neg".to_string(),
+            Op::Func(f) => f.name().to_string(),
+            Op::Split { index, parts } => format!("split {index}/{parts}"),
+        };
+        match &node.label {
+            Some(l) => format!("{l} = {op}"),
+            None => op,
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! [`CellDef`] -> [`StepGraph`]: resolves names and builds one node per operation.
+//!
+//! Equations run in order: after `c = ...;` the name `c` means the new value
+//! of state `c`, before it the value at t-1. Checked here, all reported at
+//! once: unknown names and functions, dimensions used in shapes but not
+//! declared, a state updated twice or never, an output never assigned, a
+//! parameter or input never used, `@` whose left side is not a parameter.
+
+use crate::ast::{self, BinOp, CellDef, DeclKind, Equation, Expr};
+use crate::errors::Errors;
+use crate::graph::{Decl, Func, Id, Op, StepGraph};
+use crate::shape::Dim;
+use petgraph::graph::DiGraph;
+use std::collections::HashMap;
+use syn::Ident;
+
+/// What a name refers to while lowering.
+#[derive(Clone, Copy)]
+enum Binding {
+    Node(Id),
+    /// A matrix parameter: only valid as the left side of `@`.
+    Matrix(usize, Id),
+    /// A declared output not assigned yet.
+    Output(usize),
+}
+
+pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
+    let mut errs = Errors::new();
+    let dims: Vec<(Ident, Option<usize>)> = def.dims.iter().map(|d| (d.name.clone(), d.fixed.map(|f| f.0))).collect();
+    let mut seen_dims: HashMap<String, ()> = HashMap::new();
+    for d in &def.dims {
+        if seen_dims.insert(d.name.to_string(), ()).is_some() {
+            errs.push(d.name.span(), format!("dimension `{}` is declared twice", d.name));
+        }
+    }
+    let mut sg = StepGraph {
+        name: def.name.clone(),
+        dims: dims.clone(),
+        inputs: vec![],
+        states: vec![],
+        params: vec![],
+        outputs: vec![],
+        g: DiGraph::new(),
+        updates: vec![],
+        output_nodes: vec![],
+    };
+    let mut env: HashMap<String, Binding> = HashMap::new();
+    let mut used: HashMap<String, bool> = HashMap::new();
+    for d in &def.decls {
+        let shape = resolve_shape(d, &dims, &mut errs);
+        let decl = Decl { name: d.name.clone(), kind: d.kind, shape };
+        let key = d.name.to_string();
+        if env.contains_key(&key) {
+            errs.push(d.name.span(), format!("`{}` is declared twice", d.name));
+            continue;
+        }
+        let binding = match d.kind {
+            DeclKind::Input => {
+                let k = sg.inputs.len();
+                sg.inputs.push(decl);
+                Binding::Node(sg.add(Op::Input(k), d.name.span(), &[]))
+            }
+            DeclKind::State => {
+                let k = sg.states.len();
+                sg.states.push(decl);
+                Binding::Node(sg.add(Op::State(k), d.name.span(), &[]))
+            }
+            DeclKind::Param => {
+                let k = sg.params.len();
+                let matrix = decl.shape.len() == 2;
+                sg.params.push(decl);
+                let id = sg.add(Op::Param(k), d.name.span(), &[]);
+                if matrix { Binding::Matrix(k, id) } else { Binding::Node(id) }
+            }
+            DeclKind::Output => {
+                let k = sg.outputs.len();
+                sg.outputs.push(decl);
+                Binding::Output(k)
+            }
+        };
+        if let Binding::Node(id) = binding {
+            sg.g[id].label = Some(key.clone());
+        }
+        env.insert(key.clone(), binding);
+        used.insert(key, false);
+    }
+    if sg.inputs.len() != 1 {
+        errs.push(def.name.span(), "a cell takes exactly one `input` (declare `input x: [I];`)");
+    }
+    if sg.states.is_empty() {
+        errs.push(def.name.span(), "a cell needs at least one `state` (declare `state h: [H];`)");
+    }
+    if sg.outputs.len() > 1 {
+        errs.push(sg.outputs[1].name.span(), "a cell has at most one `output`; the states are returned too");
+    }
+
+    let mut updates: Vec<Option<(Id, proc_macro2::Span)>> = vec![None; sg.states.len()];
+    let mut outputs: Vec<Option<Id>> = vec![None; sg.outputs.len()];
+    let mut cx = Cx { sg: &mut sg, env: &mut env, used: &mut used, errs: &mut errs };
+    for eq in &def.eqs {
+        match eq {
+            Equation::Let { name, expr } => {
+                let id = cx.expr(expr);
+                cx.bind_let(name, id);
+            }
+            Equation::LetSplit { names, expr, split_span } => {
+                let parent = cx.expr(expr);
+                if names.len() < 2 {
+                    cx.errs.push(*split_span, "`split` needs a pattern of at least two names, e.g. `let [i, f] = split(a);`");
+                }
+                for (index, name) in names.iter().enumerate() {
+                    let id = parent.map(|p| cx.sg.add(Op::Split { index, parts: names.len() }, name.span(), &[p]));
+                    cx.bind_let(name, id);
+                }
+            }
+            Equation::Assign { target, expr } => {
+                let id = cx.expr(expr);
+                let key = target.to_string();
+                match cx.env.get(&key).copied() {
+                    Some(Binding::Node(n)) if matches!(cx.sg.op(n), Op::State(_)) || is_updated_state(&updates, n) => {
+                        let k = state_index(cx.sg, &key);
+                        if let Some((_, first)) = updates[k] {
+                            let mut e = syn::Error::new(target.span(), format!("state `{target}` is updated twice"));
+                            e.combine(syn::Error::new(first, "first updated here"));
+                            cx.errs.push(target.span(), e.to_string());
+                        } else if let Some(id) = id {
+                            cx.sg.g[id].label.get_or_insert_with(|| key.clone());
+                            updates[k] = Some((id, target.span()));
+                            cx.env.insert(key, Binding::Node(id));
+                        }
+                    }
+                    Some(Binding::Output(k)) => {
+                        if let Some(id) = id {
+                            cx.sg.g[id].label.get_or_insert_with(|| key.clone());
+                            outputs[k] = Some(id);
+                            cx.env.insert(key, Binding::Node(id));
+                        }
+                    }
+                    Some(_) => cx.errs.push(
+                        target.span(),
+                        format!("cannot assign to `{target}`: only states and outputs are assigned; use `let {target} = ...;` for a new value"),
+                    ),
+                    None => cx.errs.push(
+                        target.span(),
+                        format!("cannot find state or output `{target}`; declare it with `state {target}: [..];`"),
+                    ),
+                }
+            }
+        }
+    }
+    for (k, u) in updates.iter().enumerate() {
+        match u {
+            Some((id, _)) => sg.updates.push(*id),
+            None => {
+                let s = &sg.states[k].name;
+                errs.push(s.span(), format!("state `{s}` is never updated; add an equation `{s} = ...;`"));
+            }
+        }
+    }
+    for (k, o) in outputs.iter().enumerate() {
+        match o {
+            Some(id) => sg.output_nodes.push(*id),
+            None => {
+                let s = &sg.outputs[k].name;
+                errs.push(s.span(), format!("output `{s}` is never assigned; add an equation `{s} = ...;`"));
+            }
+        }
+    }
+    if sg.outputs.is_empty() && !sg.updates.is_empty() {
+        sg.output_nodes.push(sg.updates[0]);
+    }
+    for d in def.decls.iter().filter(|d| matches!(d.kind, DeclKind::Param | DeclKind::Input)) {
+        if used.get(&d.name.to_string()) == Some(&false) {
+            let what = if d.kind == DeclKind::Param { "parameter" } else { "input" };
+            errs.push(d.name.span(), format!("{what} `{}` is never used; remove it or use it in an equation", d.name));
+        }
+    }
+    errs.finish()?;
+    Ok(sg)
+}
+
+fn is_updated_state(updates: &[Option<(Id, proc_macro2::Span)>], n: Id) -> bool {
+    updates.iter().any(|u| matches!(u, Some((id, _)) if *id == n))
+}
+
+fn state_index(sg: &StepGraph, name: &str) -> usize {
+    sg.states.iter().position(|s| s.name == name).expect("state")
+}
+
+fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> Vec<Dim> {
+    if d.shape.is_empty() || d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
+        let want = if d.kind == DeclKind::Param { "`[N]` or `[R, C]`" } else { "a vector shape `[N]`" };
+        errs.push(d.shape_span, format!("`{}` needs {want}", d.name));
+    }
+    d.shape
+        .iter()
+        .map(|t| {
+            let sym = t.sym.as_ref().and_then(|s| match dims.iter().position(|(n, _)| n == s) {
+                Some(i) => Some(i),
+                None => {
+                    let declared: Vec<String> = dims.iter().map(|d| d.0.to_string()).collect();
+                    errs.push(
+                        s.span(),
+                        format!("unknown dimension `{s}`; the cell declares ({})", declared.join(", ")),
+                    );
+                    None
+                }
+            });
+            if t.coef == 0 {
+                errs.push(t.span, "a dimension cannot be zero");
+            }
+            Dim { coef: t.coef, sym }
+        })
+        .collect()
+}
+
+struct Cx<'a> {
+    sg: &'a mut StepGraph,
+    env: &'a mut HashMap<String, Binding>,
+    used: &'a mut HashMap<String, bool>,
+    errs: &'a mut Errors,
+}
+
+impl Cx<'_> {
+    fn bind_let(&mut self, name: &Ident, id: Option<Id>) {
+        let key = name.to_string();
+        match self.env.get(&key) {
+            Some(Binding::Matrix(..)) | Some(Binding::Output(_)) => {
+                self.errs.push(name.span(), format!("`let {name}` hides a declared name; pick another name"));
+                return;
+            }
+            Some(Binding::Node(n)) if !matches!(self.sg.op(*n), Op::Split { .. } | Op::Add | Op::Sub | Op::Mul | Op::Neg | Op::Func(_) | Op::MatVec | Op::Const(_)) => {
+                self.errs.push(name.span(), format!("`let {name}` hides a declared name; pick another name"));
+                return;
+            }
+            _ => {}
+        }
+        if let Some(id) = id {
+            self.sg.g[id].label = Some(key.clone());
+            self.env.insert(key, Binding::Node(id));
+        } else {
+            // Keep going after an error without cascading "cannot find" errors.
+            self.env.remove(&key);
+            self.used.insert(key, true);
+        }
+    }
+
+    fn lookup(&mut self, name: &Ident) -> Option<Binding> {
+        let key = name.to_string();
+        match self.env.get(&key).copied() {
+            Some(b) => {
+                if let Some(u) = self.used.get_mut(&key) {
+                    *u = true;
+                }
+                Some(b)
+            }
+            None => {
+                if self.used.contains_key(&key) {
+                    return None; // an earlier error already covers it
+                }
+                self.errs.push(
+                    name.span(),
+                    format!("cannot find `{name}` in this cell; declare it (`param {name}: [..];`) or define it (`let {name} = ...;`)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> Option<Id> {
+        match e {
+            Expr::Name(n) => match self.lookup(n)? {
+                Binding::Node(id) => Some(id),
+                Binding::Matrix(..) => {
+                    self.errs.push(n.span(), format!("`{n}` is a matrix; use it as `{n} @ v`"));
+                    None
+                }
+                Binding::Output(_) => {
+                    self.errs.push(n.span(), format!("output `{n}` is read before it is assigned"));
+                    None
+                }
+            },
+            Expr::Num(v, span) => Some(self.sg.add(Op::Const(*v), *span, &[])),
+            Expr::Neg(inner, span) => {
+                let a = self.expr(inner)?;
+                Some(self.sg.add(Op::Neg, *span, &[a]))
+            }
+            Expr::Binary { op: BinOp::MatVec, lhs, rhs, span } => {
+                let w = match &**lhs {
+                    Expr::Name(n) => match self.lookup(n) {
+                        Some(Binding::Matrix(_, id)) => Some(id),
+                        Some(_) => {
+                            self.errs.push(n.span(), format!("the left side of `@` must be a matrix parameter; `{n}` is not one"));
+                            None
+                        }
+                        None => None,
+                    },
+                    other => {
+                        self.errs.push(other.span(), "the left side of `@` must be a matrix parameter name");
+                        None
+                    }
+                };
+                let v = self.expr(rhs);
+                Some(self.sg.add(Op::MatVec, *span, &[w?, v?]))
+            }
+            Expr::Binary { op, lhs, rhs, span } => {
+                let a = self.expr(lhs);
+                let b = self.expr(rhs);
+                let op = match op {
+                    BinOp::Add => Op::Add,
+                    BinOp::Sub => Op::Sub,
+                    BinOp::Mul => Op::Mul,
+                    BinOp::MatVec => unreachable!("handled above"),
+                };
+                Some(self.sg.add(op, *span, &[a?, b?]))
+            }
+            Expr::Call { func, args } => {
+                let name = func.to_string();
+                if name == "split" {
+                    self.errs.push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
+                    return None;
+                }
+                let Some(&(_, f)) = Func::USER.iter().find(|(n, _)| *n == name) else {
+                    let known: Vec<&str> = Func::USER.iter().map(|p| p.0).collect();
+                    self.errs.push(func.span(), format!("unknown function `{func}`; expected one of {}", known.join(", ")));
+                    for a in args {
+                        self.expr(a);
+                    }
+                    return None;
+                };
+                if args.len() != 1 {
+                    self.errs.push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
+                    return None;
+                }
+                let a = self.expr(&args[0])?;
+                Some(self.sg.add(Op::Func(f), func.span(), &[a]))
+            }
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! Flow -> [`Program`]: what is materialised, where it lives, and when it runs.
+//!
+//! A program has three sections: `pre` (before the time loop, over all
+//! T·B rows), `body` (once per step, over B rows) and `post` (after the loop,
+//! over all rows). Matrix products are the only values that must be
+//! materialised for their own sake; elementwise values are recomputed inline
+//! inside fused kernels, and stored only when a product reads them, when
+//! they leave the step (states, outputs, gradients), when the backward pass
+//! reads them, or when a later section reads them. Within a section, items
+//! alternate: the products of level L, then one fused elementwise kernel per
+//! symbolic width for level L. Products of hoisted groups go to `pre`
+//! (forward) or `post` (backward); so do weight gradients, one product each.
+
+use crate::flow::{Flow, Group, KOp, Leaf, Sink, WeightGrad, K};
+use crate::shape::Dim;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Section {
+    Pre,
+    Body,
+    Post,
+}
+
+/// A sum of dimensions (packed buffers mix widths).
+pub type Dims = Vec<Dim>;
+
+/// A buffer the generated code declares or receives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Buf {
+    /// Input sequence `k`, all steps.
+    Xs(usize),
+    /// History of state `k`: block t holds the state after t steps.
+    Hist(usize),
+    /// Output sequence `k`, all steps.
+    Out(usize),
+    /// Buffer `k` of [`Program::own`].
+    Own(usize),
+    /// A forward buffer kept in the trace (`Trace::saved[k]`), backward only.
+    Saved(usize),
+    /// Gradient of output `k`, all steps.
+    DOut(usize),
+    /// Carried adjoint of state `k`'s new value (per step).
+    Seed(usize),
+    /// Adjoint of state `k` at t-1 (per step, swapped with `Seed`).
+    SeedNext(usize),
+    /// Gradient of input `k`, all steps.
+    DXs(usize),
+    /// Vector parameter `k` (unbatched).
+    Param(usize),
+}
+
+/// Where a value lives: a buffer, its row width, a column offset, whether it
+/// holds all steps, and whether it is one block later (a state's new value).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Loc {
+    pub buf: Buf,
+    pub ld: Dims,
+    pub col: Dims,
+    pub all_steps: bool,
+    pub next_block: bool,
+}
+
+impl Loc {
+    fn whole(buf: Buf, width: Dim, all_steps: bool) -> Loc {
+        Loc { buf, ld: vec![width], col: vec![], all_steps, next_block: false }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OwnBuf {
+    pub width: Dims,
+    pub all_steps: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    /// Forward product of a group: `c = a · W_gᵀ`.
+    Gemm { group: usize, a: Loc, c: Loc },
+    /// Backward product of a group: `c = a · W_g` (`a` holds the members' adjoints side by side).
+    GemmT { group: usize, a: Loc, c: Loc },
+    Kernel(Kernel),
+}
+
+/// One fused elementwise loop over rows and `base` columns.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub base: Dim,
+    /// Values computed inline, in evaluation order.
+    pub inline: Vec<K>,
+    /// Stores: value -> location.
+    pub targets: Vec<(K, Loc)>,
+    /// Parameter gradients accumulated from a value.
+    pub accums: Vec<(K, usize)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WeightGradItem {
+    pub wg: WeightGrad,
+    pub dy: Loc,
+    pub operand: Loc,
+}
+
+pub struct Program {
+    pub own: Vec<OwnBuf>,
+    pub pre: Vec<Item>,
+    pub body: Vec<Item>,
+    pub post: Vec<Item>,
+    pub weight_grads: Vec<WeightGradItem>,
+    /// Where each materialised node (and each leaf with a buffer) can be read.
+    pub homes: Vec<Option<Loc>>,
+    /// Packed weight buffers needed (groups of more than one member).
+    pub packed_groups: Vec<usize>,
+}
+
+/// Forward or backward, with what each needs from outside.
+pub enum Role<'a> {
+    /// `keep`: forward nodes the backward reads (training form keeps them for all steps).
+    Forward { keep: &'a BTreeSet<K> },
+    /// `fwd_home`: where each forward node is found in the trace.
+    Backward { fwd_home: &'a dyn Fn(K) -> Loc },
+}
+
+pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
+    let n = flow.g.node_count();
+    let backward = matches!(role, Role::Backward { .. });
+    let width = |k: K| flow.node(k).width;
+
+    // 1. Section of every node.
+    let mut sec = vec![Section::Body; n];
+    if backward {
+        for k in flow.g.node_indices() {
+            let hoisted = matches!(flow.node(k).op, KOp::MatVecT { group } if groups[group].hoisted);
+            if hoisted || flow.args(k).iter().any(|a| sec[a.index()] == Section::Post) {
+                sec[k.index()] = Section::Post;
+            }
+        }
+    }
+
+    // 2. What is materialised, and which of those must hold all steps.
+    let mut mat = vec![false; n];
+    let mut all = vec![false; n];
+    let has_buffer = |k: K| match flow.leaf(k) {
+        Some(Leaf::Const(_) | Leaf::Zero) => false,
+        Some(_) => true,
+        None => false,
+    };
+    for k in flow.g.node_indices() {
+        match flow.node(k).op {
+            KOp::MatVec { .. } => {
+                mat[k.index()] = true;
+                let a = flow.args(k)[0];
+                if !has_buffer(a) {
+                    mat[a.index()] = true;
+                }
+            }
+            KOp::MatVecT { group } => {
+                mat[k.index()] = true;
+                for a in flow.args(k) {
+                    if groups[group].weights.len() > 1 || !has_buffer(a) {
+                        mat[a.index()] = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for &(sink, k) in &flow.sinks {
+        if !matches!(sink, Sink::ParamGrad(_)) {
+            mat[k.index()] = true;
+        }
+    }
+    for wg in &flow.weight_grads {
+        mat[wg.dy.index()] = true;
+        all[wg.dy.index()] = true;
+    }
+    if let Role::Forward { keep } = &role {
+        for k in keep.iter() {
+            if flow.leaf(*k).is_none() {
+                mat[k.index()] = true;
+                all[k.index()] = true;
+            }
+        }
+    }
+    if backward {
+        // A body value (or carried seed) read by a post value is stored for all steps.
+        for k in flow.g.node_indices() {
+            if sec[k.index()] != Section::Post {
+                continue;
+            }
+            for a in flow.args(k) {
+                if sec[a.index()] == Section::Body && !has_buffer(a) {
+                    mat[a.index()] = true;
+                    all[a.index()] = true;
+                }
+            }
+        }
+    }
+    // Forward: hoisted products and what they read run before the loop.
+    if !backward {
+        let mut stack: Vec<K> = flow
+            .g
+            .node_indices()
+            .filter(|&k| matches!(flow.node(k).op, KOp::MatVec { group, .. } if groups[group].hoisted))
+            .collect();
+        while let Some(k) = stack.pop() {
+            if sec[k.index()] == Section::Pre {
+                continue;
+            }
+            sec[k.index()] = Section::Pre;
+            all[k.index()] = true;
+            for a in flow.args(k) {
+                if flow.leaf(a).is_none() {
+                    stack.push(a);
+                }
+            }
+        }
+    }
+
+    // 3. Homes.
+    let mut own: Vec<OwnBuf> = Vec::new();
+    let mut homes: Vec<Option<Loc>> = vec![None; n];
+    let mut extra: Vec<Vec<Loc>> = vec![Vec::new(); n];
+    let mut packed_groups = Vec::new();
+    // Leaves with buffers.
+    for k in flow.g.node_indices() {
+        let Some(leaf) = flow.leaf(k) else { continue };
+        let w = width(k);
+        homes[k.index()] = match (leaf, &role) {
+            (Leaf::Input(i), _) => Some(Loc::whole(Buf::Xs(i), w.expect("width"), true)),
+            (Leaf::StatePrev(s), _) => Some(Loc::whole(Buf::Hist(s), w.expect("width"), true)),
+            (Leaf::Param(p), _) => Some(Loc::whole(Buf::Param(p), w.expect("width"), true)),
+            (Leaf::SeedState(s), _) => Some(Loc::whole(Buf::Seed(s), w.expect("width"), false)),
+            (Leaf::SeedOut(o), _) => Some(Loc::whole(Buf::DOut(o), w.expect("width"), true)),
+            (Leaf::Fwd(f), Role::Backward { fwd_home }) => Some(fwd_home(f)),
+            _ => None,
+        };
+    }
+    // Stacked groups: one packed buffer per group of more than one member.
+    let mut group_buf: Vec<Option<usize>> = vec![None; groups.len()];
+    for (gi, g) in groups.iter().enumerate() {
+        if g.weights.len() > 1 {
+            packed_groups.push(gi);
+            own.push(OwnBuf { width: g.rows.clone(), all_steps: false });
+            group_buf[gi] = Some(own.len() - 1);
+        }
+    }
+    let col_of = |g: &Group, m: usize| g.rows[..m].to_vec();
+    let mut packed_role: Vec<Option<(usize, usize)>> = vec![None; n];
+    for k in flow.g.node_indices() {
+        match flow.node(k).op {
+            KOp::MatVec { group, member } if !backward && groups[group].weights.len() > 1 => {
+                packed_role[k.index()] = Some((group, member));
+            }
+            KOp::MatVecT { group } if groups[group].weights.len() > 1 => {
+                for (m, a) in flow.args(k).into_iter().enumerate() {
+                    if packed_role[a.index()].is_none() {
+                        packed_role[a.index()] = Some((group, m));
+                    } else {
+                        // Already packed elsewhere: stored a second time here.
+                        let gb = group_buf[group].expect("packed");
+                        extra[a.index()].push(Loc {
+                            buf: Buf::Own(gb),
+                            ld: groups[group].rows.clone(),
+                            col: col_of(&groups[group], m),
+                            all_steps: false,
+                            next_block: false,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for k in flow.g.node_indices() {
+        if !mat[k.index()] {
+            continue;
+        }
+        let w = width(k).expect("materialised values are vectors");
+        let mut roles: Vec<Loc> = Vec::new();
+        for &(sink, s) in &flow.sinks {
+            if s != k {
+                continue;
+            }
+            match sink {
+                Sink::NewState(i) => roles.push(Loc { next_block: true, ..Loc::whole(Buf::Hist(i), w, true) }),
+                Sink::Output(i) => roles.push(Loc::whole(Buf::Out(i), w, true)),
+                Sink::InputGrad(i) => roles.push(Loc::whole(Buf::DXs(i), w, true)),
+                Sink::StateGrad(i) => roles.push(Loc::whole(Buf::SeedNext(i), w, false)),
+                Sink::ParamGrad(_) => {}
+            }
+        }
+        if let Some((g, m)) = packed_role[k.index()] {
+            roles.insert(
+                0,
+                Loc {
+                    buf: Buf::Own(group_buf[g].expect("packed")),
+                    ld: groups[g].rows.clone(),
+                    col: col_of(&groups[g], m),
+                    all_steps: false,
+                    next_block: false,
+                },
+            );
+        }
+        let needs_all = all[k.index()] || sec[k.index()] != Section::Body;
+        if has_buffer(k) {
+            // A leaf keeps its own buffer; its roles are copies.
+            for r in &roles {
+                if let (Buf::Own(b), true) = (r.buf, needs_all) {
+                    own[b].all_steps = true;
+                }
+            }
+            extra[k.index()].extend(roles);
+            continue;
+        }
+        // Prefer a home that keeps all steps when one is needed.
+        if needs_all {
+            if let Some(pos) = roles.iter().position(|l| l.all_steps || matches!(l.buf, Buf::Own(_))) {
+                let r = roles.remove(pos);
+                roles.insert(0, r);
+            } else {
+                own.push(OwnBuf { width: vec![w], all_steps: true });
+                roles.insert(0, Loc::whole(Buf::Own(own.len() - 1), w, true));
+            }
+        }
+        if roles.is_empty() {
+            own.push(OwnBuf { width: vec![w], all_steps: needs_all });
+            roles.push(Loc::whole(Buf::Own(own.len() - 1), w, needs_all));
+        }
+        let mut home = roles.remove(0);
+        if let Buf::Own(b) = home.buf {
+            if needs_all {
+                own[b].all_steps = true;
+                home.all_steps = true;
+            }
+        }
+        homes[k.index()] = Some(home);
+        extra[k.index()].extend(roles);
+    }
+    // Packed buffers hold all steps if any member's home says so.
+    for k in flow.g.node_indices() {
+        if let Some(Loc { buf: Buf::Own(b), all_steps: true, .. }) = &homes[k.index()] {
+            own[*b].all_steps = true;
+        }
+    }
+    for h in homes.iter_mut().flatten() {
+        if let Buf::Own(b) = h.buf {
+            h.all_steps = own[b].all_steps;
+        }
+    }
+    for l in extra.iter_mut().flatten() {
+        if let Buf::Own(b) = l.buf {
+            l.all_steps = own[b].all_steps;
+        }
+    }
+
+    // 4. Levels within each section.
+    let mut lvl = vec![0usize; n];
+    for k in flow.g.node_indices() {
+        let mut l = 0;
+        for a in flow.args(k) {
+            if sec[a.index()] == sec[k.index()] || !mat[a.index()] {
+                l = l.max(lvl[a.index()]);
+            }
+        }
+        if flow.is_gemm(k) {
+            l += 1;
+        }
+        lvl[k.index()] = l;
+    }
+    // Inline values used by a later section take that section's level 0 only
+    // through materialised reads, so an inline value's section is its user's.
+
+    // 5. Items.
+    let mut sections: [Vec<Item>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for (si, s) in [Section::Pre, Section::Body, Section::Post].into_iter().enumerate() {
+        let max = flow
+            .g
+            .node_indices()
+            .filter(|k| sec[k.index()] == s && (mat[k.index()] || is_accum(flow, *k)))
+            .map(|k| lvl[k.index()])
+            .max();
+        let Some(max) = max else { continue };
+        for level in 0..=max {
+            for k in flow.g.node_indices() {
+                if sec[k.index()] != s || lvl[k.index()] != level {
+                    continue;
+                }
+                match flow.node(k).op {
+                    KOp::MatVec { group, member } => {
+                        if member != first_member(flow, k, group) {
+                            continue;
+                        }
+                        let a = flow.args(k)[0];
+                        let c = match group_buf[group] {
+                            Some(b) => Loc {
+                                buf: Buf::Own(b),
+                                ld: groups[group].rows.clone(),
+                                col: vec![],
+                                all_steps: own[b].all_steps,
+                                next_block: false,
+                            },
+                            None => homes[k.index()].clone().expect("home"),
+                        };
+                        sections[si].push(Item::Gemm { group, a: homes[a.index()].clone().expect("operand home"), c });
+                    }
+                    KOp::MatVecT { group } => {
+                        let args = flow.args(k);
+                        let a = match group_buf[group] {
+                            Some(b) => Loc {
+                                buf: Buf::Own(b),
+                                ld: groups[group].rows.clone(),
+                                col: vec![],
+                                all_steps: own[b].all_steps,
+                                next_block: false,
+                            },
+                            None => homes[args[0].index()].clone().expect("dY home"),
+                        };
+                        let c = homes[k.index()].clone().expect("home");
+                        sections[si].push(Item::GemmT { group, a, c });
+                    }
+                    _ => {}
+                }
+            }
+            // Kernels: materialised non-product values and accumulations at this level.
+            let mut targets: Vec<K> = Vec::new();
+            let mut accums: Vec<(K, usize)> = Vec::new();
+            for k in flow.g.node_indices() {
+                if sec[k.index()] != s || lvl[k.index()] != level {
+                    continue;
+                }
+                let computed_here = mat[k.index()] && !flow.is_gemm(k) && !has_buffer(k);
+                let copied_here = (flow.is_gemm(k) || has_buffer(k)) && !extra[k.index()].is_empty();
+                if computed_here || copied_here {
+                    targets.push(k);
+                }
+                for &(sink, sk) in &flow.sinks {
+                    if let (Sink::ParamGrad(p), true) = (sink, sk == k) {
+                        accums.push((k, p));
+                    }
+                }
+            }
+            // Leaves copied into a home (a sink or packed slot that is a leaf).
+            for k in flow.g.node_indices() {
+                if has_buffer(k) && mat[k.index()] && sec[k.index()] == s && lvl[k.index()] == level && !targets.contains(&k) {
+                    targets.push(k);
+                }
+            }
+            let mut by_sym: Vec<(Option<usize>, Vec<K>, Vec<(K, usize)>)> = Vec::new();
+            for k in targets {
+                let sym = width(k).and_then(|w| w.sym);
+                match by_sym.iter_mut().find(|e| e.0 == sym) {
+                    Some(e) => e.1.push(k),
+                    None => by_sym.push((sym, vec![k], vec![])),
+                }
+            }
+            for (k, p) in accums {
+                let sym = width(k).and_then(|w| w.sym);
+                match by_sym.iter_mut().find(|e| e.0 == sym) {
+                    Some(e) => e.2.push((k, p)),
+                    None => by_sym.push((sym, vec![], vec![(k, p)])),
+                }
+            }
+            for (_, ts, acc) in by_sym {
+                let kernel = build_kernel(flow, &ts, &acc, &homes, &extra, &mat, &has_buffer);
+                sections[si].push(Item::Kernel(kernel));
+            }
+        }
+    }
+
+    // 6. Weight gradients, after the loop.
+    let mut weight_grads = Vec::new();
+    for wg in &flow.weight_grads {
+        weight_grads.push(WeightGradItem {
+            wg: *wg,
+            dy: homes[wg.dy.index()].clone().expect("dy home"),
+            operand: homes[wg.operand.index()].clone().expect("operand home"),
+        });
+    }
+    let [pre, body, post] = sections;
+    Program { own, pre, body, post, weight_grads, homes, packed_groups }
+}
+
+fn is_accum(flow: &Flow, k: K) -> bool {
+    flow.sinks.iter().any(|&(s, sk)| sk == k && matches!(s, Sink::ParamGrad(_)))
+}
+
+fn first_member(flow: &Flow, _k: K, group: usize) -> usize {
+    flow.g
+        .node_indices()
+        .filter_map(|n| match flow.node(n).op {
+            KOp::MatVec { group: g, member } if g == group => Some(member),
+            _ => None,
+        })
+        .min()
+        .expect("member")
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn build_kernel(
+    flow: &Flow,
+    targets: &[K],
+    accums: &[(K, usize)],
+    homes: &[Option<Loc>],
+    extra: &[Vec<Loc>],
+    mat: &[bool],
+    has_buffer: &dyn Fn(K) -> bool,
+) -> Kernel {
+    // Values computed here: everything the targets need that is not already stored.
+    let target_set: BTreeSet<K> = targets.iter().copied().collect();
+    let mut inline: BTreeSet<K> = BTreeSet::new();
+    let mut stack: Vec<K> = targets.iter().copied().chain(accums.iter().map(|a| a.0)).collect();
+    let mut seen: BTreeSet<K> = BTreeSet::new();
+    let mut coefs: Vec<usize> = Vec::new();
+    let mut sym = None;
+    while let Some(k) = stack.pop() {
+        if !seen.insert(k) {
+            continue;
+        }
+        if let Some(w) = flow.node(k).width {
+            coefs.push(w.coef);
+            sym = w.sym;
+        }
+        let stored = flow.is_gemm(k) || has_buffer(k) || (mat[k.index()] && !target_set.contains(&k));
+        if stored {
+            continue;
+        }
+        inline.insert(k);
+        stack.extend(flow.args(k));
+    }
+    let base = coefs.into_iter().fold(0, gcd).max(1);
+    let mut stores = Vec::new();
+    for &k in targets {
+        if let Some(h) = &homes[k.index()] {
+            if inline.contains(&k) {
+                stores.push((k, h.clone()));
+            }
+        }
+        for l in &extra[k.index()] {
+            stores.push((k, l.clone()));
+        }
+    }
+    Kernel { base: Dim { coef: base, sym }, inline: inline.into_iter().collect(), targets: stores, accums: accums.to_vec() }
+}
+
+/// The three programs of a cell and the trace layout that links them.
+pub struct Plans {
+    /// Forward without keeping anything (inference, streaming).
+    pub infer: Program,
+    /// Forward that keeps what the backward reads.
+    pub train: Program,
+    pub bwd: Program,
+    /// Buffers of `train` handed to the trace, in `Trace::saved` order
+    /// (after the input and the state histories).
+    pub kept: Vec<usize>,
+}
+
+/// Schedules the forward twice (inference and training) and the backward,
+/// linking the backward's reads of forward values to the training trace.
+pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group]) -> Plans {
+    let mut keep: BTreeSet<K> = BTreeSet::new();
+    for k in bwd.g.node_indices() {
+        if let Some(Leaf::Fwd(f)) = bwd.leaf(k) {
+            keep.insert(f);
+        }
+    }
+    let empty = BTreeSet::new();
+    let infer = schedule(fwd, groups, Role::Forward { keep: &empty });
+    let train = schedule(fwd, groups, Role::Forward { keep: &keep });
+    let mut kept: Vec<usize> = Vec::new();
+    for f in &keep {
+        if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()] {
+            if !kept.contains(b) {
+                kept.push(*b);
+            }
+        }
+    }
+    let fwd_home = |f: K| -> Loc {
+        let mut l = train.homes[f.index()].clone().expect("kept forward value has a home");
+        if let Buf::Own(b) = l.buf {
+            l.buf = Buf::Saved(kept.iter().position(|x| *x == b).expect("kept"));
+        }
+        l
+    };
+    let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home });
+    Plans { infer, train, bwd: bwd_prog, kept }
+}
+
+impl Program {
+    /// A compact text form, for snapshots and the `PLAN` constant.
+    pub fn dump(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let loc = |l: &Loc| {
+            format!(
+                "{:?}{}{}{}",
+                l.buf,
+                if l.col.is_empty() { String::new() } else { format!("+{:?}", l.col.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>()) },
+                if l.all_steps { " all" } else { " step" },
+                if l.next_block { " next" } else { "" }
+            )
+        };
+        for (i, b) in self.own.iter().enumerate() {
+            let _ = writeln!(s, "buf{i}: width {:?} {}", b.width.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>(), if b.all_steps { "all steps" } else { "per step" });
+        }
+        for (name, items) in [("pre", &self.pre), ("body", &self.body), ("post", &self.post)] {
+            for it in items {
+                match it {
+                    Item::Gemm { group, a, c } => {
+                        let _ = writeln!(s, "{name}: gemm g{group} {} -> {}", loc(a), loc(c));
+                    }
+                    Item::GemmT { group, a, c } => {
+                        let _ = writeln!(s, "{name}: gemmT g{group} {} -> {}", loc(a), loc(c));
+                    }
+                    Item::Kernel(k) => {
+                        let t: Vec<String> = k.targets.iter().map(|(n, l)| format!("%{} -> {}", n.index(), loc(l))).collect();
+                        let a: Vec<String> = k.accums.iter().map(|(n, p)| format!("%{} +> param{}", n.index(), p)).collect();
+                        let _ = writeln!(
+                            s,
+                            "{name}: kernel base {:?} inline {} [{}]",
+                            (k.base.coef, k.base.sym),
+                            k.inline.len(),
+                            t.into_iter().chain(a).collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                }
+            }
+        }
+        for w in &self.weight_grads {
+            let _ = writeln!(s, "post: weight grad g{}.{} {}ᵀ · {}", w.wg.group, w.wg.member, loc(&w.dy), loc(&w.operand));
+        }
+        s
+    }
+}

@@ -1,0 +1,185 @@
+//! Symbolic shapes on every node of the step graph.
+//!
+//! A dimension is `coef * sym` (`4 * H`) or a plain number. Values are
+//! vectors of one width, batched (one row per sequence in the batch) or not
+//! (built from parameters and constants only); a matrix parameter appears
+//! only as the left side of `@`. Every mismatch is reported at the user's
+//! operator with both shapes; after this stage every node has a shape.
+
+use crate::errors::Errors;
+use crate::graph::{Id, Op, StepGraph};
+use std::fmt;
+use syn::Ident;
+
+/// One dimension: `coef * dims[sym]`, or `coef` when `sym` is `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Dim {
+    pub coef: usize,
+    pub sym: Option<usize>,
+}
+
+/// A node's shape.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
+    /// A constant that broadcasts to any vector.
+    Scalar,
+    Vector { width: Dim, batched: bool },
+    Matrix { rows: Dim, cols: Dim },
+}
+
+/// The step graph with a shape for every node (indexed by node index).
+pub struct Shaped {
+    pub sg: StepGraph,
+    pub shapes: Vec<Shape>,
+}
+
+impl Shaped {
+    pub fn width(&self, n: Id) -> Dim {
+        match self.shapes[n.index()] {
+            Shape::Vector { width, .. } => width,
+            Shape::Scalar => Dim { coef: 1, sym: None },
+            Shape::Matrix { rows, .. } => rows,
+        }
+    }
+    pub fn batched(&self, n: Id) -> bool {
+        matches!(self.shapes[n.index()], Shape::Vector { batched: true, .. })
+    }
+}
+
+/// Formats dimensions with the cell's names (`4 * H`).
+pub struct ShowDim<'a>(pub Dim, pub &'a [(Ident, Option<usize>)]);
+
+impl fmt::Display for ShowDim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.coef, self.0.sym) {
+            (c, None) => write!(f, "{c}"),
+            (1, Some(s)) => write!(f, "{}", self.1[s].0),
+            (c, Some(s)) => write!(f, "{c} * {}", self.1[s].0),
+        }
+    }
+}
+
+pub fn show(shape: &Shape, dims: &[(Ident, Option<usize>)]) -> String {
+    match shape {
+        Shape::Scalar => "scalar".to_string(),
+        Shape::Vector { width, batched: true } => format!("[B, {}]", ShowDim(*width, dims)),
+        Shape::Vector { width, batched: false } => format!("[{}]", ShowDim(*width, dims)),
+        Shape::Matrix { rows, cols } => format!("[{}, {}]", ShowDim(*rows, dims), ShowDim(*cols, dims)),
+    }
+}
+
+fn decl_shape(shape: &[Dim], batched: bool) -> Shape {
+    match shape {
+        [w] => Shape::Vector { width: *w, batched },
+        [r, c] => Shape::Matrix { rows: *r, cols: *c },
+        _ => Shape::Scalar,
+    }
+}
+
+pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
+    let mut errs = Errors::new();
+    let mut shapes: Vec<Shape> = Vec::with_capacity(sg.g.node_count());
+    let dims = &sg.dims;
+    let s = |x: &Shape| show(x, dims);
+    // Nodes are in evaluation order, so operands are shaped first.
+    for n in sg.g.node_indices() {
+        let args = sg.args(n);
+        let span = sg.g[n].span;
+        let at = |k: usize| shapes[args[k].index()];
+        let shape = match sg.op(n) {
+            Op::Input(k) => decl_shape(&sg.inputs[k].shape, true),
+            Op::State(k) => decl_shape(&sg.states[k].shape, true),
+            Op::Param(k) => decl_shape(&sg.params[k].shape, false),
+            Op::Const(_) => Shape::Scalar,
+            Op::MatVec => match (at(0), at(1)) {
+                (Shape::Matrix { rows, cols }, Shape::Vector { width, batched }) => {
+                    if width != cols {
+                        errs.push(
+                            sg.g[args[1]].span,
+                            format!(
+                                "shape mismatch in `@`: the matrix is {} but the vector is {}; the vector's width must be {}",
+                                s(&at(0)),
+                                s(&at(1)),
+                                ShowDim(cols, dims)
+                            ),
+                        );
+                    }
+                    if !batched {
+                        errs.push(
+                            sg.g[args[1]].span,
+                            "the right side of `@` must depend on the input or a state; fold parameter-only products into one parameter",
+                        );
+                    }
+                    Shape::Vector { width: rows, batched }
+                }
+                (m, v) => {
+                    errs.push(span, format!("`@` needs a matrix and a vector, got {} and {}", s(&m), s(&v)));
+                    Shape::Scalar
+                }
+            },
+            Op::Add | Op::Sub | Op::Mul => match (at(0), at(1)) {
+                (Shape::Scalar, o) | (o, Shape::Scalar) if !matches!(o, Shape::Matrix { .. }) => o,
+                (Shape::Vector { width: a, batched: ba }, Shape::Vector { width: b, batched: bb }) => {
+                    if a != b {
+                        errs.push(
+                            span,
+                            format!("shape mismatch: left is {} but right is {}", s(&at(0)), s(&at(1))),
+                        );
+                    }
+                    Shape::Vector { width: a, batched: ba || bb }
+                }
+                (a, b) => {
+                    errs.push(span, format!("elementwise operation on a matrix ({} and {}); use `w @ v`", s(&a), s(&b)));
+                    Shape::Scalar
+                }
+            },
+            Op::Neg | Op::Func(_) => {
+                let a = at(0);
+                if matches!(a, Shape::Matrix { .. }) {
+                    errs.push(span, format!("elementwise function of a matrix ({})", s(&a)));
+                }
+                a
+            }
+            Op::Split { parts, .. } => match at(0) {
+                Shape::Vector { width, batched } => {
+                    if width.coef % parts != 0 {
+                        errs.push(
+                            span,
+                            format!(
+                                "cannot split {} into {parts} equal parts; the width's factor must be a multiple of {parts}",
+                                s(&at(0))
+                            ),
+                        );
+                    }
+                    Shape::Vector { width: Dim { coef: (width.coef / parts).max(1), sym: width.sym }, batched }
+                }
+                other => {
+                    errs.push(span, format!("`split` takes a vector, got {}", s(&other)));
+                    Shape::Scalar
+                }
+            },
+        };
+        shapes.push(shape);
+    }
+    let targets = sg
+        .states
+        .iter()
+        .zip(&sg.updates)
+        .chain(sg.outputs.iter().zip(&sg.output_nodes));
+    for (decl, &node) in targets {
+        let want = decl_shape(&decl.shape, true);
+        let got = shapes[node.index()];
+        let ok = match got {
+            Shape::Vector { width, batched: true } => Shape::Vector { width, batched: true } == want,
+            _ => false,
+        };
+        if !ok {
+            errs.push(
+                sg.g[node].span,
+                format!("`{}` is declared {} but this value is {}", decl.name, s(&want), s(&got)),
+            );
+        }
+    }
+    errs.finish()?;
+    Ok(Shaped { sg, shapes })
+}

@@ -1,0 +1,149 @@
+//! The [`Cell`] trait: what the cell compiler emits for every cell.
+//!
+//! Layers, training loops and tools are written against this trait, so a
+//! user's own cell gets stacking, bidirectional layers, checkpoints and
+//! training exactly as the shipped cells do.
+//!
+//! Conventions: sequences are time-major `[T, B, width]`; a state is a list
+//! of `[B, width]` matrices in the order the cell declares its states.
+
+use crate::error::RnnError;
+use crate::float::Float;
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
+use rand::Rng;
+
+/// Outputs of an inference pass: the output at every step and the final states.
+#[derive(Debug, Clone)]
+pub struct Forward<F> {
+    /// `[T, B, output_size]`.
+    pub outputs: Array3<F>,
+    /// Final value of each state, `[B, width]`, in declaration order.
+    pub states: Vec<Array2<F>>,
+}
+
+/// What a training forward pass keeps for backpropagation through time.
+#[derive(Debug, Clone)]
+pub struct Trace<F> {
+    /// `[T, B, output_size]`.
+    pub outputs: Array3<F>,
+    /// Final value of each state, `[B, width]`.
+    pub states: Vec<Array2<F>>,
+    /// Sequence length `T`.
+    pub len: usize,
+    /// Batch size `B`.
+    pub batch: usize,
+    /// Saved buffers, in the order the emitted code defines (inputs, state
+    /// history, saved intermediates). Read by the emitted backward only.
+    #[doc(hidden)]
+    pub saved: Vec<Vec<F>>,
+}
+
+/// Gradients with respect to a sequence's inputs and initial states.
+#[derive(Debug, Clone)]
+pub struct InputGrads<F> {
+    /// `[T, B, input_size]`.
+    pub d_xs: Array3<F>,
+    /// One `[B, width]` per state, in declaration order.
+    pub d_init: Vec<Array2<F>>,
+}
+
+/// A compiled recurrent cell: parameters plus emitted forward, BPTT and step code.
+///
+/// The gradient of a cell's parameters has the cell's own type (every
+/// parameter field then holds its gradient), as `grad` does in PyTorch.
+pub trait Cell<F: Float>: Clone + Sized {
+    /// Sizes that shapes are written in (for example input and hidden size).
+    type Dims: Copy + std::fmt::Debug + PartialEq;
+    /// The cell's name as declared.
+    const NAME: &'static str;
+    /// Parameter names in declaration order (PyTorch names for shipped cells).
+    const PARAM_NAMES: &'static [&'static str];
+    /// State names in declaration order.
+    const STATE_NAMES: &'static [&'static str];
+
+    /// Parameters drawn from PyTorch's default `U(-1/sqrt(H), 1/sqrt(H))`,
+    /// `H` being the width of the first state.
+    fn new<R: Rng + ?Sized>(dims: Self::Dims, rng: &mut R) -> Self;
+    /// All parameters zero (the starting point of a gradient).
+    fn zeros(dims: Self::Dims) -> Self;
+    /// The bound sizes.
+    fn dims(&self) -> Self::Dims;
+    /// `dims` with the input width changed to `input_size` (for stacked layers).
+    fn with_input_size(dims: Self::Dims, input_size: usize) -> Result<Self::Dims, RnnError>;
+    /// Width of one input step.
+    fn input_size(&self) -> usize;
+    /// Width of one output step.
+    fn output_size(&self) -> usize;
+    /// Width of each state.
+    fn state_sizes(&self) -> Vec<usize>;
+    /// Every parameter with its name, in declaration order.
+    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)>;
+    /// Every parameter, mutably, with its name.
+    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)>;
+
+    /// Zero states for a batch of `batch` sequences.
+    fn zero_state(&self, batch: usize) -> Vec<Array2<F>> {
+        self.state_sizes()
+            .into_iter()
+            .map(|w| Array2::zeros((batch, w)))
+            .collect()
+    }
+
+    /// Inference over a sequence `xs[T, B, I]` from `init` (empty slice: zeros); keeps nothing.
+    fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Forward<F>, RnnError>;
+    /// Training forward: like [`Cell::forward`] but keeps what BPTT needs.
+    fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Trace<F>, RnnError>;
+    /// BPTT: adds the parameter gradients into `grads` and returns the
+    /// gradients of the inputs and initial states, given `d_out[T, B, O]`
+    /// and the gradients of the final states (empty slice: zeros).
+    fn backward_into(
+        &self,
+        trace: &Trace<F>,
+        d_out: ArrayView3<'_, F>,
+        d_final: &[Array2<F>],
+        grads: &mut Self,
+    ) -> Result<InputGrads<F>, RnnError>;
+    /// One step for streaming use: updates `state` in place, returns the output `[B, O]`.
+    fn step(&self, x: ArrayView2<'_, F>, state: &mut [Array2<F>]) -> Result<Array2<F>, RnnError>;
+
+    /// BPTT into fresh gradients.
+    fn backward(
+        &self,
+        trace: &Trace<F>,
+        d_out: ArrayView3<'_, F>,
+        d_final: &[Array2<F>],
+    ) -> Result<(Self, InputGrads<F>), RnnError> {
+        let mut grads = Self::zeros(self.dims());
+        let input = self.backward_into(trace, d_out, d_final, &mut grads)?;
+        Ok((grads, input))
+    }
+}
+
+/// Checks `xs` is `[T, B, width]` and returns `(T, B)`.
+pub fn check_input<F>(what: &str, xs: &ArrayView3<'_, F>, width: usize) -> Result<(usize, usize), RnnError> {
+    let s = xs.shape();
+    if s[2] != width {
+        return Err(RnnError::shape(what, &[s[0], s[1], width], s));
+    }
+    Ok((s[0], s[1]))
+}
+
+/// Checks a state list (empty means zeros) against the widths and batch.
+pub fn check_states<F>(what: &str, states: &[Array2<F>], widths: &[usize], batch: usize) -> Result<(), RnnError> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    if states.len() != widths.len() {
+        return Err(RnnError::shape(
+            format!("{what} (number of states)"),
+            &[widths.len()],
+            &[states.len()],
+        ));
+    }
+    for (k, (s, &w)) in states.iter().zip(widths).enumerate() {
+        if s.shape() != [batch, w] {
+            return Err(RnnError::shape(format!("{what}[{k}]"), &[batch, w], s.shape()));
+        }
+    }
+    Ok(())
+}

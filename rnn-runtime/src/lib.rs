@@ -1,0 +1,52 @@
+//! Runtime for cells compiled by `rnn::cell!`.
+//!
+//! The cell compiler emits plain Rust that calls the kernels in this crate;
+//! everything that is the same for every cell (the float trait, matrix
+//! products, errors, the [`Cell`] trait that layers and training are written
+//! against, sequence layers, checkpoints) lives here.
+//!
+//! # Example
+//!
+//! ```
+//! use rnn_runtime::kernels::gemm_nt;
+//! // c[1x2] = a[1x3] · b[2x3]^T
+//! let a = [1.0_f64, 2.0, 3.0];
+//! let b = [1.0_f64, 0.0, 0.0, 0.0, 1.0, 1.0];
+//! let mut c = [0.0_f64; 2];
+//! gemm_nt(1, 2, 3, &a, 3, &b, 3, 0.0, &mut c, 2);
+//! assert_eq!(c, [1.0, 5.0]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod cell;
+pub mod error;
+pub mod float;
+pub mod io;
+pub mod kernels;
+pub mod layers;
+pub mod parity;
+pub mod train;
+
+pub use cell::{Cell, Forward, InputGrads, Trace};
+pub use error::RnnError;
+pub use float::Float;
+pub use io::{read_tensors, write_tensors, TensorFile};
+pub use layers::{Layers, LayersTrace};
+pub use ndarray;
+pub use rand;
+
+/// Items the generated code uses; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cell::{check_input, check_states, Cell, Forward, InputGrads, Trace};
+    pub use crate::error::RnnError;
+    pub use crate::float::{hard_sigmoid, hard_sigmoid_grad, sigmoid, Float};
+    pub use crate::kernels::{gemm_nn, gemm_nt, gemm_tn, pack_rows, uniform_fill, zeros};
+    pub use ::core;
+    pub use ::ndarray;
+    pub use ::num_traits;
+    pub use ::rand;
+    pub use ::std::vec::Vec;
+    pub use ::std::boxed::Box;
+    pub use ::std::string::String;
+}
