@@ -24,8 +24,8 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(def) => def,
         Err(e) => return e.to_compile_error(),
     };
-    match compile(&def) {
-        Ok(c) => emit(&def, &c),
+    match compile(&def, false).and_then(|c| Ok((c, compile(&def, true)?))) {
+        Ok((c, naive)) => emit(&def, &c, &naive),
         Err(e) => {
             let mut out = fallback::skeleton(&def);
             out.extend(e.to_compile_error());
@@ -34,13 +34,14 @@ pub fn expand(input: TokenStream) -> TokenStream {
     }
 }
 
-pub fn compile(def: &CellDef) -> syn::Result<Compiled> {
+/// `naive`: the reference schedule (no stacking, hoisting or fusion).
+pub fn compile(def: &CellDef, naive: bool) -> syn::Result<Compiled> {
     let sg = lower::lower(def)?;
     let shaped = shape::infer(sg)?;
     let planned = time::plan(shaped);
-    let stacked = stack::stack(&planned);
+    let stacked = stack::stack(&planned, naive);
     let diff = autodiff::differentiate(stacked);
-    let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups);
+    let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, naive);
     Ok(Compiled { planned, diff, plans })
 }
 
@@ -70,7 +71,17 @@ pub fn plan_text(c: &Compiled) -> String {
     )
 }
 
-pub fn emit(def: &CellDef, c: &Compiled) -> TokenStream {
+fn ctx(c: &Compiled) -> Ctx<'_> {
+    Ctx {
+        sg: &c.planned.shaped.sg,
+        groups: &c.diff.fwd.groups,
+        fwd_flow: &c.diff.fwd.flow,
+        bwd_flow: &c.diff.bwd,
+        plans: &c.plans,
+    }
+}
+
+pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
     let sg = &c.planned.shaped.sg;
     let params: Vec<_> = sg
         .params
@@ -80,9 +91,8 @@ pub fn emit(def: &CellDef, c: &Compiled) -> TokenStream {
             (p.name.clone(), p.shape.len(), format!("[{}]", shape.join(", ")))
         })
         .collect();
-    let cx = Ctx { sg, groups: &c.diff.fwd.groups, fwd_flow: &c.diff.fwd.flow, bwd_flow: &c.diff.bwd, plans: &c.plans };
     let mut code = codegen::emit_types(def, &sg.dims, &params);
-    code.extend(codegen::emit(def, &cx));
+    code.extend(codegen::emit(def, &ctx(c)));
     let source = match syn::parse2::<syn::File>(code.clone()) {
         Ok(file) => prettyplease::unparse(&file),
         Err(e) => format!("// could not pretty-print: {e}\n{code}"),
@@ -97,5 +107,6 @@ pub fn emit(def: &CellDef, c: &Compiled) -> TokenStream {
         &dot::shape_table(&c.planned),
     );
     code.extend(consts);
+    code.extend(codegen::emit_naive(def, &ctx(naive)));
     code
 }

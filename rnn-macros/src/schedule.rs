@@ -121,17 +121,51 @@ pub enum Role<'a> {
     Backward { fwd_home: &'a dyn Fn(K) -> Loc },
 }
 
-pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
+/// `naive`: every value stored, one loop per value, no work moved out of the
+/// loop: the reference the optimised schedule is tested against.
+pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> Program {
     let n = flow.g.node_count();
     let backward = matches!(role, Role::Backward { .. });
     let width = |k: K| flow.node(k).width;
 
-    // 1. Section of every node.
+    // 1. Section of every node. Forward: values that feed no state update
+    //    (outputs only) run after the loop; hoisted products (below) before it.
+    //    Backward: adjoints that do not depend on the carried state adjoint run
+    //    before the loop; those that depend on a hoisted product after it.
     let mut sec = vec![Section::Body; n];
-    if backward {
+    if naive {
+        // Everything stays in the loop.
+    } else if backward {
+        let mut seeded = vec![false; n];
         for k in flow.g.node_indices() {
+            let args = flow.args(k);
             let hoisted = matches!(flow.node(k).op, KOp::MatVecT { group } if groups[group].hoisted);
-            if hoisted || flow.args(k).iter().any(|a| sec[a.index()] == Section::Post) {
+            seeded[k.index()] =
+                matches!(flow.leaf(k), Some(Leaf::SeedState(_))) || args.iter().any(|a| seeded[a.index()]);
+            sec[k.index()] = if hoisted || args.iter().any(|a| sec[a.index()] == Section::Post) {
+                Section::Post
+            } else if !seeded[k.index()] && flow.leaf(k).is_none() {
+                Section::Pre
+            } else {
+                Section::Body
+            };
+        }
+    } else {
+        let mut feeds = vec![false; n];
+        for &(sink, k) in &flow.sinks {
+            if let Sink::NewState(_) = sink {
+                feeds[k.index()] = true;
+            }
+        }
+        for k in flow.g.node_indices().rev() {
+            if feeds[k.index()] {
+                for a in flow.args(k) {
+                    feeds[a.index()] = true;
+                }
+            }
+        }
+        for k in flow.g.node_indices() {
+            if !feeds[k.index()] && flow.leaf(k).is_none() && flow.node(k).batched {
                 sec[k.index()] = Section::Post;
             }
         }
@@ -170,6 +204,13 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
             mat[k.index()] = true;
         }
     }
+    if naive {
+        for k in flow.g.node_indices() {
+            if flow.leaf(k).is_none() && flow.node(k).width.is_some() {
+                mat[k.index()] = true;
+            }
+        }
+    }
     for wg in &flow.weight_grads {
         mat[wg.dy.index()] = true;
         all[wg.dy.index()] = true;
@@ -182,17 +223,15 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
             }
         }
     }
-    if backward {
-        // A body value (or carried seed) read by a post value is stored for all steps.
-        for k in flow.g.node_indices() {
-            if sec[k.index()] != Section::Post {
-                continue;
-            }
-            for a in flow.args(k) {
-                if sec[a.index()] == Section::Body && !has_buffer(a) {
-                    mat[a.index()] = true;
-                    all[a.index()] = true;
-                }
+    // A body value read by a post value is stored for all steps.
+    for k in flow.g.node_indices() {
+        if sec[k.index()] != Section::Post {
+            continue;
+        }
+        for a in flow.args(k) {
+            if sec[a.index()] == Section::Body && !has_buffer(a) {
+                mat[a.index()] = true;
+                all[a.index()] = true;
             }
         }
     }
@@ -212,6 +251,20 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
             for a in flow.args(k) {
                 if flow.leaf(a).is_none() {
                     stack.push(a);
+                }
+            }
+        }
+    }
+
+    // A leaf copied into a slot (a packed operand, a sink) is copied in the
+    // earliest section that reads the slot.
+    for k in flow.g.node_indices() {
+        if flow.leaf(k).is_some() && mat[k.index()] {
+            let users = flow.g.neighbors_directed(k, petgraph::Direction::Outgoing).map(|u| sec[u.index()]).min();
+            if let Some(s) = users {
+                sec[k.index()] = s;
+                if s != Section::Body {
+                    all[k.index()] = true;
                 }
             }
         }
@@ -359,7 +412,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
     for k in flow.g.node_indices() {
         let mut l = 0;
         for a in flow.args(k) {
-            if sec[a.index()] == sec[k.index()] || !mat[a.index()] {
+            if sec[a.index()] == sec[k.index()] {
                 l = l.max(lvl[a.index()]);
             }
         }
@@ -368,8 +421,6 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
         }
         lvl[k.index()] = l;
     }
-    // Inline values used by a later section take that section's level 0 only
-    // through materialised reads, so an inline value's section is its user's.
 
     // 5. Items.
     let mut sections: [Vec<Item>; 3] = [Vec::new(), Vec::new(), Vec::new()];
@@ -462,6 +513,18 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>) -> Program {
                 }
             }
             for (_, ts, acc) in by_sym {
+                if naive {
+                    // One loop per value, in evaluation order.
+                    for &t in &ts {
+                        let a: Vec<(K, usize)> = acc.iter().copied().filter(|x| x.0 == t).collect();
+                        sections[si].push(Item::Kernel(build_kernel(flow, &[t], &a, &homes, &extra, &mat, &has_buffer)));
+                    }
+                    let rest: Vec<(K, usize)> = acc.iter().copied().filter(|x| !ts.contains(&x.0)).collect();
+                    if !rest.is_empty() {
+                        sections[si].push(Item::Kernel(build_kernel(flow, &[], &rest, &homes, &extra, &mat, &has_buffer)));
+                    }
+                    continue;
+                }
                 let kernel = build_kernel(flow, &ts, &acc, &homes, &extra, &mat, &has_buffer);
                 sections[si].push(Item::Kernel(kernel));
             }
@@ -560,7 +623,7 @@ pub struct Plans {
 
 /// Schedules the forward twice (inference and training) and the backward,
 /// linking the backward's reads of forward values to the training trace.
-pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group]) -> Plans {
+pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans {
     let mut keep: BTreeSet<K> = BTreeSet::new();
     for k in bwd.g.node_indices() {
         if let Some(Leaf::Fwd(f)) = bwd.leaf(k) {
@@ -568,8 +631,8 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group]) -> Plans {
         }
     }
     let empty = BTreeSet::new();
-    let infer = schedule(fwd, groups, Role::Forward { keep: &empty });
-    let train = schedule(fwd, groups, Role::Forward { keep: &keep });
+    let infer = schedule(fwd, groups, Role::Forward { keep: &empty }, naive);
+    let train = schedule(fwd, groups, Role::Forward { keep: &keep }, naive);
     let mut kept: Vec<usize> = Vec::new();
     for f in &keep {
         if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()] {
@@ -585,7 +648,7 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group]) -> Plans {
         }
         l
     };
-    let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home });
+    let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home }, naive);
     Plans { infer, train, bwd: bwd_prog, kept }
 }
 

@@ -17,7 +17,8 @@ pub struct Stacked {
     pub map: Vec<Option<K>>,
 }
 
-pub fn stack(p: &Planned) -> Stacked {
+/// `naive`: no stacking and no hoisting (the reference schedule tests compare against).
+pub fn stack(p: &Planned, naive: bool) -> Stacked {
     let sh = &p.shaped;
     let sg = &sh.sg;
     // Group products by operand, in order of first appearance.
@@ -30,7 +31,8 @@ pub fn stack(p: &Planned) -> Stacked {
         }
         let args = sg.args(n);
         let Op::Param(w) = sg.op(args[0]) else { unreachable!("lowering checks `@`") };
-        let gi = match group_operand.iter().position(|&o| o == args[1]) {
+        let shared = if naive { None } else { group_operand.iter().position(|&o| o == args[1]) };
+        let gi = match shared {
             Some(gi) => gi,
             None => {
                 group_operand.push(args[1]);
@@ -38,7 +40,7 @@ pub fn stack(p: &Planned) -> Stacked {
                     weights: vec![],
                     rows: vec![],
                     cols: sh.width(args[1]),
-                    hoisted: p.class[args[1].index()] != Class::Recurrent,
+                    hoisted: !naive && p.class[args[1].index()] != Class::Recurrent,
                 });
                 groups.len() - 1
             }

@@ -242,6 +242,41 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
     }
 }
 
+/// The reference schedule as hidden inherent methods, for differential tests.
+pub fn emit_naive(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
+    let name = &def.name;
+    let forward_train = cx.forward_body(true);
+    let backward = cx.backward_body();
+    quote! {
+        #[allow(clippy::all, unused_mut, unused_variables, unused_parens, non_snake_case, clippy::pedantic)]
+        const _: () = {
+            use ::rnn::__private as __rt;
+            impl<F: __rt::Float> #name<F> {
+                /// `forward_train` under the naive schedule (every value stored, nothing hoisted or stacked).
+                #[doc(hidden)]
+                pub fn naive_forward_train(
+                    &self,
+                    xs: __rt::ndarray::ArrayView3<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                ) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> {
+                    #forward_train
+                }
+                /// `backward_into` under the naive schedule; takes a trace from `naive_forward_train`.
+                #[doc(hidden)]
+                pub fn naive_backward_into(
+                    &self,
+                    trace: &__rt::Trace<F>,
+                    d_out: __rt::ndarray::ArrayView3<'_, F>,
+                    d_final: &[__rt::ndarray::Array2<F>],
+                    grads: &mut Self,
+                ) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> {
+                    #backward
+                }
+            }
+        };
+    }
+}
+
 /// `impl Name<F> { pub const SOURCE ... }` with the inspection strings.
 pub fn emit_consts(name: &Ident, source: &str, step_dot: &str, unrolled_dot: &str, plan: &str, shapes: &[(String, String)]) -> TokenStream {
     let rows = shapes.iter().map(|(a, b)| quote!((#a, #b)));

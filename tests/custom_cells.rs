@@ -1,0 +1,166 @@
+//! Cells a user would write, beside the shipped ones: each is checked by
+//! finite differences in f64 and against the naive schedule of its own graph.
+
+mod common;
+
+use rnn::prelude::*;
+
+rnn::cell! {
+    /// LSTM with peephole connections (Gers & Schmidhuber): the gates see the cell.
+    pub cell PeepholeLstm(I, H) {
+        input x: [I];
+        state h: [H];
+        state c: [H];
+        param w: [4 * H, I];
+        param u: [4 * H, H];
+        param b: [4 * H];
+        param p_i: [H];
+        param p_f: [H];
+        param p_o: [H];
+
+        let [a_i, a_f, a_g, a_o] = split(w @ x + u @ h + b);
+        let i = sigmoid(a_i + p_i * c);
+        let f = sigmoid(a_f + p_f * c);
+        c = f * c + i * tanh(a_g);
+        h = sigmoid(a_o + p_o * c) * tanh(c);
+    }
+}
+
+rnn::cell! {
+    /// Minimal gated unit (Zhou et al.): one forget gate; separate input
+    /// matrices share `x`, so the compiler stacks them into one product.
+    pub cell Mgu(I, H) {
+        input x: [I];
+        state h: [H];
+        param w_f: [H, I];
+        param u_f: [H, H];
+        param b_f: [H];
+        param w_h: [H, I];
+        param u_h: [H, H];
+        param b_h: [H];
+
+        let f = sigmoid(w_f @ x + u_f @ h + b_f);
+        let cand = tanh(w_h @ x + u_h @ (f * h) + b_h);
+        h = (1.0 - f) * h + f * cand;
+    }
+}
+
+rnn::cell! {
+    /// The seeds' network: `h_t = tanh(U x_t + W h_{t-1} + b)`, `y_t = sigmoid(V h_t + c)`.
+    /// The output is not fed back, so its product runs once for all steps.
+    pub cell Elman(I, H, O) {
+        input x: [I];
+        state h: [H];
+        output y: [O];
+        param u: [H, I];
+        param w: [H, H];
+        param b: [H];
+        param v: [O, H];
+        param c: [O];
+
+        h = tanh(u @ x + w @ h + b);
+        y = sigmoid(v @ h + c);
+    }
+}
+
+rnn::cell! {
+    /// IndRNN (Li et al.): an elementwise recurrent weight, ReLU.
+    pub cell IndRnn(I, H) {
+        input x: [I];
+        state h: [H];
+        param w: [H, I];
+        param u: [H];
+        param b: [H];
+
+        h = relu(w @ x + u * h + b);
+    }
+}
+
+rnn::cell! {
+    /// Every operation of the language at once, with a parameter-only value
+    /// (`p + q`) and a fixed dimension.
+    pub cell Exotic(I, H = 3) {
+        input x: [I];
+        state h: [H];
+        state c: [H];
+        param w: [2 * H, I];
+        param u: [2 * H, H];
+        param b: [2 * H];
+        param p: [H];
+        param q: [H];
+
+        let [a, g] = split(w @ x + u @ h + b);
+        let gate = hard_sigmoid(2.0 * a);
+        c = gate * c + (1.0 - gate) * relu(g + 0.1) - 0.1 * exp(-(c * c));
+        h = tanh(c) * sigmoid(p + q) - (p * q) * h * 0.5;
+    }
+}
+
+const TOL: f64 = 1e-6;
+
+#[test]
+fn gradcheck_peephole_lstm() {
+    let cell = PeepholeLstm::<f64>::new(PeepholeLstmDims { i: 3, h: 4 }, &mut rnn::seeded_rng(1));
+    let e = common::gradcheck(&cell, 5, 2, 11);
+    assert!(e < TOL, "peephole lstm gradcheck error {e:e}");
+}
+
+#[test]
+fn gradcheck_mgu() {
+    let cell = Mgu::<f64>::new(MguDims { i: 3, h: 4 }, &mut rnn::seeded_rng(2));
+    let e = common::gradcheck(&cell, 5, 2, 12);
+    assert!(e < TOL, "mgu gradcheck error {e:e}");
+}
+
+#[test]
+fn gradcheck_elman_with_output() {
+    let cell = Elman::<f64>::new(ElmanDims { i: 3, h: 4, o: 2 }, &mut rnn::seeded_rng(3));
+    let e = common::gradcheck(&cell, 6, 3, 13);
+    assert!(e < TOL, "elman gradcheck error {e:e}");
+}
+
+#[test]
+fn gradcheck_indrnn() {
+    let cell = IndRnn::<f64>::new(IndRnnDims { i: 3, h: 4 }, &mut rnn::seeded_rng(4));
+    let e = common::gradcheck(&cell, 5, 2, 14);
+    assert!(e < TOL, "indrnn gradcheck error {e:e}");
+}
+
+#[test]
+fn gradcheck_exotic() {
+    let cell = Exotic::<f64>::new(ExoticDims { i: 2 }, &mut rnn::seeded_rng(5));
+    let e = common::gradcheck(&cell, 4, 2, 15);
+    assert!(e < TOL, "exotic gradcheck error {e:e}");
+}
+
+#[test]
+fn gradcheck_shipped_cells() {
+    let mut r = rnn::seeded_rng(6);
+    let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);
+    assert!(e < TOL, "lstm {e:e}");
+    let e = common::gradcheck(&Gru::<f64>::new(GruDims { i: 3, h: 4 }, &mut r), 5, 2, 17);
+    assert!(e < TOL, "gru {e:e}");
+    let e = common::gradcheck(&RnnTanh::<f64>::new(RnnTanhDims { i: 3, h: 4 }, &mut r), 5, 2, 18);
+    assert!(e < TOL, "rnn tanh {e:e}");
+    let e = common::gradcheck(&RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 5, 2, 19);
+    assert!(e < TOL, "rnn relu {e:e}");
+}
+
+#[test]
+fn optimised_schedule_matches_naive_schedule() {
+    let mut r = rnn::seeded_rng(7);
+    let checks = [
+        ("lstm", naive_vs_optimised!(Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 6, 3, 21)),
+        ("gru", naive_vs_optimised!(Gru::<f64>::new(GruDims { i: 3, h: 4 }, &mut r), 6, 3, 22)),
+        ("rnn_tanh", naive_vs_optimised!(RnnTanh::<f64>::new(RnnTanhDims { i: 3, h: 4 }, &mut r), 6, 3, 23)),
+        ("rnn_relu", naive_vs_optimised!(RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 6, 3, 24)),
+        ("peephole", naive_vs_optimised!(PeepholeLstm::<f64>::new(PeepholeLstmDims { i: 3, h: 4 }, &mut r), 6, 3, 25)),
+        ("mgu", naive_vs_optimised!(Mgu::<f64>::new(MguDims { i: 3, h: 4 }, &mut r), 6, 3, 26)),
+        ("elman", naive_vs_optimised!(Elman::<f64>::new(ElmanDims { i: 3, h: 4, o: 2 }, &mut r), 6, 3, 27)),
+        ("indrnn", naive_vs_optimised!(IndRnn::<f64>::new(IndRnnDims { i: 3, h: 4 }, &mut r), 6, 3, 28)),
+        ("exotic", naive_vs_optimised!(Exotic::<f64>::new(ExoticDims { i: 2 }, &mut r), 6, 3, 29)),
+    ];
+    for (name, e) in checks {
+        assert!(e < 1e-12, "{name}: optimised and naive schedules differ by {e:e}");
+    }
+}
