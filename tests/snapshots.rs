@@ -1,0 +1,78 @@
+//! insta snapshots of the emitted source of every shipped cell and of two
+//! custom cells, so a change in generated code is seen and reviewed.
+//! CI never writes snapshots (`INSTA_UPDATE=no`).
+
+use rnn::prelude::*;
+
+rnn::cell! {
+    /// Minimal gated unit (two input products stacked into one).
+    pub cell Mgu(I, H) {
+        input x: [I];
+        state h: [H];
+        param w_f: [H, I];
+        param u_f: [H, H];
+        param b_f: [H];
+        param w_h: [H, I];
+        param u_h: [H, H];
+        param b_h: [H];
+
+        let f = sigmoid(w_f @ x + u_f @ h + b_f);
+        h = (1.0 - f) * h + f * tanh(w_h @ x + u_h @ (f * h) + b_h);
+    }
+}
+
+rnn::cell! {
+    /// Elman network with an output head that is not fed back.
+    pub cell Elman(I, H, O) {
+        input x: [I];
+        state h: [H];
+        output y: [O];
+        param u: [H, I];
+        param w: [H, H];
+        param b: [H];
+        param v: [O, H];
+        param c: [O];
+
+        h = tanh(u @ x + w @ h + b);
+        y = sigmoid(v @ h + c);
+    }
+}
+
+#[test]
+fn emitted_source() {
+    insta::assert_snapshot!("lstm_source", Lstm::<f32>::SOURCE);
+    insta::assert_snapshot!("gru_source", Gru::<f32>::SOURCE);
+    insta::assert_snapshot!("rnn_tanh_source", RnnTanh::<f32>::SOURCE);
+    insta::assert_snapshot!("rnn_relu_source", RnnRelu::<f32>::SOURCE);
+    insta::assert_snapshot!("mgu_source", Mgu::<f32>::SOURCE);
+    insta::assert_snapshot!("elman_source", Elman::<f32>::SOURCE);
+}
+
+#[test]
+fn plans_of_custom_cells() {
+    insta::assert_snapshot!("mgu_plan", Mgu::<f32>::PLAN);
+    insta::assert_snapshot!("elman_plan", Elman::<f32>::PLAN);
+}
+
+#[test]
+fn output_head_runs_after_the_loop() {
+    // y = sigmoid(V h + c) feeds no state: forward computes it after the loop
+    // for all steps, backward computes dL/dh from it before the loop.
+    let plan = Elman::<f32>::PLAN;
+    let fwd = plan.split("# training forward program").nth(1).unwrap().split("# backward program").next().unwrap();
+    assert!(fwd.contains("post: gemm g2"), "{fwd}");
+    let bwd = plan.split("# backward program").nth(1).unwrap();
+    assert!(bwd.contains("pre: gemmT g2"), "{bwd}");
+}
+
+#[test]
+fn graphs_are_dot() {
+    for dot in [Lstm::<f32>::STEP_DOT, Lstm::<f32>::UNROLLED_DOT, Mgu::<f32>::UNROLLED_DOT] {
+        assert!(dot.starts_with("digraph"));
+        assert!(dot.trim_end().ends_with('}'));
+    }
+    assert!(Lstm::<f32>::UNROLLED_DOT.contains("all steps at once"));
+    assert!(Lstm::<f32>::UNROLLED_DOT.contains("saved for BPTT"));
+    assert!(Mgu::<f32>::UNROLLED_DOT.contains("stacked g0"));
+    assert!(Lstm::<f32>::SHAPES.iter().any(|(_, s)| *s == "[4 * H, I]"));
+}

@@ -1,0 +1,13 @@
+rnn::cell! {
+    cell Elman(I, H) {
+        input x: [I];
+        state h: [H];
+        param w: [H, I];
+        param u: [H, H];
+        param b: [K];
+
+        h = tanh(w @ x + u @ h + b);
+    }
+}
+
+fn main() {}
