@@ -6,7 +6,7 @@ rnn::cell! {
         param u: [H, H];
         param b: [H];
 
-        h = tanh(w @ x + u @ h + bias);
+        h = tanh(w @ x + u @ h + b) * gate;
     }
 }
 
