@@ -105,16 +105,14 @@ fn main() -> ExitCode {
     // SAFETY: nothing else runs yet (no thread has been started), so no other
     // thread can read the environment concurrently.
     unsafe { std::env::set_var("MATRIXMULTIPLY_THREADS", args.threads.to_string()) };
-    let result = Corpus::from_file(&args.data)
-        .map_err(Into::into)
-        .and_then(|corpus| {
-            let (i, h) = (corpus.vocab_size(), args.hidden);
-            match args.cell {
-                CellKind::Lstm => run::<Lstm<f32>>(&args, &corpus, LstmDims { i, h }),
-                CellKind::Gru => run::<Gru<f32>>(&args, &corpus, GruDims { i, h }),
-                CellKind::Rnn => run::<RnnTanh<f32>>(&args, &corpus, RnnTanhDims { i, h }),
-            }
-        });
+    let result = Corpus::from_file(&args.data).map_err(Into::into).and_then(|corpus| {
+        let (i, h) = (corpus.vocab_size(), args.hidden);
+        match args.cell {
+            CellKind::Lstm => run::<Lstm<f32>>(&args, &corpus, LstmDims { i, h }),
+            CellKind::Gru => run::<Gru<f32>>(&args, &corpus, GruDims { i, h }),
+            CellKind::Rnn => run::<RnnTanh<f32>>(&args, &corpus, RnnTanhDims { i, h }),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -153,35 +151,31 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
     })?;
     let mut trainer = CharTrainer::new(model, corpus, config, adam, rng)?;
     let mut metrics = match &args.metrics {
-        Some(p) => {
-            Some(File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
-        }
+        Some(p) => Some(File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?),
         None => None,
     };
 
     let bar = ProgressBar::new(args.steps as u64).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")?.progress_chars("=> "),
     );
-    let mut evaluate = |trainer: &CharTrainer<'_, f32, C, Adam<f32>>,
-                        train_loss: Option<f64>|
-     -> Result<f64, Box<dyn Error>> {
-        let val_loss = trainer.evaluate()?;
-        // Written by hand to keep the key order; every number is finite.
-        let line = format!(
-            r#"{{"step":{},"val_loss":{},"train_loss":{},"elapsed_s":{},"chars_per_s":{}}}"#,
-            trainer.steps(),
-            val_loss,
-            train_loss.map_or("null".to_string(), |l| l.to_string()),
-            trainer.train_time().as_secs_f64(),
-            trainer.chars_per_sec(),
-        );
-        bar.suspend(|| println!("{line}"));
-        if let Some(f) = metrics.as_mut() {
-            writeln!(f, "{line}")?;
-        }
-        Ok(val_loss)
-    };
+    let mut evaluate =
+        |trainer: &CharTrainer<'_, f32, C, Adam<f32>>, train_loss: Option<f64>| -> Result<f64, Box<dyn Error>> {
+            let val_loss = trainer.evaluate()?;
+            // Written by hand to keep the key order; every number is finite.
+            let line = format!(
+                r#"{{"step":{},"val_loss":{},"train_loss":{},"elapsed_s":{},"chars_per_s":{}}}"#,
+                trainer.steps(),
+                val_loss,
+                train_loss.map_or("null".to_string(), |l| l.to_string()),
+                trainer.train_time().as_secs_f64(),
+                trainer.chars_per_sec(),
+            );
+            bar.suspend(|| println!("{line}"));
+            if let Some(f) = metrics.as_mut() {
+                writeln!(f, "{line}")?;
+            }
+            Ok(val_loss)
+        };
 
     let mut final_val = evaluate(&trainer, None)?;
     let (mut sum, mut count) = (0.0, 0usize);
@@ -190,11 +184,7 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
         sum += s.loss;
         count += 1;
         bar.set_position(s.step as u64);
-        bar.set_message(format!(
-            "loss {:.4} | {:.0} chars/s",
-            s.loss,
-            trainer.chars_per_sec()
-        ));
+        bar.set_message(format!("loss {:.4} | {:.0} chars/s", s.loss, trainer.chars_per_sec()));
         let due = args.eval_every > 0 && s.step % args.eval_every == 0;
         if due || s.step == args.steps {
             final_val = evaluate(&trainer, Some(sum / count as f64))?;
@@ -223,12 +213,7 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
     }
     if args.sample > 0 {
         let prime = corpus.encode("\n")?;
-        let ids = model.sample(
-            &prime,
-            args.sample,
-            args.temperature,
-            &mut rnn::seeded_rng(args.seed),
-        )?;
+        let ids = model.sample(&prime, args.sample, args.temperature, &mut rnn::seeded_rng(args.seed))?;
         println!("\n{}", corpus.decode(&ids));
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! within 1e-9 relative in f64 and 1e-4 in f32 (the fixture README's rule).
 
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnRelu, RnnReluDims, RnnTanh, RnnTanhDims};
-use rnn::runtime::parity::{run_fixture_file, FixtureDtype, FixtureSpec, ParityReport};
+use rnn::runtime::parity::{FixtureDtype, FixtureSpec, ParityReport, run_fixture_file};
 use rnn::{Cell, Float};
 use std::path::{Path, PathBuf};
 
@@ -27,8 +27,14 @@ fn report(path: &Path) -> ParityReport {
     macro_rules! go {
         ($cell:ident, $dims:ident) => {
             match spec.dtype {
-                FixtureDtype::F64 => run::<f64, $cell<f64>>(path, |s| $dims { i: s.input_size, h: s.hidden_size }),
-                FixtureDtype::F32 => run::<f32, $cell<f32>>(path, |s| $dims { i: s.input_size, h: s.hidden_size }),
+                FixtureDtype::F64 => run::<f64, $cell<f64>>(path, |s| $dims {
+                    i: s.input_size,
+                    h: s.hidden_size,
+                }),
+                FixtureDtype::F32 => run::<f32, $cell<f32>>(path, |s| $dims {
+                    i: s.input_size,
+                    h: s.hidden_size,
+                }),
             }
         };
     }
@@ -59,7 +65,10 @@ fn every_fixture_matches_pytorch() {
             scaled,
             r.rtol
         );
-        assert!(r.tensors.iter().any(|t| t.name == "grad_weight_hh_l0"), "weight gradients compared");
+        assert!(
+            r.tensors.iter().any(|t| t.name == "grad_weight_hh_l0"),
+            "weight gradients compared"
+        );
         if !r.passed() {
             failed.push(format!("{r}"));
         }

@@ -29,9 +29,15 @@ fn wrong_state_batch_and_count() {
     let bad_batch = vec![Array2::zeros((3, 4)), Array2::zeros((2, 4))];
     shape_err(cell.forward(xs.view(), &bad_batch).unwrap_err(), "init[0]");
     let one_state = vec![Array2::zeros((2, 4))];
-    shape_err(cell.forward_train(xs.view(), &one_state).unwrap_err(), "number of states");
+    shape_err(
+        cell.forward_train(xs.view(), &one_state).unwrap_err(),
+        "number of states",
+    );
     let mut state = vec![Array2::zeros((2, 4))];
-    shape_err(cell.step(Array2::zeros((2, 3)).view(), &mut state).unwrap_err(), "number of states");
+    shape_err(
+        cell.step(Array2::zeros((2, 3)).view(), &mut state).unwrap_err(),
+        "number of states",
+    );
 }
 
 #[test]
@@ -39,16 +45,25 @@ fn wrong_gradient_shapes() {
     let cell = lstm();
     let xs = Array3::zeros((5, 2, 3));
     let trace = cell.forward_train(xs.view(), &[]).unwrap();
-    shape_err(cell.backward(&trace, Array3::zeros((5, 2, 5)).view(), &[]).unwrap_err(), "d_out");
+    shape_err(
+        cell.backward(&trace, Array3::zeros((5, 2, 5)).view(), &[]).unwrap_err(),
+        "d_out",
+    );
     let bad = vec![Array2::zeros((2, 4)), Array2::zeros((2, 5))];
-    shape_err(cell.backward(&trace, Array3::zeros((5, 2, 4)).view(), &bad).unwrap_err(), "d_final[1]");
+    shape_err(
+        cell.backward(&trace, Array3::zeros((5, 2, 4)).view(), &bad)
+            .unwrap_err(),
+        "d_final[1]",
+    );
 }
 
 #[test]
 fn trace_of_another_cell_is_rejected() {
     let gru = Gru::<f64>::new(GruDims { i: 3, h: 4 }, &mut rnn::seeded_rng(0));
     let trace = gru.forward_train(Array3::zeros((5, 2, 3)).view(), &[]).unwrap();
-    let e = lstm().backward(&trace, Array3::zeros((5, 2, 4)).view(), &[]).unwrap_err();
+    let e = lstm()
+        .backward(&trace, Array3::zeros((5, 2, 4)).view(), &[])
+        .unwrap_err();
     assert!(matches!(e, RnnError::Invalid(_)), "{e}");
 }
 
@@ -66,4 +81,8 @@ fn empty_sequence_and_streaming_step() {
         assert_eq!(y, whole.outputs.index_axis(ndarray::Axis(0), t));
     }
     assert_eq!(state, whole.states);
+    let named = LstmState::from_vec(state).expect("two states");
+    assert_eq!(named.c, whole.states[1]);
+    assert_eq!(named.into_vec(), whole.states);
+    assert!(LstmState::<f64>::from_vec(vec![]).is_none());
 }

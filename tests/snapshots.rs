@@ -59,7 +59,13 @@ fn output_head_runs_after_the_loop() {
     // y = sigmoid(V h + c) feeds no state: forward computes it after the loop
     // for all steps, backward computes dL/dh from it before the loop.
     let plan = Elman::<f32>::PLAN;
-    let fwd = plan.split("# training forward program").nth(1).unwrap().split("# backward program").next().unwrap();
+    let fwd = plan
+        .split("# training forward program")
+        .nth(1)
+        .unwrap()
+        .split("# backward program")
+        .next()
+        .unwrap();
     assert!(fwd.contains("post: gemm g2"), "{fwd}");
     let bwd = plan.split("# backward program").nth(1).unwrap();
     assert!(bwd.contains("pre: gemmT g2"), "{bwd}");
@@ -67,7 +73,11 @@ fn output_head_runs_after_the_loop() {
 
 #[test]
 fn graphs_are_dot() {
-    for dot in [Lstm::<f32>::STEP_DOT, Lstm::<f32>::UNROLLED_DOT, Mgu::<f32>::UNROLLED_DOT] {
+    for dot in [
+        Lstm::<f32>::STEP_DOT,
+        Lstm::<f32>::UNROLLED_DOT,
+        Mgu::<f32>::UNROLLED_DOT,
+    ] {
         assert!(dot.starts_with("digraph"));
         assert!(dot.trim_end().ends_with('}'));
     }

@@ -51,7 +51,11 @@ pub enum Equation {
     /// `let a = expr;`
     Let { name: Ident, expr: Expr },
     /// `let [i, f, g, o] = split(expr);`
-    LetSplit { names: Vec<Ident>, expr: Expr, split_span: Span },
+    LetSplit {
+        names: Vec<Ident>,
+        expr: Expr,
+        split_span: Span,
+    },
     /// `h = expr;` (a state update or an output)
     Assign { target: Ident, expr: Expr },
 }
@@ -70,8 +74,16 @@ pub enum Expr {
     Name(Ident),
     Num(f64, Span),
     Neg(Box<Expr>, Span),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, span: Span },
-    Call { func: Ident, args: Vec<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: Span,
+    },
+    Call {
+        func: Ident,
+        args: Vec<Expr>,
+    },
 }
 
 impl Expr {

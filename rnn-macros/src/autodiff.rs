@@ -9,7 +9,7 @@
 //! unbatched values stay per batch row and are summed only into parameter
 //! gradients, which is exact because every rule is linear in the adjoint.
 
-use crate::flow::{Flow, KOp, Leaf, Sink, WeightGrad, K};
+use crate::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad};
 use crate::graph::Func;
 use crate::stack::Stacked;
 
@@ -64,7 +64,11 @@ impl Ad<'_> {
 pub fn differentiate(fwd: Stacked) -> Differentiated {
     let f = &fwd.flow;
     let n_nodes = f.g.node_count();
-    let mut ad = Ad { f, b: Flow::new(), fwd_memo: vec![None; n_nodes] };
+    let mut ad = Ad {
+        f,
+        b: Flow::new(),
+        fwd_memo: vec![None; n_nodes],
+    };
     let mut adj: Vec<Vec<K>> = vec![Vec::new(); n_nodes];
     let mut split_parts: Vec<Vec<Vec<K>>> = vec![Vec::new(); n_nodes];
     // Member adjoints of each product group, and each group's operand.
@@ -106,7 +110,12 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
             let operand = ad.fwd(n);
             for (member, d) in group_dy[gi].iter().enumerate() {
                 if let Some(dy) = d {
-                    ad.b.weight_grads.push(WeightGrad { group: gi, member, dy: *dy, operand });
+                    ad.b.weight_grads.push(WeightGrad {
+                        group: gi,
+                        member,
+                        dy: *dy,
+                        operand,
+                    });
                 }
             }
             let t = ad.b.add(KOp::MatVecT { group: gi }, f.node(n).width, true, &members);
@@ -116,7 +125,10 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
             let parts = std::mem::take(&mut split_parts[n.index()]);
             let count = parts.len();
             let mut blocks = Vec::new();
-            let block_width = f.node(n).width.map(|w| crate::shape::Dim { coef: w.coef / count, sym: w.sym });
+            let block_width = f.node(n).width.map(|w| crate::shape::Dim {
+                coef: w.coef / count,
+                sym: w.sym,
+            });
             for p in parts {
                 let b = match ad.sum(&p) {
                     Some(b) => b,

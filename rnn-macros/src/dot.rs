@@ -76,7 +76,12 @@ pub fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> S
     }
     for (k, u) in sg.updates.iter().enumerate() {
         if let Some(state) = sg.g.node_indices().find(|&n| sg.op(n) == Op::State(k)) {
-            let _ = writeln!(s, "  n{} -> n{} [style=dashed, label=\"t+1\"];", u.index(), state.index());
+            let _ = writeln!(
+                s,
+                "  n{} -> n{} [style=dashed, label=\"t+1\"];",
+                u.index(),
+                state.index()
+            );
         }
     }
     s.push_str("}\n");
@@ -90,7 +95,11 @@ pub fn unrolled_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) 
     let mut s = format!("digraph {}_unrolled {{\n  rankdir=LR;\n  node [shape=box];\n", sg.name);
     for v in u.g.node_indices() {
         let (t, n) = u.g[v];
-        let label = if t == usize::MAX { esc(&sg.describe(n)) } else { format!("{} @t{}", esc(&sg.describe(n)), t) };
+        let label = if t == usize::MAX {
+            esc(&sg.describe(n))
+        } else {
+            format!("{} @t{}", esc(&sg.describe(n)), t)
+        };
         let _ = writeln!(s, "  u{} [{}];", v.index(), node_attrs(p, &m, n, label));
     }
     for e in u.g.edge_indices() {
@@ -106,8 +115,12 @@ pub fn unrolled_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) 
 /// `(value, shape)` rows for the `SHAPES` constant.
 pub fn shape_table(p: &Planned) -> Vec<(String, String)> {
     let sg = &p.shaped.sg;
-    sg.g
-        .node_indices()
-        .map(|n| (format!("%{} {}", n.index(), sg.describe(n)), show(&p.shaped.shapes[n.index()], &sg.dims)))
+    sg.g.node_indices()
+        .map(|n| {
+            (
+                format!("%{} {}", n.index(), sg.describe(n)),
+                show(&p.shaped.shapes[n.index()], &sg.dims),
+            )
+        })
         .collect()
 }

@@ -14,12 +14,17 @@ pub struct Errors {
 
 impl Errors {
     pub fn new() -> Self {
-        Errors { errors: Some(Vec::new()) }
+        Errors {
+            errors: Some(Vec::new()),
+        }
     }
 
     /// Records an error at `span`.
     pub fn push(&mut self, span: Span, msg: impl Display) {
-        self.errors.as_mut().expect("errors finished").push(syn::Error::new(span, msg));
+        self.errors
+            .as_mut()
+            .expect("errors finished")
+            .push(syn::Error::new(span, msg));
     }
 
     /// The gate: `Err` with every recorded error combined, or `Ok(())`.

@@ -7,7 +7,7 @@
 
 use crate::ast::CellDef;
 use crate::codegen::{self, Ctx, Names};
-use crate::flow::{Leaf, K};
+use crate::flow::{K, Leaf};
 use crate::{autodiff, dot, fallback, lower, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
 use std::collections::BTreeSet;
@@ -87,7 +87,11 @@ pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
         .params
         .iter()
         .map(|p| {
-            let shape = p.shape.iter().map(|d| shape::ShowDim(*d, &sg.dims).to_string()).collect::<Vec<_>>();
+            let shape = p
+                .shape
+                .iter()
+                .map(|d| shape::ShowDim(*d, &sg.dims).to_string())
+                .collect::<Vec<_>>();
             (p.name.clone(), p.shape.len(), format!("[{}]", shape.join(", ")))
         })
         .collect();

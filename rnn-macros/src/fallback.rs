@@ -7,7 +7,11 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 pub fn skeleton(def: &CellDef) -> TokenStream {
-    let dims: Vec<_> = def.dims.iter().map(|d| (d.name.clone(), d.fixed.map(|f| f.0))).collect();
+    let dims: Vec<_> = def
+        .dims
+        .iter()
+        .map(|d| (d.name.clone(), d.fixed.map(|f| f.0)))
+        .collect();
     let params: Vec<_> = def
         .decls
         .iter()
@@ -23,9 +27,9 @@ pub fn skeleton(def: &CellDef) -> TokenStream {
             use ::rnn::__private as __rt;
             impl<F: __rt::Float> __rt::Cell<F> for #name<F> {
                 type Dims = #dims_name;
-                const NAME: &'static str = "";
-                const PARAM_NAMES: &'static [&'static str] = &[];
-                const STATE_NAMES: &'static [&'static str] = &[];
+                const NAME: &'static ::core::primitive::str = "";
+                const PARAM_NAMES: &'static [&'static ::core::primitive::str] = &[];
+                const STATE_NAMES: &'static [&'static ::core::primitive::str] = &[];
                 fn new<R: __rt::rand::Rng + ?::core::marker::Sized>(dims: #dims_name, rng: &mut R) -> Self { ::core::unimplemented!() }
                 fn zeros(dims: #dims_name) -> Self { ::core::unimplemented!() }
                 fn dims(&self) -> #dims_name { ::core::unimplemented!() }
@@ -33,8 +37,8 @@ pub fn skeleton(def: &CellDef) -> TokenStream {
                 fn input_size(&self) -> ::core::primitive::usize { ::core::unimplemented!() }
                 fn output_size(&self) -> ::core::primitive::usize { ::core::unimplemented!() }
                 fn state_sizes(&self) -> __rt::Vec<::core::primitive::usize> { ::core::unimplemented!() }
-                fn params(&self) -> __rt::Vec<(&'static str, __rt::ndarray::ArrayViewD<'_, F>)> { ::core::unimplemented!() }
-                fn params_mut(&mut self) -> __rt::Vec<(&'static str, __rt::ndarray::ArrayViewMutD<'_, F>)> { ::core::unimplemented!() }
+                fn params(&self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewD<'_, F>)> { ::core::unimplemented!() }
+                fn params_mut(&mut self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewMutD<'_, F>)> { ::core::unimplemented!() }
                 fn forward(&self, xs: __rt::ndarray::ArrayView3<'_, F>, init: &[__rt::ndarray::Array2<F>]) -> __rt::core::result::Result<__rt::Forward<F>, __rt::RnnError> { ::core::unimplemented!() }
                 fn forward_train(&self, xs: __rt::ndarray::ArrayView3<'_, F>, init: &[__rt::ndarray::Array2<F>]) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> { ::core::unimplemented!() }
                 fn backward_into(&self, trace: &__rt::Trace<F>, d_out: __rt::ndarray::ArrayView3<'_, F>, d_final: &[__rt::ndarray::Array2<F>], grads: &mut Self) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> { ::core::unimplemented!() }

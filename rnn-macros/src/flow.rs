@@ -9,9 +9,9 @@
 
 use crate::graph::Func;
 use crate::shape::Dim;
+use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 
 pub type K = NodeIndex<u32>;
 
@@ -43,13 +43,23 @@ pub enum KOp {
     /// The operand, unchanged (gives a carried seed a node of its own).
     Copy,
     Func(Func),
-    Split { index: usize, parts: usize },
+    Split {
+        index: usize,
+        parts: usize,
+    },
     /// The adjoint of a split value: operand `k` is block `k`.
-    Concat { parts: usize },
+    Concat {
+        parts: usize,
+    },
     /// Member `member` of product group `group`: `v · wᵀ`, operand `[v]`.
-    MatVec { group: usize, member: usize },
+    MatVec {
+        group: usize,
+        member: usize,
+    },
     /// The adjoint of a group's operand: `Σ_k dY_k · W_k`, operands `[dY_0, ..]`.
-    MatVecT { group: usize },
+    MatVecT {
+        group: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +113,11 @@ pub struct Flow {
 
 impl Flow {
     pub fn new() -> Self {
-        Flow { g: DiGraph::new(), sinks: vec![], weight_grads: vec![] }
+        Flow {
+            g: DiGraph::new(),
+            sinks: vec![],
+            weight_grads: vec![],
+        }
     }
 
     pub fn add(&mut self, op: KOp, width: Option<Dim>, batched: bool, args: &[K]) -> K {

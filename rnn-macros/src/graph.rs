@@ -7,9 +7,9 @@
 //! that node to `State(k)` at t+1 exists only in the unrolled graph
 //! (`time.rs`).
 
+use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 use proc_macro2::Span;
 use syn::Ident;
 
@@ -71,7 +71,10 @@ pub enum Op {
     Neg,
     Func(Func),
     /// Part `index` of `parts` equal blocks of the operand.
-    Split { index: usize, parts: usize },
+    Split {
+        index: usize,
+        parts: usize,
+    },
 }
 
 pub struct Node {
@@ -85,7 +88,6 @@ pub struct Node {
 #[derive(Clone)]
 pub struct Decl {
     pub name: Ident,
-    pub kind: crate::ast::DeclKind,
     pub shape: Vec<crate::shape::Dim>,
 }
 

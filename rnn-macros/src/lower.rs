@@ -19,14 +19,18 @@ use syn::Ident;
 enum Binding {
     Node(Id),
     /// A matrix parameter: only valid as the left side of `@`.
-    Matrix(usize, Id),
+    Matrix(Id),
     /// A declared output not assigned yet.
     Output(usize),
 }
 
 pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
     let mut errs = Errors::new();
-    let dims: Vec<(Ident, Option<usize>)> = def.dims.iter().map(|d| (d.name.clone(), d.fixed.map(|f| f.0))).collect();
+    let dims: Vec<(Ident, Option<usize>)> = def
+        .dims
+        .iter()
+        .map(|d| (d.name.clone(), d.fixed.map(|f| f.0)))
+        .collect();
     let mut seen_dims: HashMap<String, ()> = HashMap::new();
     for d in &def.dims {
         if seen_dims.insert(d.name.to_string(), ()).is_some() {
@@ -48,7 +52,10 @@ pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
     let mut used: HashMap<String, bool> = HashMap::new();
     for d in &def.decls {
         let shape = resolve_shape(d, &dims, &mut errs);
-        let decl = Decl { name: d.name.clone(), kind: d.kind, shape };
+        let decl = Decl {
+            name: d.name.clone(),
+            shape,
+        };
         let key = d.name.to_string();
         if env.contains_key(&key) {
             errs.push(d.name.span(), format!("`{}` is declared twice", d.name));
@@ -70,7 +77,7 @@ pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
                 let matrix = decl.shape.len() == 2;
                 sg.params.push(decl);
                 let id = sg.add(Op::Param(k), d.name.span(), &[]);
-                if matrix { Binding::Matrix(k, id) } else { Binding::Node(id) }
+                if matrix { Binding::Matrix(id) } else { Binding::Node(id) }
             }
             DeclKind::Output => {
                 let k = sg.outputs.len();
@@ -85,31 +92,63 @@ pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
         used.insert(key, false);
     }
     if sg.inputs.len() != 1 {
-        errs.push(def.name.span(), "a cell takes exactly one `input` (declare `input x: [I];`)");
+        errs.push(
+            def.name.span(),
+            "a cell takes exactly one `input` (declare `input x: [I];`)",
+        );
     }
     if sg.states.is_empty() {
-        errs.push(def.name.span(), "a cell needs at least one `state` (declare `state h: [H];`)");
+        errs.push(
+            def.name.span(),
+            "a cell needs at least one `state` (declare `state h: [H];`)",
+        );
     }
     if sg.outputs.len() > 1 {
-        errs.push(sg.outputs[1].name.span(), "a cell has at most one `output`; the states are returned too");
+        errs.push(
+            sg.outputs[1].name.span(),
+            "a cell has at most one `output`; the states are returned too",
+        );
     }
 
     let mut updates: Vec<Option<(Id, proc_macro2::Span)>> = vec![None; sg.states.len()];
     let mut outputs: Vec<Option<Id>> = vec![None; sg.outputs.len()];
-    let mut cx = Cx { sg: &mut sg, env: &mut env, used: &mut used, errs: &mut errs };
+    // Where each state was first assigned, even if its expression failed.
+    let mut attempted: Vec<Option<proc_macro2::Span>> = vec![None; sg.states.len()];
+    let mut cx = Cx {
+        sg: &mut sg,
+        env: &mut env,
+        used: &mut used,
+        errs: &mut errs,
+    };
     for eq in &def.eqs {
         match eq {
             Equation::Let { name, expr } => {
                 let id = cx.expr(expr);
                 cx.bind_let(name, id);
             }
-            Equation::LetSplit { names, expr, split_span } => {
+            Equation::LetSplit {
+                names,
+                expr,
+                split_span,
+            } => {
                 let parent = cx.expr(expr);
                 if names.len() < 2 {
-                    cx.errs.push(*split_span, "`split` needs a pattern of at least two names, e.g. `let [i, f] = split(a);`");
+                    cx.errs.push(
+                        *split_span,
+                        "`split` needs a pattern of at least two names, e.g. `let [i, f] = split(a);`",
+                    );
                 }
                 for (index, name) in names.iter().enumerate() {
-                    let id = parent.map(|p| cx.sg.add(Op::Split { index, parts: names.len() }, name.span(), &[p]));
+                    let id = parent.map(|p| {
+                        cx.sg.add(
+                            Op::Split {
+                                index,
+                                parts: names.len(),
+                            },
+                            name.span(),
+                            &[p],
+                        )
+                    });
                     cx.bind_let(name, id);
                 }
             }
@@ -119,11 +158,13 @@ pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
                 match cx.env.get(&key).copied() {
                     Some(Binding::Node(n)) if matches!(cx.sg.op(n), Op::State(_)) || is_updated_state(&updates, n) => {
                         let k = state_index(cx.sg, &key);
-                        if let Some((_, first)) = updates[k] {
-                            let mut e = syn::Error::new(target.span(), format!("state `{target}` is updated twice"));
-                            e.combine(syn::Error::new(first, "first updated here"));
-                            cx.errs.push(target.span(), e.to_string());
-                        } else if let Some(id) = id {
+                        if let Some(first) = attempted[k] {
+                            cx.errs.push(target.span(), format!("state `{target}` is updated twice"));
+                            cx.errs.push(first, format!("first update of `{target}` is here"));
+                            continue;
+                        }
+                        attempted[k] = Some(target.span());
+                        if let Some(id) = id {
                             cx.sg.g[id].label.get_or_insert_with(|| key.clone());
                             updates[k] = Some((id, target.span()));
                             cx.env.insert(key, Binding::Node(id));
@@ -151,9 +192,13 @@ pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
     for (k, u) in updates.iter().enumerate() {
         match u {
             Some((id, _)) => sg.updates.push(*id),
+            None if attempted[k].is_some() => {} // its equation already reported an error
             None => {
                 let s = &sg.states[k].name;
-                errs.push(s.span(), format!("state `{s}` is never updated; add an equation `{s} = ...;`"));
+                errs.push(
+                    s.span(),
+                    format!("state `{s}` is never updated; add an equation `{s} = ...;`"),
+                );
             }
         }
     }
@@ -162,17 +207,31 @@ pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
             Some(id) => sg.output_nodes.push(*id),
             None => {
                 let s = &sg.outputs[k].name;
-                errs.push(s.span(), format!("output `{s}` is never assigned; add an equation `{s} = ...;`"));
+                errs.push(
+                    s.span(),
+                    format!("output `{s}` is never assigned; add an equation `{s} = ...;`"),
+                );
             }
         }
     }
     if sg.outputs.is_empty() && !sg.updates.is_empty() {
         sg.output_nodes.push(sg.updates[0]);
     }
-    for d in def.decls.iter().filter(|d| matches!(d.kind, DeclKind::Param | DeclKind::Input)) {
+    for d in def
+        .decls
+        .iter()
+        .filter(|d| matches!(d.kind, DeclKind::Param | DeclKind::Input))
+    {
         if used.get(&d.name.to_string()) == Some(&false) {
-            let what = if d.kind == DeclKind::Param { "parameter" } else { "input" };
-            errs.push(d.name.span(), format!("{what} `{}` is never used; remove it or use it in an equation", d.name));
+            let what = if d.kind == DeclKind::Param {
+                "parameter"
+            } else {
+                "input"
+            };
+            errs.push(
+                d.name.span(),
+                format!("{what} `{}` is never used; remove it or use it in an equation", d.name),
+            );
         }
     }
     errs.finish()?;
@@ -189,23 +248,30 @@ fn state_index(sg: &StepGraph, name: &str) -> usize {
 
 fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> Vec<Dim> {
     if d.shape.is_empty() || d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
-        let want = if d.kind == DeclKind::Param { "`[N]` or `[R, C]`" } else { "a vector shape `[N]`" };
+        let want = if d.kind == DeclKind::Param {
+            "`[N]` or `[R, C]`"
+        } else {
+            "a vector shape `[N]`"
+        };
         errs.push(d.shape_span, format!("`{}` needs {want}", d.name));
     }
     d.shape
         .iter()
         .map(|t| {
-            let sym = t.sym.as_ref().and_then(|s| match dims.iter().position(|(n, _)| n == s) {
-                Some(i) => Some(i),
-                None => {
-                    let declared: Vec<String> = dims.iter().map(|d| d.0.to_string()).collect();
-                    errs.push(
-                        s.span(),
-                        format!("unknown dimension `{s}`; the cell declares ({})", declared.join(", ")),
-                    );
-                    None
-                }
-            });
+            let sym = t
+                .sym
+                .as_ref()
+                .and_then(|s| match dims.iter().position(|(n, _)| n == s) {
+                    Some(i) => Some(i),
+                    None => {
+                        let declared: Vec<String> = dims.iter().map(|d| d.0.to_string()).collect();
+                        errs.push(
+                            s.span(),
+                            format!("unknown dimension `{s}`; the cell declares ({})", declared.join(", ")),
+                        );
+                        None
+                    }
+                });
             if t.coef == 0 {
                 errs.push(t.span, "a dimension cannot be zero");
             }
@@ -226,11 +292,22 @@ impl Cx<'_> {
         let key = name.to_string();
         match self.env.get(&key) {
             Some(Binding::Matrix(..)) | Some(Binding::Output(_)) => {
-                self.errs.push(name.span(), format!("`let {name}` hides a declared name; pick another name"));
+                self.errs.push(
+                    name.span(),
+                    format!("`let {name}` hides a declared name; pick another name"),
+                );
                 return;
             }
-            Some(Binding::Node(n)) if !matches!(self.sg.op(*n), Op::Split { .. } | Op::Add | Op::Sub | Op::Mul | Op::Neg | Op::Func(_) | Op::MatVec | Op::Const(_)) => {
-                self.errs.push(name.span(), format!("`let {name}` hides a declared name; pick another name"));
+            Some(Binding::Node(n))
+                if !matches!(
+                    self.sg.op(*n),
+                    Op::Split { .. } | Op::Add | Op::Sub | Op::Mul | Op::Neg | Op::Func(_) | Op::MatVec | Op::Const(_)
+                ) =>
+            {
+                self.errs.push(
+                    name.span(),
+                    format!("`let {name}` hides a declared name; pick another name"),
+                );
                 return;
             }
             _ => {}
@@ -272,11 +349,13 @@ impl Cx<'_> {
             Expr::Name(n) => match self.lookup(n)? {
                 Binding::Node(id) => Some(id),
                 Binding::Matrix(..) => {
-                    self.errs.push(n.span(), format!("`{n}` is a matrix; use it as `{n} @ v`"));
+                    self.errs
+                        .push(n.span(), format!("`{n}` is a matrix; use it as `{n} @ v`"));
                     None
                 }
                 Binding::Output(_) => {
-                    self.errs.push(n.span(), format!("output `{n}` is read before it is assigned"));
+                    self.errs
+                        .push(n.span(), format!("output `{n}` is read before it is assigned"));
                     None
                 }
             },
@@ -285,18 +364,27 @@ impl Cx<'_> {
                 let a = self.expr(inner)?;
                 Some(self.sg.add(Op::Neg, *span, &[a]))
             }
-            Expr::Binary { op: BinOp::MatVec, lhs, rhs, span } => {
+            Expr::Binary {
+                op: BinOp::MatVec,
+                lhs,
+                rhs,
+                span,
+            } => {
                 let w = match &**lhs {
                     Expr::Name(n) => match self.lookup(n) {
-                        Some(Binding::Matrix(_, id)) => Some(id),
+                        Some(Binding::Matrix(id)) => Some(id),
                         Some(_) => {
-                            self.errs.push(n.span(), format!("the left side of `@` must be a matrix parameter; `{n}` is not one"));
+                            self.errs.push(
+                                n.span(),
+                                format!("the left side of `@` must be a matrix parameter; `{n}` is not one"),
+                            );
                             None
                         }
                         None => None,
                     },
                     other => {
-                        self.errs.push(other.span(), "the left side of `@` must be a matrix parameter name");
+                        self.errs
+                            .push(other.span(), "the left side of `@` must be a matrix parameter name");
                         None
                     }
                 };
@@ -317,19 +405,24 @@ impl Cx<'_> {
             Expr::Call { func, args } => {
                 let name = func.to_string();
                 if name == "split" {
-                    self.errs.push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
+                    self.errs
+                        .push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
                     return None;
                 }
                 let Some(&(_, f)) = Func::USER.iter().find(|(n, _)| *n == name) else {
                     let known: Vec<&str> = Func::USER.iter().map(|p| p.0).collect();
-                    self.errs.push(func.span(), format!("unknown function `{func}`; expected one of {}", known.join(", ")));
+                    self.errs.push(
+                        func.span(),
+                        format!("unknown function `{func}`; expected one of {}", known.join(", ")),
+                    );
                     for a in args {
                         self.expr(a);
                     }
                     return None;
                 };
                 if args.len() != 1 {
-                    self.errs.push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
+                    self.errs
+                        .push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
                     return None;
                 }
                 let a = self.expr(&args[0])?;

@@ -14,7 +14,7 @@
 
 use crate::ast::*;
 use syn::parse::{Parse, ParseStream};
-use syn::{braced, bracketed, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility};
+use syn::{Attribute, Ident, LitFloat, LitInt, Token, Visibility, braced, bracketed, parenthesized};
 
 mod kw {
     syn::custom_keyword!(cell);
@@ -55,7 +55,14 @@ impl Parse for CellDef {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the cell body; declare one cell per `cell!`"));
         }
-        Ok(CellDef { attrs, vis, name, dims, decls, eqs })
+        Ok(CellDef {
+            attrs,
+            vis,
+            name,
+            dims,
+            decls,
+            eqs,
+        })
     }
 }
 
@@ -108,7 +115,12 @@ fn parse_decl(input: ParseStream) -> syn::Result<Decl> {
         content.parse::<Token![,]>()?;
     }
     input.parse::<Token![;]>()?;
-    Ok(Decl { kind, name, shape, shape_span: bracket.span.join() })
+    Ok(Decl {
+        kind,
+        name,
+        shape,
+        shape_span: bracket.span.join(),
+    })
 }
 
 fn parse_dim_term(input: ParseStream) -> syn::Result<DimTerm> {
@@ -120,19 +132,35 @@ fn parse_dim_term(input: ParseStream) -> syn::Result<DimTerm> {
             input.parse::<Token![*]>()?;
             let sym: Ident = input.parse()?;
             let span = lit.span().join(sym.span()).unwrap_or(lit.span());
-            return Ok(DimTerm { coef: n, sym: Some(sym), span });
+            return Ok(DimTerm {
+                coef: n,
+                sym: Some(sym),
+                span,
+            });
         }
-        Ok(DimTerm { coef: n, sym: None, span: lit.span() })
+        Ok(DimTerm {
+            coef: n,
+            sym: None,
+            span: lit.span(),
+        })
     } else if la.peek(Ident) {
         let sym: Ident = input.parse()?;
         if input.peek(Token![*]) {
             input.parse::<Token![*]>()?;
             let lit: LitInt = input.parse()?;
             let span = sym.span().join(lit.span()).unwrap_or(sym.span());
-            return Ok(DimTerm { coef: lit.base10_parse()?, sym: Some(sym), span });
+            return Ok(DimTerm {
+                coef: lit.base10_parse()?,
+                sym: Some(sym),
+                span,
+            });
         }
         let span = sym.span();
-        Ok(DimTerm { coef: 1, sym: Some(sym), span })
+        Ok(DimTerm {
+            coef: 1,
+            sym: Some(sym),
+            span,
+        })
     } else {
         Err(la.error())
     }
@@ -148,9 +176,9 @@ fn parse_let(input: ParseStream) -> syn::Result<Equation> {
             .into_iter()
             .collect::<Vec<_>>();
         input.parse::<Token![=]>()?;
-        let split: kw::split = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "a `let [..]` pattern takes `split(expr)` on the right")
-        })?;
+        let split: kw::split = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "a `let [..]` pattern takes `split(expr)` on the right"))?;
         let args;
         parenthesized!(args in input);
         let expr = parse_expr(&args, 0)?;
@@ -158,7 +186,11 @@ fn parse_let(input: ParseStream) -> syn::Result<Equation> {
             return Err(args.error("`split` takes one argument; the number of parts is the pattern's length"));
         }
         input.parse::<Token![;]>()?;
-        return Ok(Equation::LetSplit { names, expr, split_span: split.span });
+        return Ok(Equation::LetSplit {
+            names,
+            expr,
+            split_span: split.span,
+        });
     }
     let name: Ident = input.parse()?;
     input.parse::<Token![=]>()?;
@@ -188,7 +220,12 @@ fn parse_expr(input: ParseStream, min: u8) -> syn::Result<Expr> {
         let span = input.cursor().span();
         let _: proc_macro2::Punct = input.parse()?;
         let rhs = parse_expr(input, prec + 1)?;
-        lhs = Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+        lhs = Expr::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        };
     }
     Ok(lhs)
 }

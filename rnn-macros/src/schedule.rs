@@ -11,7 +11,7 @@
 //! symbolic width for level L. Products of hoisted groups go to `pre`
 //! (forward) or `post` (backward); so do weight gradients, one product each.
 
-use crate::flow::{Flow, Group, KOp, Leaf, Sink, WeightGrad, K};
+use crate::flow::{Flow, Group, K, KOp, Leaf, Sink, WeightGrad};
 use crate::shape::Dim;
 use std::collections::BTreeSet;
 
@@ -63,7 +63,13 @@ pub struct Loc {
 
 impl Loc {
     fn whole(buf: Buf, width: Dim, all_steps: bool) -> Loc {
-        Loc { buf, ld: vec![width], col: vec![], all_steps, next_block: false }
+        Loc {
+            buf,
+            ld: vec![width],
+            col: vec![],
+            all_steps,
+            next_block: false,
+        }
     }
 }
 
@@ -76,9 +82,17 @@ pub struct OwnBuf {
 #[derive(Clone, Debug)]
 pub enum Item {
     /// Forward product of a group: `c = a · W_gᵀ`.
-    Gemm { group: usize, a: Loc, c: Loc },
+    Gemm {
+        group: usize,
+        a: Loc,
+        c: Loc,
+    },
     /// Backward product of a group: `c = a · W_g` (`a` holds the members' adjoints side by side).
-    GemmT { group: usize, a: Loc, c: Loc },
+    GemmT {
+        group: usize,
+        a: Loc,
+        c: Loc,
+    },
     Kernel(Kernel),
 }
 
@@ -260,7 +274,11 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
     // earliest section that reads the slot.
     for k in flow.g.node_indices() {
         if flow.leaf(k).is_some() && mat[k.index()] {
-            let users = flow.g.neighbors_directed(k, petgraph::Direction::Outgoing).map(|u| sec[u.index()]).min();
+            let users = flow
+                .g
+                .neighbors_directed(k, petgraph::Direction::Outgoing)
+                .map(|u| sec[u.index()])
+                .min();
             if let Some(s) = users {
                 sec[k.index()] = s;
                 if s != Section::Body {
@@ -294,7 +312,10 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
     for (gi, g) in groups.iter().enumerate() {
         if g.weights.len() > 1 {
             packed_groups.push(gi);
-            own.push(OwnBuf { width: g.rows.clone(), all_steps: false });
+            own.push(OwnBuf {
+                width: g.rows.clone(),
+                all_steps: false,
+            });
             group_buf[gi] = Some(own.len() - 1);
         }
     }
@@ -336,7 +357,10 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                 continue;
             }
             match sink {
-                Sink::NewState(i) => roles.push(Loc { next_block: true, ..Loc::whole(Buf::Hist(i), w, true) }),
+                Sink::NewState(i) => roles.push(Loc {
+                    next_block: true,
+                    ..Loc::whole(Buf::Hist(i), w, true)
+                }),
                 Sink::Output(i) => roles.push(Loc::whole(Buf::Out(i), w, true)),
                 Sink::InputGrad(i) => roles.push(Loc::whole(Buf::DXs(i), w, true)),
                 Sink::StateGrad(i) => roles.push(Loc::whole(Buf::SeedNext(i), w, false)),
@@ -372,12 +396,18 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                 let r = roles.remove(pos);
                 roles.insert(0, r);
             } else {
-                own.push(OwnBuf { width: vec![w], all_steps: true });
+                own.push(OwnBuf {
+                    width: vec![w],
+                    all_steps: true,
+                });
                 roles.insert(0, Loc::whole(Buf::Own(own.len() - 1), w, true));
             }
         }
         if roles.is_empty() {
-            own.push(OwnBuf { width: vec![w], all_steps: needs_all });
+            own.push(OwnBuf {
+                width: vec![w],
+                all_steps: needs_all,
+            });
             roles.push(Loc::whole(Buf::Own(own.len() - 1), w, needs_all));
         }
         let mut home = roles.remove(0);
@@ -392,7 +422,12 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
     }
     // Packed buffers hold all steps if any member's home says so.
     for k in flow.g.node_indices() {
-        if let Some(Loc { buf: Buf::Own(b), all_steps: true, .. }) = &homes[k.index()] {
+        if let Some(Loc {
+            buf: Buf::Own(b),
+            all_steps: true,
+            ..
+        }) = &homes[k.index()]
+        {
             own[*b].all_steps = true;
         }
     }
@@ -453,7 +488,11 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                             },
                             None => homes[k.index()].clone().expect("home"),
                         };
-                        sections[si].push(Item::Gemm { group, a: homes[a.index()].clone().expect("operand home"), c });
+                        sections[si].push(Item::Gemm {
+                            group,
+                            a: homes[a.index()].clone().expect("operand home"),
+                            c,
+                        });
                     }
                     KOp::MatVecT { group } => {
                         let args = flow.args(k);
@@ -493,11 +532,16 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             }
             // Leaves copied into a home (a sink or packed slot that is a leaf).
             for k in flow.g.node_indices() {
-                if has_buffer(k) && mat[k.index()] && sec[k.index()] == s && lvl[k.index()] == level && !targets.contains(&k) {
+                if has_buffer(k)
+                    && mat[k.index()]
+                    && sec[k.index()] == s
+                    && lvl[k.index()] == level
+                    && !targets.contains(&k)
+                {
                     targets.push(k);
                 }
             }
-            let mut by_sym: Vec<(Option<usize>, Vec<K>, Vec<(K, usize)>)> = Vec::new();
+            let mut by_sym: Vec<SymKernel> = Vec::new();
             for k in targets {
                 let sym = width(k).and_then(|w| w.sym);
                 match by_sym.iter_mut().find(|e| e.0 == sym) {
@@ -517,11 +561,27 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                     // One loop per value, in evaluation order.
                     for &t in &ts {
                         let a: Vec<(K, usize)> = acc.iter().copied().filter(|x| x.0 == t).collect();
-                        sections[si].push(Item::Kernel(build_kernel(flow, &[t], &a, &homes, &extra, &mat, &has_buffer)));
+                        sections[si].push(Item::Kernel(build_kernel(
+                            flow,
+                            &[t],
+                            &a,
+                            &homes,
+                            &extra,
+                            &mat,
+                            &has_buffer,
+                        )));
                     }
                     let rest: Vec<(K, usize)> = acc.iter().copied().filter(|x| !ts.contains(&x.0)).collect();
                     if !rest.is_empty() {
-                        sections[si].push(Item::Kernel(build_kernel(flow, &[], &rest, &homes, &extra, &mat, &has_buffer)));
+                        sections[si].push(Item::Kernel(build_kernel(
+                            flow,
+                            &[],
+                            &rest,
+                            &homes,
+                            &extra,
+                            &mat,
+                            &has_buffer,
+                        )));
                     }
                     continue;
                 }
@@ -541,11 +601,24 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
         });
     }
     let [pre, body, post] = sections;
-    Program { own, pre, body, post, weight_grads, homes, packed_groups }
+    Program {
+        own,
+        pre,
+        body,
+        post,
+        weight_grads,
+        homes,
+        packed_groups,
+    }
 }
 
+/// Targets and accumulations of one kernel, keyed by their width's symbol.
+type SymKernel = (Option<usize>, Vec<K>, Vec<(K, usize)>);
+
 fn is_accum(flow: &Flow, k: K) -> bool {
-    flow.sinks.iter().any(|&(s, sk)| sk == k && matches!(s, Sink::ParamGrad(_)))
+    flow.sinks
+        .iter()
+        .any(|&(s, sk)| sk == k && matches!(s, Sink::ParamGrad(_)))
 }
 
 fn first_member(flow: &Flow, _k: K, group: usize) -> usize {
@@ -606,7 +679,12 @@ fn build_kernel(
             stores.push((k, l.clone()));
         }
     }
-    Kernel { base: Dim { coef: base, sym }, inline: inline.into_iter().collect(), targets: stores, accums: accums.to_vec() }
+    Kernel {
+        base: Dim { coef: base, sym },
+        inline: inline.into_iter().collect(),
+        targets: stores,
+        accums: accums.to_vec(),
+    }
 }
 
 /// The three programs of a cell and the trace layout that links them.
@@ -649,7 +727,12 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
         l
     };
     let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home }, naive);
-    Plans { infer, train, bwd: bwd_prog, kept }
+    Plans {
+        infer,
+        train,
+        bwd: bwd_prog,
+        kept,
+    }
 }
 
 impl Program {
@@ -661,13 +744,22 @@ impl Program {
             format!(
                 "{:?}{}{}{}",
                 l.buf,
-                if l.col.is_empty() { String::new() } else { format!("+{:?}", l.col.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>()) },
+                if l.col.is_empty() {
+                    String::new()
+                } else {
+                    format!("+{:?}", l.col.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>())
+                },
                 if l.all_steps { " all" } else { " step" },
                 if l.next_block { " next" } else { "" }
             )
         };
         for (i, b) in self.own.iter().enumerate() {
-            let _ = writeln!(s, "buf{i}: width {:?} {}", b.width.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>(), if b.all_steps { "all steps" } else { "per step" });
+            let _ = writeln!(
+                s,
+                "buf{i}: width {:?} {}",
+                b.width.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>(),
+                if b.all_steps { "all steps" } else { "per step" }
+            );
         }
         for (name, items) in [("pre", &self.pre), ("body", &self.body), ("post", &self.post)] {
             for it in items {
@@ -679,8 +771,16 @@ impl Program {
                         let _ = writeln!(s, "{name}: gemmT g{group} {} -> {}", loc(a), loc(c));
                     }
                     Item::Kernel(k) => {
-                        let t: Vec<String> = k.targets.iter().map(|(n, l)| format!("%{} -> {}", n.index(), loc(l))).collect();
-                        let a: Vec<String> = k.accums.iter().map(|(n, p)| format!("%{} +> param{}", n.index(), p)).collect();
+                        let t: Vec<String> = k
+                            .targets
+                            .iter()
+                            .map(|(n, l)| format!("%{} -> {}", n.index(), loc(l)))
+                            .collect();
+                        let a: Vec<String> = k
+                            .accums
+                            .iter()
+                            .map(|(n, p)| format!("%{} +> param{}", n.index(), p))
+                            .collect();
                         let _ = writeln!(
                             s,
                             "{name}: kernel base {:?} inline {} [{}]",
@@ -693,7 +793,14 @@ impl Program {
             }
         }
         for w in &self.weight_grads {
-            let _ = writeln!(s, "post: weight grad g{}.{} {}ᵀ · {}", w.wg.group, w.wg.member, loc(&w.dy), loc(&w.operand));
+            let _ = writeln!(
+                s,
+                "post: weight grad g{}.{} {}ᵀ · {}",
+                w.wg.group,
+                w.wg.member,
+                loc(&w.dy),
+                loc(&w.operand)
+            );
         }
         s
     }

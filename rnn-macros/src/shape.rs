@@ -23,8 +23,14 @@ pub struct Dim {
 pub enum Shape {
     /// A constant that broadcasts to any vector.
     Scalar,
-    Vector { width: Dim, batched: bool },
-    Matrix { rows: Dim, cols: Dim },
+    Vector {
+        width: Dim,
+        batched: bool,
+    },
+    Matrix {
+        rows: Dim,
+        cols: Dim,
+    },
 }
 
 /// The step graph with a shape for every node (indexed by node index).
@@ -95,7 +101,7 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                 (Shape::Matrix { rows, cols }, Shape::Vector { width, batched }) => {
                     if width != cols {
                         errs.push(
-                            sg.g[args[1]].span,
+                            span,
                             format!(
                                 "shape mismatch in `@`: the matrix is {} but the vector is {}; the vector's width must be {}",
                                 s(&at(0)),
@@ -113,7 +119,10 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                     Shape::Vector { width: rows, batched }
                 }
                 (m, v) => {
-                    errs.push(span, format!("`@` needs a matrix and a vector, got {} and {}", s(&m), s(&v)));
+                    errs.push(
+                        span,
+                        format!("`@` needs a matrix and a vector, got {} and {}", s(&m), s(&v)),
+                    );
                     Shape::Scalar
                 }
             },
@@ -126,10 +135,20 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                             format!("shape mismatch: left is {} but right is {}", s(&at(0)), s(&at(1))),
                         );
                     }
-                    Shape::Vector { width: a, batched: ba || bb }
+                    Shape::Vector {
+                        width: a,
+                        batched: ba || bb,
+                    }
                 }
                 (a, b) => {
-                    errs.push(span, format!("elementwise operation on a matrix ({} and {}); use `w @ v`", s(&a), s(&b)));
+                    errs.push(
+                        span,
+                        format!(
+                            "elementwise operation on a matrix ({} and {}); use `w @ v`",
+                            s(&a),
+                            s(&b)
+                        ),
+                    );
                     Shape::Scalar
                 }
             },
@@ -140,9 +159,9 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                 }
                 a
             }
-            Op::Split { parts, .. } => match at(0) {
+            Op::Split { parts, index } => match at(0) {
                 Shape::Vector { width, batched } => {
-                    if width.coef % parts != 0 {
+                    if width.coef % parts != 0 && index == 0 {
                         errs.push(
                             span,
                             format!(
@@ -151,7 +170,13 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                             ),
                         );
                     }
-                    Shape::Vector { width: Dim { coef: (width.coef / parts).max(1), sym: width.sym }, batched }
+                    Shape::Vector {
+                        width: Dim {
+                            coef: (width.coef / parts).max(1),
+                            sym: width.sym,
+                        },
+                        batched,
+                    }
                 }
                 other => {
                     errs.push(span, format!("`split` takes a vector, got {}", s(&other)));

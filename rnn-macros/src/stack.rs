@@ -5,7 +5,7 @@
 //! for the group instead of one per product. The same stacking carries to
 //! the backward pass, where `Σ_k dY_k · W_k` for the group is again one GEMM.
 
-use crate::flow::{Flow, Group, KOp, Leaf, Sink, K};
+use crate::flow::{Flow, Group, K, KOp, Leaf, Sink};
 use crate::graph::{Id, Op};
 use crate::time::{Class, Planned};
 
@@ -30,8 +30,14 @@ pub fn stack(p: &Planned, naive: bool) -> Stacked {
             continue;
         }
         let args = sg.args(n);
-        let Op::Param(w) = sg.op(args[0]) else { unreachable!("lowering checks `@`") };
-        let shared = if naive { None } else { group_operand.iter().position(|&o| o == args[1]) };
+        let Op::Param(w) = sg.op(args[0]) else {
+            unreachable!("lowering checks `@`")
+        };
+        let shared = if naive {
+            None
+        } else {
+            group_operand.iter().position(|&o| o == args[1])
+        };
         let gi = match shared {
             Some(gi) => gi,
             None => {

@@ -5,8 +5,8 @@
 //! source. CI never writes snapshots; a changed one fails the test.
 
 use crate::ast::CellDef;
-use crate::expand::{compile, emit, plan_text};
 use crate::codegen::Names;
+use crate::expand::{compile, emit, plan_text};
 
 fn shipped() -> Vec<(String, CellDef)> {
     let text = include_str!("../../src/cells.rs");
@@ -55,7 +55,10 @@ fn emitted_source_is_valid_rust() {
         let tokens = emit(&def, &c, &naive);
         let file: syn::File = syn::parse2(tokens).expect("emitted code parses as Rust");
         let source = prettyplease::unparse(&file);
-        assert!(source.contains(&format!("impl<F: __rt::Float> __rt::Cell<F> for {}<F>", def.name)), "{name}");
+        assert!(
+            source.contains(&format!("impl<F: __rt::Float> __rt::Cell<F> for {}<F>", def.name)),
+            "{name}"
+        );
     }
 }
 

@@ -49,18 +49,20 @@ pub fn unroll(sh: &Shaped, steps: usize) -> Unrolled {
     }
     let mut copies: Vec<Vec<NodeIndex>> = Vec::new();
     for t in 0..steps {
-        let row: Vec<NodeIndex> = sg
-            .g
-            .node_indices()
-            .map(|n| shared[n.index()].unwrap_or_else(|| g.add_node((t, n))))
-            .collect();
+        let row: Vec<NodeIndex> =
+            sg.g.node_indices()
+                .map(|n| shared[n.index()].unwrap_or_else(|| g.add_node((t, n))))
+                .collect();
         for e in sg.g.edge_indices() {
             let (a, b) = sg.g.edge_endpoints(e).expect("edge");
             g.add_edge(row[a.index()], row[b.index()], ());
         }
         if t > 0 {
             for (k, &u) in sg.updates.iter().enumerate() {
-                let state = sg.g.node_indices().find(|&n| sg.op(n) == Op::State(k)).expect("state node");
+                let state =
+                    sg.g.node_indices()
+                        .find(|&n| sg.op(n) == Op::State(k))
+                        .expect("state node");
                 g.add_edge(copies[t - 1][u.index()], row[state.index()], ());
             }
         }
@@ -81,18 +83,21 @@ pub fn plan(sh: Shaped) -> Planned {
             }
         }
     }
-    let class = sg
-        .g
-        .node_indices()
-        .map(|n| {
-            if !sh.batched(n) {
-                Class::Param
-            } else if reached[unrolled.copies[1][n.index()].index()] {
-                Class::Recurrent
-            } else {
-                Class::Hoisted
-            }
-        })
-        .collect();
-    Planned { shaped: sh, class, unrolled }
+    let class =
+        sg.g.node_indices()
+            .map(|n| {
+                if !sh.batched(n) {
+                    Class::Param
+                } else if reached[unrolled.copies[1][n.index()].index()] {
+                    Class::Recurrent
+                } else {
+                    Class::Hoisted
+                }
+            })
+            .collect();
+    Planned {
+        shaped: sh,
+        class,
+        unrolled,
+    }
 }

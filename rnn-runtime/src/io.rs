@@ -32,10 +32,7 @@
 
 use crate::error::RnnError;
 use crate::float::Float;
-use ndarray::{
-    Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, ArrayView3, ArrayViewD, Ix1, Ix2, Ix3,
-    IxDyn,
-};
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, ArrayView3, ArrayViewD, Ix1, Ix2, Ix3, IxDyn};
 use safetensors::tensor::{Dtype, Metadata, SafeTensorError, SafeTensors};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -213,10 +210,7 @@ impl<F: Float> TensorFile<F> {
 
     /// Views of every tensor, in order, in the form [`write_tensors`] takes.
     pub fn views(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
-        self.tensors
-            .iter()
-            .map(|(n, a)| (n.clone(), a.view()))
-            .collect()
+        self.tensors.iter().map(|(n, a)| (n.clone(), a.view())).collect()
     }
 
     /// Writes every tensor and the metadata to `path` (see [`write_tensors`]).
@@ -254,10 +248,7 @@ impl Header {
     /// The dtype shared by every tensor, or `None` if the file is empty or mixes dtypes.
     pub fn common_dtype(&self) -> Option<&str> {
         let first = self.tensors.first()?.dtype.as_str();
-        self.tensors
-            .iter()
-            .all(|t| t.dtype == first)
-            .then_some(first)
+        self.tensors.iter().all(|t| t.dtype == first).then_some(first)
     }
 }
 
@@ -281,9 +272,7 @@ fn describe(e: &SafeTensorError, len: usize) -> String {
             "the tensor data does not match the file size (the file is truncated or has trailing bytes)".to_string()
         }
         SafeTensorError::InvalidOffset(name) => format!("tensor `{name}` has invalid data offsets"),
-        SafeTensorError::TensorInvalidInfo => {
-            "a tensor's byte range does not match its shape and dtype".to_string()
-        }
+        SafeTensorError::TensorInvalidInfo => "a tensor's byte range does not match its shape and dtype".to_string(),
         other => format!("{other:?}"),
     };
     format!("not a valid safetensors file: {what}")
@@ -338,11 +327,7 @@ fn decode<F: Float, const N: usize>(data: &[u8], conv: impl Fn([u8; N]) -> F) ->
 ///
 /// With `exact`, a tensor whose dtype is not `F::DTYPE` is an error;
 /// otherwise `F32`/`F64` tensors are converted to `F`.
-pub fn parse_tensors<F: Float>(
-    bytes: &[u8],
-    source: &str,
-    exact: bool,
-) -> Result<TensorFile<F>, RnnError> {
+pub fn parse_tensors<F: Float>(bytes: &[u8], source: &str, exact: bool) -> Result<TensorFile<F>, RnnError> {
     let (n, meta) = parse_header(bytes, source)?;
     let data = &bytes[8 + n..];
     let header = header_of(&meta);
@@ -428,9 +413,7 @@ pub fn serialize_tensors<F: Float>(
     let mut offset = 0usize;
     for (name, a) in tensors {
         if name == "__metadata__" {
-            return Err(RnnError::Invalid(
-                "a tensor cannot be called `__metadata__`".into(),
-            ));
+            return Err(RnnError::Invalid("a tensor cannot be called `__metadata__`".into()));
         }
         if !seen.insert(name.as_str()) {
             return Err(RnnError::Invalid(format!("tensor `{name}` given twice")));
@@ -499,12 +482,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RnnError> {
         path: p.display().to_string(),
         source,
     };
-    let file_name = path.file_name().ok_or_else(|| {
-        RnnError::Invalid(format!(
-            "cannot write to {}: not a file path",
-            path.display()
-        ))
-    })?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| RnnError::Invalid(format!("cannot write to {}: not a file path", path.display())))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -64,10 +64,7 @@ impl<F: Float, C: Cell<F>> std::fmt::Debug for Layers<F, C> {
             .field("cell", &C::NAME)
             .field("num_layers", &self.num_layers)
             .field("bidirectional", &self.bidirectional)
-            .field(
-                "dims",
-                &self.cells.iter().map(|c| c.dims()).collect::<Vec<_>>(),
-            )
+            .field("dims", &self.cells.iter().map(|c| c.dims()).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -129,11 +126,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// Every cell must have the same output and state widths; the cells of
     /// layer 0 the same input width; cells above layer 0 input width
     /// `D * output_size`. Violations are [`RnnError::Dimension`].
-    pub fn from_cells(
-        cells: Vec<C>,
-        num_layers: usize,
-        bidirectional: bool,
-    ) -> Result<Self, RnnError> {
+    pub fn from_cells(cells: Vec<C>, num_layers: usize, bidirectional: bool) -> Result<Self, RnnError> {
         if num_layers == 0 {
             return Err(RnnError::Invalid("num_layers must be at least 1".into()));
         }
@@ -318,10 +311,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             }
             expected.insert(name);
         }
-        let unexpected: Vec<&str> = order
-            .into_iter()
-            .filter(|n| !expected.contains(*n))
-            .collect();
+        let unexpected: Vec<&str> = order.into_iter().filter(|n| !expected.contains(*n)).collect();
         if !missing.is_empty() || !unexpected.is_empty() {
             let mut parts = Vec::new();
             if !missing.is_empty() {
@@ -332,11 +322,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     "unexpected tensors (not parameters of {} layers of {}{}): {}",
                     self.num_layers,
                     C::NAME,
-                    if self.bidirectional {
-                        ", bidirectional"
-                    } else {
-                        ""
-                    },
+                    if self.bidirectional { ", bidirectional" } else { "" },
                     unexpected.join(", ")
                 ));
             }
@@ -391,14 +377,9 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     ///
     /// The file holds `metadata` plus, unless `metadata` sets them, `cell`
     /// ([`Cell::NAME`]), `num_layers` and `bidirectional`.
-    pub fn save(
-        &self,
-        path: impl AsRef<Path>,
-        metadata: &BTreeMap<String, String>,
-    ) -> Result<(), RnnError> {
+    pub fn save(&self, path: impl AsRef<Path>, metadata: &BTreeMap<String, String>) -> Result<(), RnnError> {
         let mut meta = metadata.clone();
-        meta.entry("cell".into())
-            .or_insert_with(|| C::NAME.to_string());
+        meta.entry("cell".into()).or_insert_with(|| C::NAME.to_string());
         meta.entry("num_layers".into())
             .or_insert_with(|| self.num_layers.to_string());
         meta.entry("bidirectional".into())
@@ -409,11 +390,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     pub(crate) fn check_grads(&self, grads: &Self) -> Result<(), RnnError> {
         let same = grads.num_layers == self.num_layers
             && grads.bidirectional == self.bidirectional
-            && grads
-                .cells
-                .iter()
-                .zip(&self.cells)
-                .all(|(g, c)| g.dims() == c.dims());
+            && grads.cells.iter().zip(&self.cells).all(|(g, c)| g.dims() == c.dims());
         if same {
             Ok(())
         } else {

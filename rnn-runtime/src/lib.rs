@@ -30,7 +30,7 @@ pub mod train;
 pub use cell::{Cell, Forward, InputGrads, Trace};
 pub use error::RnnError;
 pub use float::Float;
-pub use io::{read_tensors, write_tensors, TensorFile};
+pub use io::{TensorFile, read_tensors, write_tensors};
 pub use layers::{Layers, LayersTrace};
 pub use ndarray;
 pub use rand;
@@ -38,15 +38,15 @@ pub use rand;
 /// Items the generated code uses; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::cell::{check_input, check_states, Cell, Forward, InputGrads, Trace};
+    pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::error::RnnError;
-    pub use crate::float::{hard_sigmoid, hard_sigmoid_grad, sigmoid, Float};
+    pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad, sigmoid};
     pub use crate::kernels::{gemm_nn, gemm_nt, gemm_tn, pack_rows, uniform_fill, zeros};
     pub use ::core;
     pub use ::ndarray;
     pub use ::num_traits;
     pub use ::rand;
-    pub use ::std::vec::Vec;
     pub use ::std::boxed::Box;
     pub use ::std::string::String;
+    pub use ::std::vec::Vec;
 }

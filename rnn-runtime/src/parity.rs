@@ -58,9 +58,7 @@ pub const STATE_NAMES: [StateNames; 2] = [
 ];
 
 /// Tensor names in a fixture that are not parameters (besides `grad_*`).
-pub const NON_PARAMETERS: [&str; 10] = [
-    "x", "h0", "c0", "G", "Gh", "Gc", "out", "h_n", "c_n", "loss",
-];
+pub const NON_PARAMETERS: [&str; 10] = ["x", "h0", "c0", "G", "Gh", "Gc", "out", "h_n", "c_n", "loss"];
 
 /// Whether a fixture tensor name is a model parameter.
 pub fn is_parameter_name(name: &str) -> bool {
@@ -112,10 +110,7 @@ fn parse_bool(path: &str, key: &str, v: &str) -> Result<bool, RnnError> {
     match v {
         "true" | "True" | "1" => Ok(true),
         "false" | "False" | "0" => Ok(false),
-        _ => Err(bad(
-            path,
-            format!("metadata `{key}` = {v:?} is not true or false"),
-        )),
+        _ => Err(bad(path, format!("metadata `{key}` = {v:?} is not true or false"))),
     }
 }
 
@@ -135,9 +130,7 @@ fn structure(path: &str, get: impl Fn(&str) -> Option<String>) -> Result<(usize,
         if d != want {
             return Err(bad(
                 path,
-                format!(
-                    "metadata `num_directions` = {d:?} contradicts `bidirectional` = {bidirectional}"
-                ),
+                format!("metadata `num_directions` = {d:?} contradicts `bidirectional` = {bidirectional}"),
             ));
         }
     }
@@ -150,8 +143,7 @@ impl FixtureSpec {
         let path_s = path.as_ref().display().to_string();
         let header = read_header(&path)?;
         let meta = |k: &str| header.metadata.get(k).cloned();
-        let need =
-            |k: &str| meta(k).ok_or_else(|| bad(&path_s, format!("missing metadata key `{k}`")));
+        let need = |k: &str| meta(k).ok_or_else(|| bad(&path_s, format!("missing metadata key `{k}`")));
         let (num_layers, bidirectional) = structure(&path_s, meta)?;
         let stored = header
             .common_dtype()
@@ -183,10 +175,7 @@ impl FixtureSpec {
             if t.shape.len() != rank {
                 return Err(bad(
                     &path_s,
-                    format!(
-                        "tensor `{name}` has shape {:?}, expected rank {rank}",
-                        t.shape
-                    ),
+                    format!("tensor `{name}` has shape {:?}, expected rank {rank}", t.shape),
                 ));
             }
             Ok(t.shape.clone())
@@ -218,10 +207,7 @@ impl FixtureSpec {
 
 /// Sum of `a·b` accumulated in `f64`.
 fn dot<F: Float>(a: ArrayViewD<'_, F>, b: ArrayViewD<'_, F>) -> f64 {
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| x.to_f64c() * y.to_f64c())
-        .sum()
+    a.iter().zip(b.iter()).map(|(x, y)| x.to_f64c() * y.to_f64c()).sum()
 }
 
 /// Runs the fixture's model: builds [`Layers`] of `C` with layer-0 `dims`
@@ -235,10 +221,7 @@ fn dot<F: Float>(a: ArrayViewD<'_, F>, b: ArrayViewD<'_, F>) -> f64 {
 /// for every parameter in PyTorch order and `grad_x`, `grad_h0`, (`grad_c0`).
 /// The metadata is the fixture's, with `format` = `rnn-parity-result-v1`
 /// and `tensors` listing the result's tensors.
-pub fn run_fixture<F: Float, C: Cell<F>>(
-    fixture: &TensorFile<F>,
-    dims: C::Dims,
-) -> Result<TensorFile<F>, RnnError> {
+pub fn run_fixture<F: Float, C: Cell<F>>(fixture: &TensorFile<F>, dims: C::Dims) -> Result<TensorFile<F>, RnnError> {
     let src = fixture.source.as_str();
     let (num_layers, bidirectional) = structure(src, |k| fixture.metadata.get(k).cloned())?;
     let mut layers = Layers::<F, C>::zeros(dims, num_layers, bidirectional)?;
@@ -312,17 +295,11 @@ pub fn run_fixture<F: Float, C: Cell<F>>(
     }
     out.metadata = fixture.metadata.clone();
     out.metadata.retain(|k, _| !k.starts_with("f32_"));
-    out.metadata
-        .insert("format".into(), "rnn-parity-result-v1".into());
+    out.metadata.insert("format".into(), "rnn-parity-result-v1".into());
     out.metadata.insert("fixture".into(), src.to_string());
     out.metadata.insert(
         "dtype".into(),
-        if F::DTYPE == "F64" {
-            "float64"
-        } else {
-            "float32"
-        }
-        .into(),
+        if F::DTYPE == "F64" { "float64" } else { "float32" }.into(),
     );
     let names: Vec<&str> = out.names().collect();
     let list = names.join(",");
@@ -397,21 +374,12 @@ impl fmt::Display for ParityReport {
         if n_fail == 0 {
             write!(f, "all {} tensors within tolerance", self.tensors.len())
         } else {
-            write!(
-                f,
-                "{n_fail} of {} tensors outside tolerance",
-                self.tensors.len()
-            )
+            write!(f, "{n_fail} of {} tensors outside tolerance", self.tensors.len())
         }
     }
 }
 
-fn compare_one<F: Float>(
-    name: &str,
-    a: ArrayViewD<'_, F>,
-    b: ArrayViewD<'_, F>,
-    rtol: f64,
-) -> TensorComparison {
+fn compare_one<F: Float>(name: &str, a: ArrayViewD<'_, F>, b: ArrayViewD<'_, F>, rtol: f64) -> TensorComparison {
     let max_b = b.iter().fold(0.0_f64, |m, v| m.max(v.to_f64c().abs()));
     let (mut worst, mut max_abs) = (0.0_f64, 0.0_f64);
     for (x, y) in a.iter().zip(b.iter()) {

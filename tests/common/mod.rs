@@ -33,7 +33,12 @@ pub fn case<C: Cell<f64>>(cell: &C, t: usize, b: usize, seed: u64) -> Case {
     let init = cell.state_sizes().iter().map(|&w| uniform2(&mut r, (b, w))).collect();
     let d_out = uniform3(&mut r, (t, b, cell.output_size()));
     let d_final = cell.state_sizes().iter().map(|&w| uniform2(&mut r, (b, w))).collect();
-    Case { xs, init, d_out, d_final }
+    Case {
+        xs,
+        init,
+        d_out,
+        d_final,
+    }
 }
 
 /// `L = Σ out·G + Σ_k final_k·Gk`, the loss the fixtures use.
@@ -53,7 +58,10 @@ pub fn gradcheck<C: Cell<f64>>(cell: &C, t: usize, b: usize, seed: u64) -> f64 {
     let c = case(cell, t, b, seed);
     let trace = cell.forward_train(c.xs.view(), &c.init).expect("forward_train");
     let inference = cell.forward(c.xs.view(), &c.init).expect("forward");
-    assert_eq!(trace.outputs, inference.outputs, "training and inference forward differ");
+    assert_eq!(
+        trace.outputs, inference.outputs,
+        "training and inference forward differ"
+    );
     let (grads, input) = cell.backward(&trace, c.d_out.view(), &c.d_final).expect("backward");
     let eps = 1e-6;
     let mut worst: f64 = 0.0;
@@ -86,7 +94,12 @@ pub fn gradcheck<C: Cell<f64>>(cell: &C, t: usize, b: usize, seed: u64) -> f64 {
     let mut numeric = Vec::new();
     for i in 0..c.xs.len() {
         let bump = |delta: f64| {
-            let mut c2 = Case { xs: c.xs.clone(), init: c.init.clone(), d_out: c.d_out.clone(), d_final: c.d_final.clone() };
+            let mut c2 = Case {
+                xs: c.xs.clone(),
+                init: c.init.clone(),
+                d_out: c.d_out.clone(),
+                d_final: c.d_final.clone(),
+            };
             c2.xs.as_slice_mut().expect("contiguous")[i] += delta;
             loss(cell, &c2)
         };
@@ -98,7 +111,12 @@ pub fn gradcheck<C: Cell<f64>>(cell: &C, t: usize, b: usize, seed: u64) -> f64 {
         let mut numeric = Vec::new();
         for i in 0..c.init[k].len() {
             let bump = |delta: f64| {
-                let mut c2 = Case { xs: c.xs.clone(), init: c.init.clone(), d_out: c.d_out.clone(), d_final: c.d_final.clone() };
+                let mut c2 = Case {
+                    xs: c.xs.clone(),
+                    init: c.init.clone(),
+                    d_out: c.d_out.clone(),
+                    d_final: c.d_final.clone(),
+                };
                 c2.init[k].as_slice_mut().expect("contiguous")[i] += delta;
                 loss(cell, &c2)
             };
@@ -110,7 +128,7 @@ pub fn gradcheck<C: Cell<f64>>(cell: &C, t: usize, b: usize, seed: u64) -> f64 {
 }
 
 /// Largest `|a - b| / (1 + |b|)` over two lists of tensors.
-pub fn max_diff<'a>(a: impl IntoIterator<Item = ArrayD<f64>>, b: impl IntoIterator<Item = ArrayD<f64>>) -> f64 {
+pub fn max_diff(a: impl IntoIterator<Item = ArrayD<f64>>, b: impl IntoIterator<Item = ArrayD<f64>>) -> f64 {
     let mut worst: f64 = 0.0;
     for (x, y) in a.into_iter().zip(b) {
         assert_eq!(x.shape(), y.shape());
@@ -132,7 +150,9 @@ macro_rules! naive_vs_optimised {
         let (g, ig) = cell.backward(&tr, c.d_out.view(), &c.d_final).unwrap();
         let ntr = cell.naive_forward_train(c.xs.view(), &c.init).unwrap();
         let mut ng = rnn::Cell::zeros(rnn::Cell::<f64>::dims(cell));
-        let nig = cell.naive_backward_into(&ntr, c.d_out.view(), &c.d_final, &mut ng).unwrap();
+        let nig = cell
+            .naive_backward_into(&ntr, c.d_out.view(), &c.d_final, &mut ng)
+            .unwrap();
         let mut a: Vec<ndarray::ArrayD<f64>> = vec![tr.outputs.into_dyn(), ig.d_xs.into_dyn()];
         let mut b: Vec<ndarray::ArrayD<f64>> = vec![ntr.outputs.into_dyn(), nig.d_xs.into_dyn()];
         a.extend(tr.states.into_iter().map(|s| s.into_dyn()));

@@ -4,8 +4,8 @@
 //! every buffer once, run the program's `pre` items, the time loop over the
 //! `body` items, the `post` items, and wrap the results in ndarray types.
 
-use super::program::{buf_name, dim, dims, offset, weight_slice, Gen};
 use super::Ctx;
+use super::program::{Gen, buf_name, dim, dims, offset};
 use crate::schedule::{Buf, Program, Section};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -65,18 +65,30 @@ impl Ctx<'_> {
         for (i, b) in prog.own.iter().enumerate() {
             let v = buf_name(Buf::Own(i));
             let w = dims(&b.width);
-            let rows = if b.all_steps { quote!(__t_len * __b) } else { quote!(__b) };
+            let rows = if b.all_steps {
+                quote!(__t_len * __b)
+            } else {
+                quote!(__b)
+            };
             out.extend(quote!(let mut #v = __rt::zeros::<F>(#rows * #w);));
         }
         out
     }
 
     fn run(&self, prog: &Program, flow: &crate::flow::Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
-        let g = Gen { flow, groups: self.groups, prog };
+        let g = Gen {
+            flow,
+            groups: self.groups,
+            prog,
+        };
         let pre = g.items(&prog.pre, Section::Pre);
         let body = g.items(&prog.body, Section::Body);
         let post = g.items(&prog.post, Section::Post);
-        let range = if reverse { quote!((0..__t_len).rev()) } else { quote!(0..__t_len) };
+        let range = if reverse {
+            quote!((0..__t_len).rev())
+        } else {
+            quote!(0..__t_len)
+        };
         quote! {
             #pre
             for __t in #range {
@@ -125,7 +137,10 @@ impl Ctx<'_> {
                 })
             }
         } else {
-            quote!(__rt::core::result::Result::Ok(__rt::Forward { outputs: __outputs, states: __states }))
+            quote!(__rt::core::result::Result::Ok(__rt::Forward {
+                outputs: __outputs,
+                states: __states
+            }))
         };
         quote! {
             let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
@@ -190,7 +205,6 @@ impl Ctx<'_> {
             d_init.push(quote!(__rt::ndarray::Array2::from_shape_vec((__b, #w), #sd).expect("state shape")));
         }
         let iw = dim(self.sg.inputs[0].shape[0]);
-        let ow = dim(self.output_width());
         let run = self.run(prog, self.bwd_flow, true, swaps);
         let mut wgrads = TokenStream::new();
         for w in &prog.weight_grads {
@@ -205,7 +219,6 @@ impl Ctx<'_> {
                 __rt::gemm_tn(#rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
             });
         }
-        let _ = weight_slice;
         quote! {
             let (__t_len, __b) = (trace.len, trace.batch);
             let __want = [__t_len, __b, <Self as __rt::Cell<F>>::output_size(self)];
@@ -240,6 +253,3 @@ impl Ctx<'_> {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _uses(_: &Program) {}

@@ -14,8 +14,8 @@ use crate::graph::StepGraph;
 use crate::schedule::Plans;
 use crate::shape::Dim;
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
 use program::dim;
+use quote::{format_ident, quote};
 
 /// Display names of a cell's declarations (for dumps).
 pub struct Names {
@@ -32,7 +32,12 @@ impl Names {
         if outputs.is_empty() {
             outputs.push(sg.states[0].name.to_string());
         }
-        Names { inputs: n(&sg.inputs), states: n(&sg.states), params: n(&sg.params), outputs }
+        Names {
+            inputs: n(&sg.inputs),
+            states: n(&sg.states),
+            params: n(&sg.params),
+            outputs,
+        }
     }
 }
 
@@ -70,13 +75,29 @@ pub fn emit_types(def: &CellDef, sg_dims: &[(Ident, Option<usize>)], params: &[(
     let grads_name = format_ident!("{}Grads", name);
     let fields = params.iter().map(|(p, rank, shape)| {
         let doc = format!(" Parameter `{p}`, shape {shape}.");
-        let ty = if *rank == 2 { quote!(::rnn::__private::ndarray::Array2<F>) } else { quote!(::rnn::__private::ndarray::Array1<F>) };
+        let ty = if *rank == 2 {
+            quote!(::rnn::__private::ndarray::Array2<F>)
+        } else {
+            quote!(::rnn::__private::ndarray::Array1<F>)
+        };
         quote!(#[doc = #doc] pub #p: #ty,)
     });
     let dim_fields = sg_dims.iter().filter(|d| d.1.is_none()).map(|(d, _)| {
         let f = dim_field(d);
         let doc = format!(" Size `{d}`.");
         quote!(#[doc = #doc] pub #f: ::core::primitive::usize,)
+    });
+    let states: Vec<&Ident> = def
+        .decls
+        .iter()
+        .filter(|d| d.kind == crate::ast::DeclKind::State)
+        .map(|d| &d.name)
+        .collect();
+    let state_name = format_ident!("{}State", name);
+    let state_doc = format!(" The states of [`{name}`] by name, each `[B, width]`.");
+    let state_fields = states.iter().map(|s| {
+        let doc = format!(" State `{s}`.");
+        quote!(#[doc = #doc] pub #s: ::rnn::__private::ndarray::Array2<F>,)
     });
     let dims_doc = format!(" The sizes [`{name}`] is built with.");
     let grads_doc = format!(" Gradients of [`{name}`]'s parameters: the same fields, holding dL/dparameter.");
@@ -95,6 +116,26 @@ pub fn emit_types(def: &CellDef, sg_dims: &[(Ident, Option<usize>)], params: &[(
         }
         #[doc = #grads_doc]
         #vis type #grads_name<F = ::core::primitive::f32> = #name<F>;
+        #[doc = #state_doc]
+        #[derive(Clone, Debug, PartialEq)]
+        #vis struct #state_name<F = ::core::primitive::f32> {
+            #(#state_fields)*
+        }
+        impl<F> #state_name<F> {
+            /// The states in declaration order, as the `Cell` methods take them.
+            pub fn into_vec(self) -> ::std::vec::Vec<::rnn::__private::ndarray::Array2<F>> {
+                ::std::vec::Vec::from([#(self.#states),*])
+            }
+            /// From declaration order; `None` if the number of states is wrong.
+            pub fn from_vec(states: ::std::vec::Vec<::rnn::__private::ndarray::Array2<F>>) -> ::core::option::Option<Self> {
+                let mut it = states.into_iter();
+                let s = Self { #(#states: it.next()?,)* };
+                if it.next().is_some() {
+                    return ::core::option::Option::None;
+                }
+                ::core::option::Option::Some(s)
+            }
+        }
     }
 }
 
@@ -138,7 +179,10 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                 }
             }
             _ => {
-                let msg = format!("{} cannot take an input of another width: its input is declared with a fixed or scaled size", name);
+                let msg = format!(
+                    "{} cannot take an input of another width: its input is declared with a fixed or scaled size",
+                    name
+                );
                 quote! {
                     #dims_param
                     if #input_width == input_size {
@@ -161,9 +205,9 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
             #[automatically_derived]
             impl<F: __rt::Float> __rt::Cell<F> for #name<F> {
                 type Dims = #dims_name;
-                const NAME: &'static str = #cell_name;
-                const PARAM_NAMES: &'static [&'static str] = &[#(#pnames),*];
-                const STATE_NAMES: &'static [&'static str] = &[#(#snames),*];
+                const NAME: &'static ::core::primitive::str = #cell_name;
+                const PARAM_NAMES: &'static [&'static ::core::primitive::str] = &[#(#pnames),*];
+                const STATE_NAMES: &'static [&'static ::core::primitive::str] = &[#(#snames),*];
 
                 fn new<R: __rt::rand::Rng + ?::core::marker::Sized>(dims: #dims_name, rng: &mut R) -> Self {
                     #dims_param
@@ -194,10 +238,10 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                     #dims_self
                     __rt::Vec::from([#(#state_widths),*])
                 }
-                fn params(&self) -> __rt::Vec<(&'static str, __rt::ndarray::ArrayViewD<'_, F>)> {
+                fn params(&self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewD<'_, F>)> {
                     __rt::Vec::from([#((#pnames, self.#pidents.view().into_dyn())),*])
                 }
-                fn params_mut(&mut self) -> __rt::Vec<(&'static str, __rt::ndarray::ArrayViewMutD<'_, F>)> {
+                fn params_mut(&mut self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewMutD<'_, F>)> {
                     __rt::Vec::from([#((#pnames, self.#pidents.view_mut().into_dyn())),*])
                 }
                 fn forward(
@@ -278,21 +322,28 @@ pub fn emit_naive(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
 }
 
 /// `impl Name<F> { pub const SOURCE ... }` with the inspection strings.
-pub fn emit_consts(name: &Ident, source: &str, step_dot: &str, unrolled_dot: &str, plan: &str, shapes: &[(String, String)]) -> TokenStream {
+pub fn emit_consts(
+    name: &Ident,
+    source: &str,
+    step_dot: &str,
+    unrolled_dot: &str,
+    plan: &str,
+    shapes: &[(String, String)],
+) -> TokenStream {
     let rows = shapes.iter().map(|(a, b)| quote!((#a, #b)));
     quote! {
         impl<F> #name<F> {
             /// The Rust this cell compiled to, pretty-printed.
-            pub const SOURCE: &'static str = #source;
+            pub const SOURCE: &'static ::core::primitive::str = #source;
             /// The step graph in Graphviz DOT.
-            pub const STEP_DOT: &'static str = #step_dot;
+            pub const STEP_DOT: &'static ::core::primitive::str = #step_dot;
             /// The graph unrolled over three steps in Graphviz DOT, with the
             /// time plan's decisions marked (hoisted, stacked, saved).
-            pub const UNROLLED_DOT: &'static str = #unrolled_dot;
+            pub const UNROLLED_DOT: &'static ::core::primitive::str = #unrolled_dot;
             /// The scheduled programs (forward, training forward, backward) as text.
-            pub const PLAN: &'static str = #plan;
+            pub const PLAN: &'static ::core::primitive::str = #plan;
             /// Every value of the step with its symbolic shape.
-            pub const SHAPES: &'static [(&'static str, &'static str)] = &[#(#rows),*];
+            pub const SHAPES: &'static [(&'static ::core::primitive::str, &'static ::core::primitive::str)] = &[#(#rows),*];
         }
     }
 }

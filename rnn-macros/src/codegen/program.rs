@@ -5,7 +5,7 @@
 //! nothing. Kernels index buffers directly (no slices held across a store),
 //! so a kernel may read a state's history block t and write block t+1.
 
-use crate::flow::{Flow, Group, KOp, Leaf, K};
+use crate::flow::{Flow, Group, K, KOp, Leaf};
 use crate::graph::Func;
 use crate::schedule::{Buf, Item, Kernel, Loc, Program, Section};
 use crate::shape::Dim;
@@ -59,7 +59,11 @@ pub fn weight_slice(groups: &[Group], g: usize) -> TokenStream {
 
 /// First row of `loc` for the current step (body) or for all steps (pre/post).
 fn row0(loc: &Loc, sec: Section) -> TokenStream {
-    let block = if loc.all_steps && sec == Section::Body { quote!(__t * __b) } else { quote!(0usize) };
+    let block = if loc.all_steps && sec == Section::Body {
+        quote!(__t * __b)
+    } else {
+        quote!(0usize)
+    };
     if loc.next_block { quote!((#block + __b)) } else { block }
 }
 
@@ -71,7 +75,11 @@ pub fn offset(loc: &Loc, sec: Section) -> TokenStream {
 }
 
 fn rows(sec: Section) -> TokenStream {
-    if sec == Section::Body { quote!(__b) } else { quote!((__t_len * __b)) }
+    if sec == Section::Body {
+        quote!(__b)
+    } else {
+        quote!((__t_len * __b))
+    }
 }
 
 pub struct Gen<'a> {

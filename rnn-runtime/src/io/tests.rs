@@ -22,15 +22,9 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn sample<F: Float>() -> Vec<(String, ArrayD<F>)> {
-    let a = Array::from_shape_fn((2, 3), |(i, j)| {
-        F::from_f64c(i as f64 * 1.5 - j as f64 / 3.0)
-    })
-    .into_dyn();
+    let a = Array::from_shape_fn((2, 3), |(i, j)| F::from_f64c(i as f64 * 1.5 - j as f64 / 3.0)).into_dyn();
     let b = Array::from_shape_fn(4, |i| F::from_f64c((i as f64).sin())).into_dyn();
-    let c = Array3::from_shape_fn((2, 1, 2), |(i, j, k)| {
-        F::from_f64c((i + j + k) as f64 * 1e-3)
-    })
-    .into_dyn();
+    let c = Array3::from_shape_fn((2, 1, 2), |(i, j, k)| F::from_f64c((i + j + k) as f64 * 1e-3)).into_dyn();
     let s = ArrayD::from_elem(IxDyn(&[]), F::from_f64c(-7.25));
     vec![
         ("zeta".into(), a),
@@ -85,10 +79,7 @@ fn converts_between_dtypes() {
     let x = ndarray::arr1(&[0.1_f64, 1.0 / 3.0, -2.5]).into_dyn();
     write_tensors(&path, &[("x".into(), x.view())], &BTreeMap::new()).unwrap();
     let f32s = read_tensors::<f32>(&path).unwrap();
-    assert_eq!(
-        f32s.to_array1("x").unwrap().to_vec(),
-        vec![0.1_f32, 1.0 / 3.0, -2.5]
-    );
+    assert_eq!(f32s.to_array1("x").unwrap().to_vec(), vec![0.1_f32, 1.0 / 3.0, -2.5]);
     let err = read_tensors_exact::<f32>(&path).unwrap_err().to_string();
     assert!(err.contains("`x`") && err.contains("F64"), "{err}");
     // And f32 -> f64 is exact.
@@ -123,10 +114,7 @@ fn truncated_and_garbage_files_are_checkpoint_errors() {
         match &err {
             RnnError::Checkpoint { path, message } => {
                 assert_eq!(path, "cut.safetensors");
-                assert!(
-                    message.contains("not a valid safetensors file"),
-                    "{message}"
-                );
+                assert!(message.contains("not a valid safetensors file"), "{message}");
             }
             other => panic!("expected Checkpoint, got {other:?}"),
         }
@@ -151,9 +139,7 @@ fn unsupported_dtype_names_the_tensor() {
     let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
     let view = safetensors::tensor::TensorView::new(Dtype::I64, vec![2], &raw).unwrap();
     let bytes = safetensors::serialize([("steps", view)], None).unwrap();
-    let err = parse_tensors::<f64>(&bytes, "ints", false)
-        .unwrap_err()
-        .to_string();
+    let err = parse_tensors::<f64>(&bytes, "ints", false).unwrap_err().to_string();
     assert!(err.contains("`steps`") && err.contains("I64"), "{err}");
 }
 
@@ -182,11 +168,7 @@ fn missing_tensor_and_bad_rank_are_named() {
 #[test]
 fn duplicate_names_are_rejected() {
     let a = ArrayD::<f32>::zeros(IxDyn(&[1]));
-    let err = serialize_tensors(
-        &[("a".into(), a.view()), ("a".into(), a.view())],
-        &BTreeMap::new(),
-    )
-    .unwrap_err();
+    let err = serialize_tensors(&[("a".into(), a.view()), ("a".into(), a.view())], &BTreeMap::new()).unwrap_err();
     assert!(err.to_string().contains("`a`"));
 }
 
@@ -212,11 +194,7 @@ fn atomic_write_leaves_no_temp_files() {
     );
     // A write into a missing directory fails and creates nothing.
     assert!(matches!(
-        write_tensors(
-            dir.join("missing/x.safetensors"),
-            &views(&tensors),
-            &BTreeMap::new()
-        ),
+        write_tensors(dir.join("missing/x.safetensors"), &views(&tensors), &BTreeMap::new()),
         Err(RnnError::Io { .. })
     ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -225,10 +203,7 @@ fn atomic_write_leaves_no_temp_files() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, vec!["ckpt.safetensors".to_string()]);
-    assert_eq!(
-        read_tensors::<f64>(&path).unwrap().meta("step").unwrap(),
-        "2"
-    );
+    assert_eq!(read_tensors::<f64>(&path).unwrap().meta("step").unwrap(), "2");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -271,10 +246,7 @@ fn reads_the_shipped_lstm_fixture() {
         let loss = dot("out", "G") + dot("h_n", "Gh") + dot("c_n", "Gc");
         let want = f.get_array1("loss").unwrap()[0];
         let tol = if path == FIXTURE { 1e-12 } else { 1e-5 };
-        assert!(
-            (loss - want).abs() <= tol * want.abs().max(1.0),
-            "{loss} vs {want}"
-        );
+        assert!((loss - want).abs() <= tol * want.abs().max(1.0), "{loss} vs {want}");
     }
     let f32s = read_tensors_exact::<f32>(FIXTURE_F32).unwrap();
     assert_eq!(f32s.meta("dtype").unwrap(), "float32");

@@ -77,11 +77,7 @@ fn check_state_list<F>(
     }
     for (k, (s, &w)) in states.iter().zip(widths).enumerate() {
         if s.shape() != [rows, batch, w] {
-            return Err(RnnError::shape(
-                format!("{what}[{k}]"),
-                &[rows, batch, w],
-                s.shape(),
-            ));
+            return Err(RnnError::shape(format!("{what}[{k}]"), &[rows, batch, w], s.shape()));
         }
     }
     Ok(())
@@ -89,10 +85,7 @@ fn check_state_list<F>(
 
 /// Row `idx` of every state tensor (empty stays empty: the cell uses zeros).
 fn rows_of<F: Float>(states: &[Array3<F>], idx: usize) -> Vec<Array2<F>> {
-    states
-        .iter()
-        .map(|s| s.index_axis(Axis(0), idx).to_owned())
-        .collect()
+    states.iter().map(|s| s.index_axis(Axis(0), idx).to_owned()).collect()
 }
 
 /// Checks that a cell returned `[rows, cols, width]` for `what`.
@@ -104,11 +97,7 @@ fn check_cell_result(what: String, got: &[usize], want: &[usize]) -> Result<(), 
 }
 
 impl<F: Float, C: Cell<F>> Layers<F, C> {
-    fn check_input(
-        &self,
-        xs: &ArrayView3<'_, F>,
-        init: &[Array3<F>],
-    ) -> Result<(usize, usize), RnnError> {
+    fn check_input(&self, xs: &ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<(usize, usize), RnnError> {
         let s = xs.shape();
         if s[2] != self.input_size() {
             return Err(RnnError::shape(
@@ -117,13 +106,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 s,
             ));
         }
-        check_state_list(
-            "initial state",
-            init,
-            self.cells.len(),
-            s[1],
-            &self.state_sizes(),
-        )?;
+        check_state_list("initial state", init, self.cells.len(), s[1], &self.state_sizes())?;
         Ok((s[0], s[1]))
     }
 
@@ -162,11 +145,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     run(cell, reversed(input).view(), &start)?
                 };
                 let outs = r.outputs();
-                check_cell_result(
-                    format!("outputs of cell l{l} d{d}"),
-                    outs.shape(),
-                    &[t_len, batch, o],
-                )?;
+                check_cell_result(format!("outputs of cell l{l} d{d}"), outs.shape(), &[t_len, batch, o])?;
                 let mut slot = layer_out.slice_mut(s![.., .., d * o..(d + 1) * o]);
                 if d == 0 {
                     slot.assign(outs);
@@ -201,22 +180,14 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// Returns the last layer's output `[T, B, D*O]` and the final states,
     /// one `[L*D, B, width]` per cell state. Wrong shapes are
     /// [`RnnError::Shape`].
-    pub fn forward(
-        &self,
-        xs: ArrayView3<'_, F>,
-        init: &[Array3<F>],
-    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
+    pub fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
         let (out, states, _) = self.run_all(xs, init, |c, x, s| c.forward(x, s))?;
         Ok((out, states))
     }
 
     /// Training forward: like [`Layers::forward`], keeping what
     /// [`Layers::backward`] needs.
-    pub fn forward_train(
-        &self,
-        xs: ArrayView3<'_, F>,
-        init: &[Array3<F>],
-    ) -> Result<LayersTrace<F>, RnnError> {
+    pub fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<LayersTrace<F>, RnnError> {
         let (t_len, batch) = (xs.shape()[0], xs.shape()[1]);
         let (out, states, traces) = self.run_all(xs, init, |c, x, s| c.forward_train(x, s))?;
         Ok(LayersTrace {
@@ -275,13 +246,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             d_out.shape(),
             &[t_len, batch, dirs * o],
         )?;
-        check_state_list(
-            "gradient of the final state",
-            d_final,
-            self.cells.len(),
-            batch,
-            &widths,
-        )?;
+        check_state_list("gradient of the final state", d_final, self.cells.len(), batch, &widths)?;
         let mut d_init: Vec<Array3<F>> = widths
             .iter()
             .map(|&w| Array3::zeros((self.cells.len(), batch, w)))
@@ -303,12 +268,8 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     reversed(part)
                 };
                 let d_fin = rows_of(d_final, idx);
-                let g = self.cells[idx].backward_into(
-                    &trace.traces[idx],
-                    d_part.view(),
-                    &d_fin,
-                    &mut grads.cells[idx],
-                )?;
+                let g =
+                    self.cells[idx].backward_into(&trace.traces[idx], d_part.view(), &d_fin, &mut grads.cells[idx])?;
                 check_cell_result(
                     format!("input gradient of cell l{l} d{d}"),
                     g.d_xs.shape(),
@@ -341,11 +302,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// One time step for streaming use (unidirectional layers only): `x` is
     /// `[B, I]`, `state` one `[L, B, width]` per cell state (updated in
     /// place); returns the last layer's output `[B, O]`.
-    pub fn step(
-        &self,
-        x: ArrayView2<'_, F>,
-        state: &mut [Array3<F>],
-    ) -> Result<Array2<F>, RnnError> {
+    pub fn step(&self, x: ArrayView2<'_, F>, state: &mut [Array3<F>]) -> Result<Array2<F>, RnnError> {
         if self.bidirectional {
             return Err(RnnError::Invalid(
                 "a bidirectional layer cannot be run step by step".into(),
@@ -373,11 +330,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             let mut st = rows_of(state, l);
             input = cell.step(input.view(), &mut st)?;
             for (k, s) in st.iter().enumerate() {
-                check_cell_result(
-                    format!("state {k} of cell l{l}"),
-                    s.shape(),
-                    &[batch, widths[k]],
-                )?;
+                check_cell_result(format!("state {k} of cell l{l}"), s.shape(), &[batch, widths[k]])?;
                 state[k].index_axis_mut(Axis(0), l).assign(s);
             }
         }

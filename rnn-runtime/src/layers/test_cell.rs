@@ -139,10 +139,7 @@ impl<F: Float> Cell<F> for TestRnn<F> {
     }
 
     fn with_input_size(dims: TestDims, input_size: usize) -> Result<TestDims, RnnError> {
-        Ok(TestDims {
-            i: input_size,
-            ..dims
-        })
+        Ok(TestDims { i: input_size, ..dims })
     }
 
     fn input_size(&self) -> usize {
@@ -188,11 +185,7 @@ impl<F: Float> Cell<F> for TestRnn<F> {
     }
 
     /// saved = [xs, h history (T+1 steps), g (T steps)], all flattened.
-    fn forward_train(
-        &self,
-        xs: ArrayView3<'_, F>,
-        init: &[Array2<F>],
-    ) -> Result<Trace<F>, RnnError> {
+    fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Trace<F>, RnnError> {
         let (t_len, batch) = check_input("xs", &xs, self.input_size())?;
         check_states("init", init, &self.state_sizes(), batch)?;
         let hs = self.dims_h();

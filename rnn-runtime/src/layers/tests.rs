@@ -42,10 +42,7 @@ fn one_layer_unidirectional_equals_the_cell() {
     let cell = layers.cells()[0].clone();
     let xs = randn3(&mut r, (6, 2, 3));
     let init = vec![randn3(&mut r, (1, 2, 5)), randn3(&mut r, (1, 2, 5))];
-    let cell_init: Vec<Array2<f64>> = init
-        .iter()
-        .map(|s| s.index_axis(Axis(0), 0).to_owned())
-        .collect();
+    let cell_init: Vec<Array2<f64>> = init.iter().map(|s| s.index_axis(Axis(0), 0).to_owned()).collect();
     let (out, fin) = layers.forward(xs.view(), &init).unwrap();
     let want = cell.forward(xs.view(), &cell_init).unwrap();
     assert_eq!(out, want.outputs);
@@ -56,10 +53,7 @@ fn one_layer_unidirectional_equals_the_cell() {
     assert_eq!(trace.out, out);
     let g = randn3(&mut r, (6, 2, 5));
     let gfin = vec![randn3(&mut r, (1, 2, 5)), randn3(&mut r, (1, 2, 5))];
-    let cell_gfin: Vec<Array2<f64>> = gfin
-        .iter()
-        .map(|s| s.index_axis(Axis(0), 0).to_owned())
-        .collect();
+    let cell_gfin: Vec<Array2<f64>> = gfin.iter().map(|s| s.index_axis(Axis(0), 0).to_owned()).collect();
     let (grads, d_xs, d_init) = layers.backward(&trace, g.view(), &gfin).unwrap();
     let ctrace = cell.forward_train(xs.view(), &cell_init).unwrap();
     let (cgrads, cin) = cell.backward(&ctrace, g.view(), &cell_gfin).unwrap();
@@ -117,9 +111,7 @@ fn stacked_bidirectional_forward_matches_pytorch_semantics() {
         let n = layers.cells().len();
         let xs = randn3(&mut r, (5, 2, 3));
         let h0 = randn3(&mut r, (n, 2, 4));
-        let (out, fin) = layers
-            .forward(xs.view(), std::slice::from_ref(&h0))
-            .unwrap();
+        let (out, fin) = layers.forward(xs.view(), std::slice::from_ref(&h0)).unwrap();
         let (want_out, want_hn) = reference(&layers, &xs, &h0);
         assert_close(&out, &want_out, 1e-13, "out");
         assert_close(&fin[0], &want_hn, 1e-13, "h_n");
@@ -127,20 +119,9 @@ fn stacked_bidirectional_forward_matches_pytorch_semantics() {
     }
 }
 
-fn loss(
-    layers: &L64,
-    xs: &Array3<f64>,
-    init: &[Array3<f64>],
-    g: &Array3<f64>,
-    gfin: &[Array3<f64>],
-) -> f64 {
+fn loss(layers: &L64, xs: &Array3<f64>, init: &[Array3<f64>], g: &Array3<f64>, gfin: &[Array3<f64>]) -> f64 {
     let (out, fin) = layers.forward(xs.view(), init).unwrap();
-    (&out * g).sum()
-        + fin
-            .iter()
-            .zip(gfin)
-            .map(|(a, b)| (a * b).sum())
-            .sum::<f64>()
+    (&out * g).sum() + fin.iter().zip(gfin).map(|(a, b)| (a * b).sum()).sum::<f64>()
 }
 
 fn check(what: &str, numeric: f64, analytic: f64) {
@@ -155,11 +136,7 @@ fn check(what: &str, numeric: f64, analytic: f64) {
 fn gradients_match_finite_differences() {
     let eps = 1e-6;
     let mut r = rng(3);
-    for (kind, num_layers, bidir) in [
-        (Kind::Leaky, 2, true),
-        (Kind::Tanh, 3, false),
-        (Kind::Relu, 1, true),
-    ] {
+    for (kind, num_layers, bidir) in [(Kind::Leaky, 2, true), (Kind::Tanh, 3, false), (Kind::Relu, 1, true)] {
         let layers = L64::new(dims(3, 4, kind), num_layers, bidir, &mut r).unwrap();
         let n = layers.cells().len();
         let (t_len, batch) = (4, 2);
@@ -196,11 +173,7 @@ fn gradients_match_finite_differences() {
             *xp.iter_mut().nth(e).unwrap() += eps;
             *xm.iter_mut().nth(e).unwrap() -= eps;
             let num = (f(&layers, &xp, &init) - f(&layers, &xm, &init)) / (2.0 * eps);
-            check(
-                &format!("{kind:?} x[{e}]"),
-                num,
-                *d_xs.iter().nth(e).unwrap(),
-            );
+            check(&format!("{kind:?} x[{e}]"), num, *d_xs.iter().nth(e).unwrap());
         }
         for k in 0..init.len() {
             for e in 0..init[k].len() {
@@ -217,9 +190,7 @@ fn gradients_match_finite_differences() {
         }
         // Accumulation: a second backward_into doubles the gradients.
         let mut acc = grads.clone();
-        layers
-            .backward_into(&trace, g.view(), &gfin, &mut acc)
-            .unwrap();
+        layers.backward_into(&trace, g.view(), &gfin, &mut acc).unwrap();
         for ((_, a), (_, b)) in params_of(&acc).iter().zip(&analytic) {
             for (x, y) in a.iter().zip(b) {
                 assert!((x - 2.0 * y).abs() <= 1e-12 * (1.0 + y.abs()));
@@ -239,11 +210,7 @@ fn names_follow_pytorch_state_dict() {
         }
     }
     assert_eq!(names, want);
-    let shapes: Vec<Vec<usize>> = layers
-        .named_params()
-        .iter()
-        .map(|(_, v)| v.shape().to_vec())
-        .collect();
+    let shapes: Vec<Vec<usize>> = layers.named_params().iter().map(|(_, v)| v.shape().to_vec()).collect();
     assert_eq!(shapes[0], vec![4, 3]);
     assert_eq!(shapes[8], vec![4, 8], "weight_ih_l1 takes D*H inputs");
     assert_eq!(layers.num_scalars(), 2 * (12 + 16 + 8) + 2 * (32 + 16 + 8));
@@ -266,21 +233,12 @@ fn load_checks_every_name_and_shape() {
     let mut missing = file.clone();
     missing.remove("weight_hh_l1_reverse");
     let err = fresh.load_from(&missing).unwrap_err().to_string();
-    assert!(
-        err.contains("missing parameters: weight_hh_l1_reverse"),
-        "{err}"
-    );
+    assert!(err.contains("missing parameters: weight_hh_l1_reverse"), "{err}");
     // Unknown extra tensor.
     let mut extra = file.clone();
-    extra.insert(
-        "weight_ih_l2",
-        ndarray::ArrayD::zeros(ndarray::IxDyn(&[4, 8])),
-    );
+    extra.insert("weight_ih_l2", ndarray::ArrayD::zeros(ndarray::IxDyn(&[4, 8])));
     let err = fresh.load_from(&extra).unwrap_err().to_string();
-    assert!(
-        err.contains("unexpected") && err.contains("weight_ih_l2"),
-        "{err}"
-    );
+    assert!(err.contains("unexpected") && err.contains("weight_ih_l2"), "{err}");
     // Wrong shape names the tensor and both shapes.
     let mut bad = file.clone();
     bad.insert("bias_ih_l1", ndarray::ArrayD::zeros(ndarray::IxDyn(&[5])));
@@ -357,30 +315,16 @@ fn wrong_shapes_are_errors() {
     let layers = L64::new(dims(3, 4, Kind::Leaky), 2, true, &mut r).unwrap();
     let xs = randn3(&mut r, (5, 2, 3));
     let shape_err = |e: RnnError| assert!(matches!(e, RnnError::Shape { .. }), "{e:?}");
+    shape_err(layers.forward(randn3(&mut r, (5, 2, 4)).view(), &[]).unwrap_err());
+    shape_err(layers.forward(xs.view(), &[Array3::zeros((4, 2, 4))]).unwrap_err());
     shape_err(
         layers
-            .forward(randn3(&mut r, (5, 2, 4)).view(), &[])
+            .forward(xs.view(), &[Array3::zeros((4, 2, 4)), Array3::zeros((2, 2, 4))])
             .unwrap_err(),
     );
     shape_err(
         layers
-            .forward(xs.view(), &[Array3::zeros((4, 2, 4))])
-            .unwrap_err(),
-    );
-    shape_err(
-        layers
-            .forward(
-                xs.view(),
-                &[Array3::zeros((4, 2, 4)), Array3::zeros((2, 2, 4))],
-            )
-            .unwrap_err(),
-    );
-    shape_err(
-        layers
-            .forward_train(
-                xs.view(),
-                &[Array3::zeros((4, 3, 4)), Array3::zeros((4, 2, 4))],
-            )
+            .forward_train(xs.view(), &[Array3::zeros((4, 3, 4)), Array3::zeros((4, 2, 4))])
             .unwrap_err(),
     );
     let trace = layers.forward_train(xs.view(), &[]).unwrap();
@@ -396,11 +340,7 @@ fn wrong_shapes_are_errors() {
     );
     shape_err(
         layers
-            .backward(
-                &trace,
-                Array3::zeros((5, 2, 8)).view(),
-                &[Array3::zeros((4, 2, 4))],
-            )
+            .backward(&trace, Array3::zeros((5, 2, 8)).view(), &[Array3::zeros((4, 2, 4))])
             .unwrap_err(),
     );
     // A trace from other layers.
@@ -419,12 +359,7 @@ fn wrong_shapes_are_errors() {
             .is_ok()
     );
     assert!(matches!(
-        layers.backward_into(
-            &trace,
-            Array3::zeros((5, 2, 8)).view(),
-            &[],
-            &mut small.zeros_like()
-        ),
+        layers.backward_into(&trace, Array3::zeros((5, 2, 8)).view(), &[], &mut small.zeros_like()),
         Err(RnnError::Invalid(_))
     ));
     // Construction errors.
@@ -439,15 +374,10 @@ fn wrong_shapes_are_errors() {
     ));
     let mut swapped = cells.clone();
     swapped.swap(0, 2);
-    assert!(matches!(
-        L64::from_cells(swapped, 2, true),
-        Err(RnnError::Dimension(_))
-    ));
+    assert!(matches!(L64::from_cells(swapped, 2, true), Err(RnnError::Dimension(_))));
     assert!(L64::from_cells(cells, 2, true).is_ok());
     // Zero-length sequences are fine.
-    let (out, fin) = layers
-        .forward(Array3::zeros((0, 2, 3)).view(), &[])
-        .unwrap();
+    let (out, fin) = layers.forward(Array3::zeros((0, 2, 3)).view(), &[]).unwrap();
     assert_eq!(out.dim(), (0, 2, 8));
     assert_eq!(fin[1].dim(), (4, 2, 4));
 }

@@ -91,10 +91,7 @@ fn spec_reads_the_header() {
         (5, 3, 4, 6)
     );
     let spec = FixtureSpec::read(format!("{DIR}rnn_relu_T20_B2_I8_H16_f32.safetensors")).unwrap();
-    assert_eq!(
-        (spec.cell.as_str(), spec.nonlinearity.as_str()),
-        ("rnn", "relu")
-    );
+    assert_eq!((spec.cell.as_str(), spec.nonlinearity.as_str()), ("rnn", "relu"));
     assert_eq!(
         (spec.seq_len, spec.batch, spec.input_size, spec.hidden_size),
         (20, 2, 8, 16)
@@ -118,32 +115,19 @@ fn synthetic_fixture() -> TensorFile<f64> {
     let layers = Layers::<f64, TestRnn<f64>>::new(dims, 2, true, &mut r).unwrap();
     let (t, b, rows) = (5, 2, 4);
     let mut f = layers.to_tensor_file();
-    for (name, shape) in [
-        ("x", vec![t, b, 3]),
-        ("h0", vec![rows, b, 4]),
-        ("c0", vec![rows, b, 4]),
-    ] {
+    for (name, shape) in [("x", vec![t, b, 3]), ("h0", vec![rows, b, 4]), ("c0", vec![rows, b, 4])] {
         f.insert(name, randn(&mut r, &shape));
     }
-    for (name, shape) in [
-        ("G", vec![t, b, 8]),
-        ("Gh", vec![rows, b, 4]),
-        ("Gc", vec![rows, b, 4]),
-    ] {
+    for (name, shape) in [("G", vec![t, b, 8]), ("Gh", vec![rows, b, 4]), ("Gc", vec![rows, b, 4])] {
         f.insert(name, randn(&mut r, &shape));
     }
     let a3 = |f: &TensorFile<f64>, n: &str| f.to_array3(n).unwrap();
     let init = vec![a3(&f, "h0"), a3(&f, "c0")];
     let up = vec![a3(&f, "Gh"), a3(&f, "Gc")];
-    let trace = layers
-        .forward_train(f.get_array3("x").unwrap(), &init)
-        .unwrap();
-    let (grads, dx, dinit) = layers
-        .backward(&trace, f.get_array3("G").unwrap(), &up)
-        .unwrap();
-    let loss = (&trace.out * &a3(&f, "G")).sum()
-        + (&trace.states[0] * &up[0]).sum()
-        + (&trace.states[1] * &up[1]).sum();
+    let trace = layers.forward_train(f.get_array3("x").unwrap(), &init).unwrap();
+    let (grads, dx, dinit) = layers.backward(&trace, f.get_array3("G").unwrap(), &up).unwrap();
+    let loss =
+        (&trace.out * &a3(&f, "G")).sum() + (&trace.states[0] * &up[0]).sum() + (&trace.states[1] * &up[1]).sum();
     f.insert("out", trace.out.clone().into_dyn());
     f.insert("h_n", trace.states[0].clone().into_dyn());
     f.insert("c_n", trace.states[1].clone().into_dyn());
@@ -177,10 +161,7 @@ fn stacked_bidirectional_two_state_fixture_round_trips() {
     let fixture = synthetic_fixture();
     fixture.write(&path).unwrap();
     let spec = FixtureSpec::read(&path).unwrap();
-    assert_eq!(
-        (spec.num_layers, spec.bidirectional, spec.hidden_size),
-        (2, true, 4)
-    );
+    assert_eq!((spec.num_layers, spec.bidirectional, spec.hidden_size), (2, true, 4));
     let out = dir.join("res.safetensors");
     let report = run_fixture_file::<f64, TestRnn<f64>>(&path, Some(&out), |_| LEAKY).unwrap();
     assert!(report.passed(), "{report}");
@@ -225,13 +206,8 @@ fn mismatches_and_bad_fixtures_are_reported() {
     // Fewer layers than the parameters describe.
     let mut one = fixture.clone();
     one.metadata.insert("num_layers".into(), "1".into());
-    let err = run_fixture::<f64, TestRnn<f64>>(&one, LEAKY)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("unexpected") && err.contains("weight_ih_l1"),
-        "{err}"
-    );
+    let err = run_fixture::<f64, TestRnn<f64>>(&one, LEAKY).unwrap_err().to_string();
+    assert!(err.contains("unexpected") && err.contains("weight_ih_l1"), "{err}");
     // A missing parameter is named.
     let mut missing = fixture.clone();
     missing.remove("bias_hh_l0_reverse");

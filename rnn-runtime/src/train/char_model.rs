@@ -178,19 +178,13 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
         let xs: Array3<F> = one_hot(&w.inputs, t, b, v)?;
         let trace = self.layers.forward_train(xs.view(), &[])?;
         let out = trace.out.as_standard_layout();
-        let h = out
-            .view()
-            .into_shape_with_order((t * b, hid))
-            .map_err(reshape_err)?;
+        let h = out.view().into_shape_with_order((t * b, hid)).map_err(reshape_err)?;
         let logits = self.head.forward(h)?;
         let ce = softmax_cross_entropy(logits.view(), &w.targets, None)?;
         grads.zero();
-        let dh = self
-            .head
-            .backward_into(h, ce.grad.view(), &mut grads.head)?;
+        let dh = self.head.backward_into(h, ce.grad.view(), &mut grads.head)?;
         let dh = dh.into_shape_with_order((t, b, hid)).map_err(reshape_err)?;
-        self.layers
-            .backward_into(&trace, dh.view(), &[], &mut grads.layers)?;
+        self.layers.backward_into(&trace, dh.view(), &[], &mut grads.layers)?;
         Ok(ce.loss)
     }
 
@@ -215,9 +209,7 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
         rng: &mut R,
     ) -> Result<Vec<usize>, RnnError> {
         if prime.is_empty() {
-            return Err(RnnError::Invalid(
-                "sampling needs at least one prime character".into(),
-            ));
+            return Err(RnnError::Invalid("sampling needs at least one prime character".into()));
         }
         let v = self.vocab_size();
         let mut state = self.layers.zero_state(1);
@@ -260,14 +252,9 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
     /// Writes the parameters to a safetensors file at `path` with
     /// `metadata` plus, unless given, `cell`, `num_layers`, `vocab_size`
     /// and `hidden_size`.
-    pub fn save(
-        &self,
-        path: impl AsRef<Path>,
-        metadata: &BTreeMap<String, String>,
-    ) -> Result<(), RnnError> {
+    pub fn save(&self, path: impl AsRef<Path>, metadata: &BTreeMap<String, String>) -> Result<(), RnnError> {
         let mut meta = metadata.clone();
-        meta.entry("cell".into())
-            .or_insert_with(|| C::NAME.to_string());
+        meta.entry("cell".into()).or_insert_with(|| C::NAME.to_string());
         meta.entry("num_layers".into())
             .or_insert_with(|| self.layers.num_layers().to_string());
         meta.entry("vocab_size".into())
@@ -425,25 +412,13 @@ mod tests {
         let v = corpus.vocab_size();
         assert_eq!(model.num_scalars(), 4 * v + 4 * 4 + 4 + 4 + v * 4 + v);
         let prime = corpus.encode("\n").unwrap();
-        let a = model
-            .sample(&prime, 20, 0.8, &mut StdRng::seed_from_u64(1))
-            .unwrap();
-        let b = model
-            .sample(&prime, 20, 0.8, &mut StdRng::seed_from_u64(1))
-            .unwrap();
+        let a = model.sample(&prime, 20, 0.8, &mut StdRng::seed_from_u64(1)).unwrap();
+        let b = model.sample(&prime, 20, 0.8, &mut StdRng::seed_from_u64(1)).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 20);
         assert!(a.iter().all(|&i| i < v));
-        assert!(
-            model
-                .sample(&[], 3, 1.0, &mut StdRng::seed_from_u64(1))
-                .is_err()
-        );
-        assert!(
-            model
-                .sample(&[v], 3, 1.0, &mut StdRng::seed_from_u64(1))
-                .is_err()
-        );
+        assert!(model.sample(&[], 3, 1.0, &mut StdRng::seed_from_u64(1)).is_err());
+        assert!(model.sample(&[v], 3, 1.0, &mut StdRng::seed_from_u64(1)).is_err());
 
         let dir = std::env::temp_dir().join(format!("rnn-charmodel-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -457,10 +432,7 @@ mod tests {
         }
         let mut file = model.to_tensor_file();
         file.tensors.pop();
-        assert!(matches!(
-            other.load_from(&file),
-            Err(RnnError::Checkpoint { .. })
-        ));
+        assert!(matches!(other.load_from(&file), Err(RnnError::Checkpoint { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
         let bad = TestDims {
             i: v + 1,

@@ -92,9 +92,7 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
             )));
         }
         if config.batch == 0 || config.seq_len == 0 {
-            return Err(RnnError::Invalid(
-                "batch and sequence length must be at least 1".into(),
-            ));
+            return Err(RnnError::Invalid("batch and sequence length must be at least 1".into()));
         }
         if corpus.train().len() < config.seq_len + 1 {
             return Err(RnnError::Invalid(format!(
@@ -140,12 +138,8 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
         }
         let grad_norm = match c.clip {
             Some(max) => {
-                let mut g: Vec<ArrayViewMutD<'_, F>> = self
-                    .grads
-                    .named_params_mut()
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect();
+                let mut g: Vec<ArrayViewMutD<'_, F>> =
+                    self.grads.named_params_mut().into_iter().map(|(_, v)| v).collect();
                 clip_grad_norm(&mut g, max)?
             }
             None => global_norm(
@@ -164,8 +158,7 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
             });
         }
         let grads: Vec<(String, ArrayViewD<'_, F>)> = self.grads.named_params();
-        self.optimizer
-            .step_named(&mut self.model.named_params_mut(), &grads)?;
+        self.optimizer.step_named(&mut self.model.named_params_mut(), &grads)?;
         let time = start.elapsed();
         self.steps = step;
         self.train_time += time;
@@ -242,11 +235,7 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
     /// (0 before the first step).
     pub fn chars_per_sec(&self) -> f64 {
         let s = self.train_time.as_secs_f64();
-        if s > 0.0 {
-            self.chars_seen() as f64 / s
-        } else {
-            0.0
-        }
+        if s > 0.0 { self.chars_seen() as f64 / s } else { 0.0 }
     }
 }
 
@@ -293,10 +282,7 @@ mod tests {
         assert_eq!(tr.chars_seen(), 150 * 32);
         let w = tr.val_windows();
         assert_eq!((w.seq_len, w.batch), (8, 4));
-        let s = tr
-            .model()
-            .sample(&[0], 16, 0.0, &mut StdRng::seed_from_u64(0))
-            .unwrap();
+        let s = tr.model().sample(&[0], 16, 0.0, &mut StdRng::seed_from_u64(0)).unwrap();
         assert_eq!(corpus.decode(&s), "bcdefghabcdefgha");
     }
 

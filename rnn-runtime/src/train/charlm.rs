@@ -49,11 +49,7 @@ impl Corpus {
         if text.is_empty() {
             return Err(RnnError::Invalid("the corpus is empty".into()));
         }
-        let vocab: Vec<char> = text
-            .chars()
-            .collect::<BTreeSet<char>>()
-            .into_iter()
-            .collect();
+        let vocab: Vec<char> = text.chars().collect::<BTreeSet<char>>().into_iter().collect();
         let ids: Vec<usize> = if vocab.last().is_some_and(|&c| (c as u32) < 256) {
             let mut table = [0usize; 256];
             for (i, &c) in vocab.iter().enumerate() {
@@ -66,11 +62,7 @@ impl Corpus {
                 .collect()
         };
         let n_train = split_point(ids.len());
-        Ok(Corpus {
-            vocab,
-            ids,
-            n_train,
-        })
+        Ok(Corpus { vocab, ids, n_train })
     }
 
     /// The vocabulary, sorted by code point; a character's id is its index.
@@ -119,9 +111,8 @@ impl Corpus {
     pub fn encode(&self, text: &str) -> Result<Vec<usize>, RnnError> {
         text.chars()
             .map(|c| {
-                self.id(c).ok_or_else(|| {
-                    RnnError::Invalid(format!("character {c:?} is not in the vocabulary"))
-                })
+                self.id(c)
+                    .ok_or_else(|| RnnError::Invalid(format!("character {c:?} is not in the vocabulary")))
             })
             .collect()
     }
@@ -150,9 +141,7 @@ pub fn val_offsets(n_val: usize, seq_len: usize, k: usize) -> Result<Vec<usize>,
     if k == 1 {
         return Ok(vec![0]);
     }
-    Ok((0..k)
-        .map(|j| (j as u128 * span / (k as u128 - 1)) as usize)
-        .collect())
+    Ok((0..k).map(|j| (j as u128 * span / (k as u128 - 1)) as usize).collect())
 }
 
 /// `batch` window offsets drawn independently and uniformly from
@@ -172,9 +161,7 @@ pub fn random_offsets<R: Rng + ?Sized>(
             seq_len + 1
         )));
     }
-    Ok((0..batch)
-        .map(|_| rng.random_range(0..n - seq_len))
-        .collect())
+    Ok((0..batch).map(|_| rng.random_range(0..n - seq_len)).collect())
 }
 
 /// A batch of windows with their next-character targets, time-major.
@@ -222,18 +209,9 @@ pub fn windows(data: &[usize], offsets: &[usize], seq_len: usize) -> Result<Wind
 ///
 /// Errors: [`RnnError::Shape`] if `ids.len() != seq_len * batch`,
 /// [`RnnError::Invalid`] for an id `>= vocab`.
-pub fn one_hot<F: Float>(
-    ids: &[usize],
-    seq_len: usize,
-    batch: usize,
-    vocab: usize,
-) -> Result<Array3<F>, RnnError> {
+pub fn one_hot<F: Float>(ids: &[usize], seq_len: usize, batch: usize, vocab: usize) -> Result<Array3<F>, RnnError> {
     if ids.len() != seq_len * batch {
-        return Err(RnnError::shape(
-            "one-hot ids",
-            &[seq_len * batch],
-            &[ids.len()],
-        ));
+        return Err(RnnError::shape("one-hot ids", &[seq_len * batch], &[ids.len()]));
     }
     if let Some(&bad) = ids.iter().find(|&&i| i >= vocab) {
         return Err(RnnError::Invalid(format!(

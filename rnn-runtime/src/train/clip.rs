@@ -44,14 +44,9 @@ pub fn global_norm<F: Float>(grads: &[ArrayViewD<'_, F>]) -> f64 {
 /// gradients, as in PyTorch) rather than reported, so the caller decides.
 ///
 /// Errors: [`RnnError::Invalid`] if `max_norm` is negative or NaN.
-pub fn clip_grad_norm<F: Float>(
-    grads: &mut [ArrayViewMutD<'_, F>],
-    max_norm: f64,
-) -> Result<f64, RnnError> {
+pub fn clip_grad_norm<F: Float>(grads: &mut [ArrayViewMutD<'_, F>], max_norm: f64) -> Result<f64, RnnError> {
     if max_norm.is_nan() || max_norm < 0.0 {
-        return Err(RnnError::Invalid(format!(
-            "max_norm must be >= 0, got {max_norm}"
-        )));
+        return Err(RnnError::Invalid(format!("max_norm must be >= 0, got {max_norm}")));
     }
     let views: Vec<ArrayViewD<'_, F>> = grads.iter().map(|g| g.view()).collect();
     let norm = global_norm(&views);
@@ -70,14 +65,9 @@ pub fn clip_grad_norm<F: Float>(
 /// (`torch.nn.utils.clip_grad_value_`).
 ///
 /// Errors: [`RnnError::Invalid`] if `clip_value` is negative or NaN.
-pub fn clip_grad_value<F: Float>(
-    grads: &mut [ArrayViewMutD<'_, F>],
-    clip_value: f64,
-) -> Result<(), RnnError> {
+pub fn clip_grad_value<F: Float>(grads: &mut [ArrayViewMutD<'_, F>], clip_value: f64) -> Result<(), RnnError> {
     if clip_value.is_nan() || clip_value < 0.0 {
-        return Err(RnnError::Invalid(format!(
-            "clip_value must be >= 0, got {clip_value}"
-        )));
+        return Err(RnnError::Invalid(format!("clip_value must be >= 0, got {clip_value}")));
     }
     let hi = F::from_f64c(clip_value);
     let lo = -hi;

@@ -35,11 +35,7 @@ impl<F: Float> Linear<F> {
         } else {
             1.0 / (in_features as f64).sqrt()
         };
-        uniform_fill(
-            layer.weight.as_slice_mut().expect("fresh array"),
-            bound,
-            rng,
-        );
+        uniform_fill(layer.weight.as_slice_mut().expect("fresh array"), bound, rng);
         uniform_fill(layer.bias.as_slice_mut().expect("fresh array"), bound, rng);
         layer
     }
@@ -135,11 +131,7 @@ impl<F: Float> Linear<F> {
         self.check("linear input", &x, h)?;
         let n = x.nrows();
         if dy.shape() != [n, o] {
-            return Err(RnnError::shape(
-                "linear output gradient",
-                &[n, o],
-                dy.shape(),
-            ));
+            return Err(RnnError::shape("linear output gradient", &[n, o], dy.shape()));
         }
         if grads.weight.shape() != self.weight.shape() {
             return Err(RnnError::shape(
@@ -185,11 +177,7 @@ impl<F: Float> Linear<F> {
     }
 
     /// [`Linear::backward_into`] into fresh gradients: `(grads, dx)`.
-    pub fn backward(
-        &self,
-        x: ArrayView2<'_, F>,
-        dy: ArrayView2<'_, F>,
-    ) -> Result<(Self, Array2<F>), RnnError> {
+    pub fn backward(&self, x: ArrayView2<'_, F>, dy: ArrayView2<'_, F>) -> Result<(Self, Array2<F>), RnnError> {
         let mut grads = Self::zeros(self.in_features(), self.out_features());
         let dx = self.backward_into(x, dy, &mut grads)?;
         Ok((grads, dx))
@@ -250,19 +238,12 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(0);
         let lin = Linear::<f32>::new(256, 65, &mut rng);
         assert_eq!(lin.weight.shape(), &[65, 256]);
-        assert!(
-            lin.weight
-                .iter()
-                .chain(&lin.bias)
-                .all(|w| w.abs() <= 1.0 / 16.0)
-        );
+        assert!(lin.weight.iter().chain(&lin.bias).all(|w| w.abs() <= 1.0 / 16.0));
         let l = Linear {
             weight: ndarray::array![[1.0_f64, 2.0], [0.0, -1.0], [3.0, 0.5]],
             bias: ndarray::array![0.5, 0.0, -1.0],
         };
-        let y = l
-            .forward(ndarray::array![[1.0, 1.0], [2.0, -2.0]].view())
-            .unwrap();
+        let y = l.forward(ndarray::array![[1.0, 1.0], [2.0, -2.0]].view()).unwrap();
         assert_eq!(y, ndarray::array![[3.5, -1.0, 2.5], [-1.5, 2.0, 4.0]]);
         // Transposed (non-standard) input works too.
         let xt = ndarray::array![[1.0, 2.0], [1.0, -2.0]];

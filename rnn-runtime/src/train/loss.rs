@@ -49,11 +49,7 @@ pub fn softmax_cross_entropy<F: Float>(
 ) -> Result<LossGrad<F>, RnnError> {
     let (n, v) = logits.dim();
     if targets.len() != n {
-        return Err(RnnError::shape(
-            "cross-entropy targets",
-            &[n],
-            &[targets.len()],
-        ));
+        return Err(RnnError::shape("cross-entropy targets", &[n], &[targets.len()]));
     }
     let count = check_mask(mask, n)?;
     if let Some(&bad) = targets.iter().find(|&&t| t >= v) {
@@ -63,11 +59,7 @@ pub fn softmax_cross_entropy<F: Float>(
     }
     let mut grad = Array2::<F>::zeros((n, v));
     if count == 0 {
-        return Ok(LossGrad {
-            loss: 0.0,
-            grad,
-            count,
-        });
+        return Ok(LossGrad { loss: 0.0, grad, count });
     }
     let scale = F::one() / F::from_f64c(count as f64);
     let mut total = 0.0f64;
@@ -118,11 +110,7 @@ pub fn mse<F: Float>(
     let count = check_mask(mask, n)?;
     let mut grad = Array2::<F>::zeros((n, d));
     if count == 0 || d == 0 {
-        return Ok(LossGrad {
-            loss: 0.0,
-            grad,
-            count,
-        });
+        return Ok(LossGrad { loss: 0.0, grad, count });
     }
     let elems = (count * d) as f64;
     let two_over = F::from_f64c(2.0 / elems);
@@ -176,8 +164,7 @@ mod tests {
     #[test]
     fn cross_entropy_is_stable_and_masked() {
         let logits = array![[1000.0_f32, 0.0], [-1000.0, 1000.0], [5.0, 5.0]];
-        let out =
-            softmax_cross_entropy(logits.view(), &[0, 0, 1], Some(&[true, false, true])).unwrap();
+        let out = softmax_cross_entropy(logits.view(), &[0, 0, 1], Some(&[true, false, true])).unwrap();
         assert_eq!(out.count, 2);
         // Row 0 loss 0, row 2 loss ln 2; row 1 is masked out.
         assert!((out.loss - 2.0_f64.ln() / 2.0).abs() < 1e-6);
@@ -196,13 +183,9 @@ mod tests {
         for idx in [(0, 0), (0, 3), (1, 1), (1, 2)] {
             let mut p = logits.clone();
             p[idx] += h;
-            let lp = softmax_cross_entropy(p.view(), &targets, None)
-                .unwrap()
-                .loss;
+            let lp = softmax_cross_entropy(p.view(), &targets, None).unwrap().loss;
             p[idx] -= 2.0 * h;
-            let lm = softmax_cross_entropy(p.view(), &targets, None)
-                .unwrap()
-                .loss;
+            let lm = softmax_cross_entropy(p.view(), &targets, None).unwrap().loss;
             assert!(((lp - lm) / (2.0 * h) - out.grad[idx]).abs() < 1e-8);
         }
     }

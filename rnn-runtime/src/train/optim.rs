@@ -26,11 +26,7 @@ pub trait Optimizer<F: Float> {
     /// Errors: [`RnnError::Shape`] if the lists differ in length, a gradient
     /// differs in shape from its parameter, or a parameter's shape differs
     /// from the one seen at the first step.
-    fn step(
-        &mut self,
-        params: &mut [ArrayViewMutD<'_, F>],
-        grads: &[ArrayViewD<'_, F>],
-    ) -> Result<(), RnnError>;
+    fn step(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<(), RnnError>;
 
     /// The current learning rate.
     fn lr(&self) -> f64;
@@ -56,11 +52,7 @@ pub trait Optimizer<F: Float> {
         Self: Sized,
     {
         if params.len() != grads.len() {
-            return Err(RnnError::shape(
-                "gradient list",
-                &[params.len()],
-                &[grads.len()],
-            ));
+            return Err(RnnError::shape("gradient list", &[params.len()], &[grads.len()]));
         }
         for ((pn, _), (gn, _)) in params.iter().zip(grads) {
             if pn.as_ref() != gn.as_ref() {
@@ -71,24 +63,16 @@ pub trait Optimizer<F: Float> {
                 )));
             }
         }
-        let mut p: Vec<ArrayViewMutD<'_, F>> =
-            params.iter_mut().map(|(_, v)| v.view_mut()).collect();
+        let mut p: Vec<ArrayViewMutD<'_, F>> = params.iter_mut().map(|(_, v)| v.view_mut()).collect();
         let g: Vec<ArrayViewD<'_, F>> = grads.iter().map(|(_, v)| v.view()).collect();
         self.step(&mut p, &g)
     }
 }
 
 /// Checks the pairing of parameters and gradients.
-fn check_lists<F>(
-    params: &[ArrayViewMutD<'_, F>],
-    grads: &[ArrayViewD<'_, F>],
-) -> Result<(), RnnError> {
+fn check_lists<F>(params: &[ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<(), RnnError> {
     if params.len() != grads.len() {
-        return Err(RnnError::shape(
-            "gradient list",
-            &[params.len()],
-            &[grads.len()],
-        ));
+        return Err(RnnError::shape("gradient list", &[params.len()], &[grads.len()]));
     }
     for (k, (p, g)) in params.iter().zip(grads).enumerate() {
         if p.shape() != g.shape() {
@@ -112,26 +96,15 @@ impl<F: Float> Slots<F> {
     /// Makes sure there is one buffer per parameter, filled with `init` when new.
     fn ensure(&mut self, params: &[ArrayViewMutD<'_, F>], init: F) -> Result<(), RnnError> {
         if self.bufs.is_empty() {
-            self.bufs = params
-                .iter()
-                .map(|p| ArrayD::from_elem(p.raw_dim(), init))
-                .collect();
+            self.bufs = params.iter().map(|p| ArrayD::from_elem(p.raw_dim(), init)).collect();
             return Ok(());
         }
         if self.bufs.len() != params.len() {
-            return Err(RnnError::shape(
-                "parameter list",
-                &[self.bufs.len()],
-                &[params.len()],
-            ));
+            return Err(RnnError::shape("parameter list", &[self.bufs.len()], &[params.len()]));
         }
         for (k, (b, p)) in self.bufs.iter().zip(params).enumerate() {
             if b.shape() != p.shape() {
-                return Err(RnnError::shape(
-                    format!("parameter {k}"),
-                    b.shape(),
-                    p.shape(),
-                ));
+                return Err(RnnError::shape(format!("parameter {k}"), b.shape(), p.shape()));
             }
         }
         Ok(())
@@ -233,11 +206,7 @@ impl<F: Float> Sgd<F> {
 }
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
-    fn step(
-        &mut self,
-        params: &mut [ArrayViewMutD<'_, F>],
-        grads: &[ArrayViewD<'_, F>],
-    ) -> Result<(), RnnError> {
+    fn step(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<(), RnnError> {
         check_lists(params, grads)?;
         let c = self.config;
         let lr = F::from_f64c(c.lr);
@@ -334,10 +303,7 @@ impl<F: Float> Adagrad<F> {
         check_nonneg("lr", config.lr)?;
         check_nonneg("lr_decay", config.lr_decay)?;
         check_nonneg("weight_decay", config.weight_decay)?;
-        check_nonneg(
-            "initial_accumulator_value",
-            config.initial_accumulator_value,
-        )?;
+        check_nonneg("initial_accumulator_value", config.initial_accumulator_value)?;
         check_nonneg("eps", config.eps)?;
         Ok(Adagrad {
             config,
@@ -353,15 +319,10 @@ impl<F: Float> Adagrad<F> {
 }
 
 impl<F: Float> Optimizer<F> for Adagrad<F> {
-    fn step(
-        &mut self,
-        params: &mut [ArrayViewMutD<'_, F>],
-        grads: &[ArrayViewD<'_, F>],
-    ) -> Result<(), RnnError> {
+    fn step(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<(), RnnError> {
         check_lists(params, grads)?;
         let c = self.config;
-        self.sum
-            .ensure(params, F::from_f64c(c.initial_accumulator_value))?;
+        self.sum.ensure(params, F::from_f64c(c.initial_accumulator_value))?;
         let k = self.steps + 1;
         let clr = F::from_f64c(c.lr / (1.0 + (k - 1) as f64 * c.lr_decay));
         let wd = F::from_f64c(c.weight_decay);
@@ -489,13 +450,7 @@ struct AdamScalars<F> {
 
 /// The Adam update (without AMSGrad) over contiguous slices of equal length.
 #[inline(never)]
-fn adam_slices<F: Float, const DECAY: bool>(
-    p: &mut [F],
-    g: &[F],
-    m: &mut [F],
-    v: &mut [F],
-    k: &AdamScalars<F>,
-) {
+fn adam_slices<F: Float, const DECAY: bool>(p: &mut [F], g: &[F], m: &mut [F], v: &mut [F], k: &AdamScalars<F>) {
     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         let g = if DECAY { g + k.wd * *p } else { g };
         *m = lerp(*m, g, k.w1, k.small);
@@ -506,11 +461,7 @@ fn adam_slices<F: Float, const DECAY: bool>(
 }
 
 impl<F: Float> Optimizer<F> for Adam<F> {
-    fn step(
-        &mut self,
-        params: &mut [ArrayViewMutD<'_, F>],
-        grads: &[ArrayViewD<'_, F>],
-    ) -> Result<(), RnnError> {
+    fn step(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<(), RnnError> {
         check_lists(params, grads)?;
         let c = self.config;
         self.m.ensure(params, F::zero())?;
@@ -536,25 +487,17 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             let v = &mut self.v.bufs[i];
             if c.amsgrad {
                 let vm = &mut self.v_max.bufs[i];
-                Zip::from(p)
-                    .and(g)
-                    .and(m)
-                    .and(v)
-                    .and(vm)
-                    .for_each(|p, &g, m, v, vm| {
-                        let g = if decay { g + wd * *p } else { g };
-                        *m = lerp(*m, g, w1, small);
-                        *v = *v * b2 + w2 * g * g;
-                        *vm = vm.max(*v);
-                        let denom = vm.sqrt() / bc2_sqrt + eps;
-                        *p += neg_step_size * *m / denom;
-                    });
-            } else if let (Some(ps), Some(gs), Some(ms), Some(vs)) = (
-                p.as_slice_mut(),
-                g.as_slice(),
-                m.as_slice_mut(),
-                v.as_slice_mut(),
-            ) {
+                Zip::from(p).and(g).and(m).and(v).and(vm).for_each(|p, &g, m, v, vm| {
+                    let g = if decay { g + wd * *p } else { g };
+                    *m = lerp(*m, g, w1, small);
+                    *v = *v * b2 + w2 * g * g;
+                    *vm = vm.max(*v);
+                    let denom = vm.sqrt() / bc2_sqrt + eps;
+                    *p += neg_step_size * *m / denom;
+                });
+            } else if let (Some(ps), Some(gs), Some(ms), Some(vs)) =
+                (p.as_slice_mut(), g.as_slice(), m.as_slice_mut(), v.as_slice_mut())
+            {
                 // Contiguous fast path (the usual case): plain slices vectorise.
                 let k = AdamScalars {
                     neg_step_size,
@@ -750,10 +693,7 @@ mod tests {
         })
         .unwrap();
         let p = run(&mut o, [1.0, 2.0], &GRADS[..1]);
-        close(
-            &p,
-            &[1.0 - 0.01 * 0.5 / (0.5 + 1e-8), 2.0 + 0.01 / (1.0 + 1e-8)],
-        );
+        close(&p, &[1.0 - 0.01 * 0.5 / (0.5 + 1e-8), 2.0 + 0.01 / (1.0 + 1e-8)]);
     }
 
     #[test]
@@ -801,10 +741,7 @@ mod tests {
             }
             other => panic!("expected a shape error, got {other:?}"),
         }
-        assert!(
-            o.step(&mut [w.view_mut()], &[gw.view(), gb.view()])
-                .is_err()
-        );
+        assert!(o.step(&mut [w.view_mut()], &[gw.view(), gb.view()]).is_err());
         // Stateful optimisers reject a parameter list that changed shape.
         let mut a = Adam::new(AdamConfig::default()).unwrap();
         a.step(&mut [b.view_mut()], &[gb.view()]).unwrap();

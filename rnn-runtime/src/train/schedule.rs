@@ -36,9 +36,7 @@ impl LrSchedule {
     pub fn lr(&self, base: f64, step: usize) -> f64 {
         match *self {
             LrSchedule::Constant => base,
-            LrSchedule::Step { step_size, gamma } => {
-                base * gamma.powi((step / step_size.max(1)) as i32)
-            }
+            LrSchedule::Step { step_size, gamma } => base * gamma.powi((step / step_size.max(1)) as i32),
             LrSchedule::Cosine { t_max, eta_min } => {
                 let x = std::f64::consts::PI * step as f64 / t_max.max(1) as f64;
                 eta_min + (base - eta_min) * (1.0 + x.cos()) / 2.0
@@ -66,10 +64,7 @@ mod tests {
         };
         let got: Vec<f64> = (0..7).map(|k| s.lr(1.0, k)).collect();
         assert_eq!(got, vec![1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]);
-        let c = LrSchedule::Cosine {
-            t_max: 4,
-            eta_min: 0.1,
-        };
+        let c = LrSchedule::Cosine { t_max: 4, eta_min: 0.1 };
         assert!((c.lr(1.0, 0) - 1.0).abs() < 1e-15);
         assert!((c.lr(1.0, 2) - 0.55).abs() < 1e-15);
         assert!((c.lr(1.0, 4) - 0.1).abs() < 1e-15);
