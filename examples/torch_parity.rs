@@ -18,9 +18,6 @@
 //! ```
 
 use clap::Parser;
-use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnRelu, RnnReluDims, RnnTanh, RnnTanhDims};
-use rnn::runtime::parity::{self, FixtureDtype, FixtureSpec, ParityReport};
-use rnn::{Cell, Float, RnnError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,46 +36,9 @@ struct Args {
     no_check: bool,
 }
 
-/// Runs the fixture with cell type `C` in float type `F`.
-fn run<F: Float, C: Cell<F>>(
-    args: &Args,
-    dims: impl FnOnce(&FixtureSpec) -> C::Dims,
-) -> Result<ParityReport, RnnError> {
-    parity::run_fixture_file::<F, C>(&args.fixture, Some(args.out.as_path()), dims)
-}
-
-/// Picks the cell and the float type from the fixture's metadata.
-fn dispatch(args: &Args) -> Result<ParityReport, RnnError> {
-    let spec = FixtureSpec::read(&args.fixture)?;
-    macro_rules! go {
-        ($cell:ident, $dims:ident) => {
-            match spec.dtype {
-                FixtureDtype::F64 => run::<f64, $cell<f64>>(args, |s| $dims {
-                    i: s.input_size,
-                    h: s.hidden_size,
-                }),
-                FixtureDtype::F32 => run::<f32, $cell<f32>>(args, |s| $dims {
-                    i: s.input_size,
-                    h: s.hidden_size,
-                }),
-            }
-        };
-    }
-    match (spec.cell.as_str(), spec.nonlinearity.as_str()) {
-        ("lstm", _) => go!(Lstm, LstmDims),
-        ("gru", _) => go!(Gru, GruDims),
-        ("rnn", "tanh") => go!(RnnTanh, RnnTanhDims),
-        ("rnn", "relu") => go!(RnnRelu, RnnReluDims),
-        (cell, nonlinearity) => Err(RnnError::Invalid(format!(
-            "{}: no shipped cell for cell = {cell:?}, nonlinearity = {nonlinearity:?}",
-            spec.path
-        ))),
-    }
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    match dispatch(&args) {
+    match rnn::fixtures::run_shipped(&args.fixture, Some(args.out.as_path())) {
         Ok(report) => {
             println!("{report}");
             println!("results written to {}", args.out.display());

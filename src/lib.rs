@@ -40,6 +40,7 @@
 extern crate self as rnn;
 
 pub mod cells;
+pub mod fixtures;
 pub mod prelude;
 
 pub use rnn_macros::cell;

@@ -2,9 +2,7 @@
 //! from the shared fixtures): outputs, final states and every gradient
 //! within 1e-9 relative in f64 and 1e-4 in f32 (the fixture README's rule).
 
-use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnRelu, RnnReluDims, RnnTanh, RnnTanhDims};
-use rnn::runtime::parity::{FixtureDtype, FixtureSpec, ParityReport, run_fixture_file};
-use rnn::{Cell, Float};
+use rnn::runtime::parity::ParityReport;
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -18,33 +16,8 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
-fn run<F: Float, C: Cell<F>>(path: &Path, dims: impl FnOnce(&FixtureSpec) -> C::Dims) -> ParityReport {
-    run_fixture_file::<F, C>(path, None, dims).expect("fixture runs")
-}
-
 fn report(path: &Path) -> ParityReport {
-    let spec = FixtureSpec::read(path).expect("fixture header");
-    macro_rules! go {
-        ($cell:ident, $dims:ident) => {
-            match spec.dtype {
-                FixtureDtype::F64 => run::<f64, $cell<f64>>(path, |s| $dims {
-                    i: s.input_size,
-                    h: s.hidden_size,
-                }),
-                FixtureDtype::F32 => run::<f32, $cell<f32>>(path, |s| $dims {
-                    i: s.input_size,
-                    h: s.hidden_size,
-                }),
-            }
-        };
-    }
-    match (spec.cell.as_str(), spec.nonlinearity.as_str()) {
-        ("lstm", _) => go!(Lstm, LstmDims),
-        ("gru", _) => go!(Gru, GruDims),
-        ("rnn", "tanh") => go!(RnnTanh, RnnTanhDims),
-        ("rnn", "relu") => go!(RnnRelu, RnnReluDims),
-        other => panic!("no shipped cell for {other:?}"),
-    }
+    rnn::fixtures::run_shipped(path, None).expect("fixture runs")
 }
 
 #[test]

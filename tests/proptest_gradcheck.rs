@@ -3,42 +3,9 @@
 
 mod common;
 
+use common::cells::*;
 use proptest::prelude::*;
 use rnn::prelude::*;
-
-rnn::cell! {
-    /// Minimal gated unit.
-    pub cell Mgu(I, H) {
-        input x: [I];
-        state h: [H];
-        param w_f: [H, I];
-        param u_f: [H, H];
-        param b_f: [H];
-        param w_h: [H, I];
-        param u_h: [H, H];
-        param b_h: [H];
-
-        let f = sigmoid(w_f @ x + u_f @ h + b_f);
-        h = (1.0 - f) * h + f * tanh(w_h @ x + u_h @ (f * h) + b_h);
-    }
-}
-
-rnn::cell! {
-    /// Elman network with a sigmoid output head that is not fed back.
-    pub cell Elman(I, H, O) {
-        input x: [I];
-        state h: [H];
-        output y: [O];
-        param u: [H, I];
-        param w: [H, H];
-        param b: [H];
-        param v: [O, H];
-        param c: [O];
-
-        h = tanh(u @ x + w @ h + b);
-        y = sigmoid(v @ h + c);
-    }
-}
 
 const TOL: f64 = 1e-6;
 
