@@ -42,6 +42,7 @@ extern crate self as rnn;
 pub mod cells;
 pub mod fixtures;
 pub mod prelude;
+pub mod workload;
 
 pub use rnn_macros::cell;
 pub use rnn_runtime as runtime;
