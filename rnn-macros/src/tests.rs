@@ -100,3 +100,18 @@ fn products_sharing_an_operand_are_stacked() {
     let naive = compile(&def, true).expect("compiles");
     assert_eq!(naive.diff.fwd.groups.len(), 4, "the naive schedule stacks nothing");
 }
+
+/// Prints how long expanding each shipped cell takes (issue: keep it under
+/// 50 ms). Printing only: speed is judged from the printed figures, not asserted.
+#[test]
+fn expansion_time_of_shipped_cells() {
+    for (name, def) in shipped() {
+        let start = std::time::Instant::now();
+        let c = compile(&def, false).expect("compiles");
+        let naive = compile(&def, true).expect("compiles");
+        let tokens = emit(&def, &c, &naive);
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        assert!(!tokens.is_empty());
+        println!("expand {name}: {ms:.1} ms (optimised + naive schedules, with SOURCE and DOT)");
+    }
+}
