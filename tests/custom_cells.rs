@@ -45,6 +45,13 @@ fn gradcheck_exotic() {
 }
 
 #[test]
+fn gradcheck_shared_operand() {
+    let cell = SharedOperand::<f64>::new(SharedOperandDims { i: 3, h: 4 }, &mut rnn::seeded_rng(8));
+    let e = common::gradcheck(&cell, 5, 2, 18);
+    assert!(e < TOL, "shared operand gradcheck error {e:e}");
+}
+
+#[test]
 fn gradcheck_shipped_cells() {
     let mut r = rnn::seeded_rng(6);
     let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);

@@ -7,10 +7,8 @@
 
 use crate::ast::CellDef;
 use crate::codegen::{self, Ctx, Names};
-use crate::flow::{K, Leaf};
 use crate::{autodiff, dot, fallback, lower, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
-use std::collections::BTreeSet;
 
 /// Everything the compiler knows about one cell, for codegen and for tests.
 pub struct Compiled {
@@ -43,19 +41,6 @@ pub fn compile(def: &CellDef, naive: bool) -> syn::Result<Compiled> {
     let diff = autodiff::differentiate(stacked);
     let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, naive);
     Ok(Compiled { planned, diff, plans })
-}
-
-/// Forward values the backward reads (saved by the training forward).
-pub fn kept(c: &Compiled) -> BTreeSet<K> {
-    c.diff
-        .bwd
-        .g
-        .node_indices()
-        .filter_map(|k| match c.diff.bwd.leaf(k) {
-            Some(Leaf::Fwd(f)) => Some(f),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The text of the `PLAN` constant: flows and programs.
@@ -101,7 +86,7 @@ pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
         Ok(file) => prettyplease::unparse(&file),
         Err(e) => format!("// could not pretty-print: {e}\n{code}"),
     };
-    let keep = kept(c);
+    let keep = schedule::kept_forward_values(&c.diff.bwd);
     let consts = codegen::emit_consts(
         &def.name,
         &source,

@@ -183,6 +183,19 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                 sec[k.index()] = Section::Post;
             }
         }
+        // A group's members run as one GEMM, so they share the earliest section.
+        for g in 0..groups.len() {
+            let members: Vec<K> = flow
+                .g
+                .node_indices()
+                .filter(|&k| matches!(flow.node(k).op, KOp::MatVec { group, .. } if group == g))
+                .collect();
+            if let Some(first) = members.iter().map(|k| sec[k.index()]).min() {
+                for k in members {
+                    sec[k.index()] = first;
+                }
+            }
+        }
     }
 
     // 2. What is materialised, and which of those must hold all steps.
@@ -474,7 +487,8 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                 }
                 match flow.node(k).op {
                     KOp::MatVec { group, member } => {
-                        if member != first_member(flow, k, group) {
+                        // One GEMM per group, emitted at its first member.
+                        if member != 0 {
                             continue;
                         }
                         let a = flow.args(k)[0];
@@ -528,17 +542,6 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                     if let (Sink::ParamGrad(p), true) = (sink, sk == k) {
                         accums.push((k, p));
                     }
-                }
-            }
-            // Leaves copied into a home (a sink or packed slot that is a leaf).
-            for k in flow.g.node_indices() {
-                if has_buffer(k)
-                    && mat[k.index()]
-                    && sec[k.index()] == s
-                    && lvl[k.index()] == level
-                    && !targets.contains(&k)
-                {
-                    targets.push(k);
                 }
             }
             let mut by_sym: Vec<SymKernel> = Vec::new();
@@ -621,17 +624,6 @@ fn is_accum(flow: &Flow, k: K) -> bool {
         .any(|&(s, sk)| sk == k && matches!(s, Sink::ParamGrad(_)))
 }
 
-fn first_member(flow: &Flow, _k: K, group: usize) -> usize {
-    flow.g
-        .node_indices()
-        .filter_map(|n| match flow.node(n).op {
-            KOp::MatVec { group: g, member } if g == group => Some(member),
-            _ => None,
-        })
-        .min()
-        .expect("member")
-}
-
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -699,15 +691,21 @@ pub struct Plans {
     pub kept: Vec<usize>,
 }
 
+/// Forward values the backward reads (`Leaf::Fwd`): the training forward keeps them.
+pub fn kept_forward_values(bwd: &Flow) -> BTreeSet<K> {
+    bwd.g
+        .node_indices()
+        .filter_map(|k| match bwd.leaf(k) {
+            Some(Leaf::Fwd(f)) => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Schedules the forward twice (inference and training) and the backward,
 /// linking the backward's reads of forward values to the training trace.
 pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans {
-    let mut keep: BTreeSet<K> = BTreeSet::new();
-    for k in bwd.g.node_indices() {
-        if let Some(Leaf::Fwd(f)) = bwd.leaf(k) {
-            keep.insert(f);
-        }
-    }
+    let keep = kept_forward_values(bwd);
     let empty = BTreeSet::new();
     let infer = schedule(fwd, groups, Role::Forward { keep: &empty }, naive);
     let train = schedule(fwd, groups, Role::Forward { keep: &keep }, naive);

@@ -90,3 +90,20 @@ rnn::cell! {
         h = tanh(c) * sigmoid(p + q) - (p * q) * h * 0.5;
     }
 }
+
+rnn::cell! {
+    /// Two products of the previous state, stacked into one GEMM: one feeds
+    /// the state, the other only the output (which otherwise runs after the loop).
+    pub cell SharedOperand(I, H) {
+        input x: [I];
+        state h: [H];
+        output y: [H];
+        param v: [H, H];
+        param w: [H, H];
+        param u: [H, I];
+
+        let out = sigmoid(v @ h);
+        h = tanh(w @ h + u @ x);
+        y = out * h;
+    }
+}
