@@ -13,6 +13,7 @@
 
 use clap::Parser;
 use rnn::Cell;
+use rnn::runtime::gemm::in_pool;
 use rnn::workload::{self, CellKind, Checksums, Config, Inputs};
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -30,7 +31,7 @@ struct Args {
     /// Modes (train, infer).
     #[arg(long, value_delimiter = ',', default_value = "train,infer")]
     modes: Vec<String>,
-    /// Thread count to record (the GEMM library is single-threaded unless built with threading).
+    /// Threads for matrix products (rayon's pool); the elementwise loops run on one.
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// One JSON object per line instead of a table.
@@ -75,16 +76,27 @@ fn time_steps(mut step: impl FnMut()) -> Timing {
 }
 
 /// Times one mode; for train also returns the checksums of one extra step.
-fn run_cell<C: Cell<f32>>(cell: &C, inp: &Inputs, mode: &str, want_sums: bool) -> (Timing, Option<Checksums>) {
+fn run_cell<C: Cell<f32> + Send + Sync>(
+    cell: &C,
+    inp: &Inputs,
+    mode: &str,
+    want_sums: bool,
+) -> (Timing, Option<Checksums>) {
+    // One workspace for all steps, so the timed steady state allocates nothing.
+    let mut stepper = workload::Stepper::new(cell);
     if mode == "train" {
         let t = time_steps(|| {
-            black_box(workload::train_step(cell, inp).expect("train step"));
+            in_pool(|| stepper.train(cell, inp)).expect("train step");
+            black_box(stepper.outputs());
         });
-        let sums = want_sums.then(|| workload::checksums(&workload::train_step(cell, inp).expect("train step")));
+        let sums = want_sums.then(|| {
+            stepper.train(cell, inp).expect("train step");
+            workload::checksums_of(stepper.outputs(), stepper.grads(), stepper.input_grads())
+        });
         (t, sums)
     } else {
         let t = time_steps(|| {
-            black_box(workload::infer_step(cell, inp).expect("infer step"));
+            in_pool(|| stepper.infer(cell, inp)).expect("infer step");
         });
         (t, None)
     }
@@ -99,13 +111,14 @@ fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool) -> (Timing, Op
     }
 }
 
-/// GFLOP/s of `gemm_nt::<f32>` for `C[m×n] = A[m×k]·B[n×k]^T`.
+/// GFLOP/s of `gemm_nt::<f32>` for `C[m×n] = A[m×k]·B[n×k]^T` (packing included).
 fn sgemm_rate(m: usize, n: usize, k: usize) -> f64 {
     let a = workload::stream(11, m * k, 1.0);
     let b = workload::stream(12, n * k, 1.0);
     let mut c = vec![0.0f32; m * n];
+    let mut ws = rnn::runtime::Workspace::new();
     let t = time_steps(|| {
-        rnn::runtime::kernels::gemm_nt::<f32>(m, n, k, &a, k, &b, k, 0.0, &mut c, n);
+        rnn::runtime::kernels::gemm_nt::<f32>(&mut ws, m, n, k, &a, k, &b, k, 0.0, &mut c, n);
         black_box(&c);
     });
     2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
@@ -113,6 +126,10 @@ fn sgemm_rate(m: usize, n: usize, k: usize) -> f64 {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Err(e) = rnn::runtime::gemm::set_threads(args.threads) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let mut cells = Vec::new();
     for c in &args.cells {
         match CellKind::parse(c) {
@@ -142,7 +159,7 @@ fn main() -> ExitCode {
 
     if !args.json {
         println!(
-            "rnn workload v1, threads={} (recorded; the GEMM library, matrixmultiply, is single-threaded unless built with threading)",
+            "rnn workload v1, threads={} (matrix products split across threads; elementwise loops on one)",
             args.threads
         );
         println!(

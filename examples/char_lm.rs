@@ -17,16 +17,39 @@
 //! construction, forward, backward, clipping, update), as CHARLM section 5
 //! defines it; `train_loss` is the mean batch loss since the previous
 //! evaluation (`null` at step 0).
+//!
+//! The harness around the run:
+//!
+//! - the progress bar shows each step's loss, global gradient norm (before
+//!   clipping) and chars/s; it is hidden when stderr is not a terminal or
+//!   with `--no-progress`;
+//! - `--step-metrics PATH` writes one JSON line per step: `step`, `loss`,
+//!   `grad_norm`, `lr`, `time_s` (the step's wall time); the `--metrics`
+//!   file keeps exactly the per-evaluation lines;
+//! - `--plot PATH.svg` draws the per-step training loss and the validation
+//!   loss against step, rewritten at every evaluation;
+//! - `--save PATH` also checkpoints during training, at every evaluation or
+//!   every `--checkpoint-every N` steps (atomically, after checking every
+//!   parameter is finite). A NaN or infinite loss, gradient or parameter
+//!   stops the run with an error naming the step, and the last good
+//!   checkpoint stays at PATH.
+//!
+//! ```text
+//! cargo run --release --example char_lm -- --steps 500 --save runs/lstm.safetensors \
+//!     --step-metrics runs/steps.jsonl --plot runs/loss.svg
+//! ```
 
 use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use rnn::Cell;
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
-use rnn::runtime::train::{Adam, AdamConfig, CharLmConfig, CharModel, CharTrainer, Corpus};
+use rnn::plot::{PlotOptions, Series, write_loss_curve};
+use rnn::progress::TrainProgress;
+use rnn::runtime::train::{
+    Adam, AdamConfig, CharLmConfig, CharModel, CharTrainer, Checkpointer, Corpus, MetricsWriter, Optimizer, StepStats,
+};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,9 +108,24 @@ struct Args {
     /// Also write the JSON metric lines to this file.
     #[arg(long)]
     metrics: Option<PathBuf>,
-    /// Save the trained model (safetensors) to this file.
+    /// Write one JSON line per step (step, loss, grad_norm, lr, time_s) to this file.
+    #[arg(long)]
+    step_metrics: Option<PathBuf>,
+    /// Draw the training and validation loss curves to this SVG file
+    /// (rewritten at every evaluation).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Save the trained model (safetensors) to this file, and checkpoints
+    /// during training (see --checkpoint-every).
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Checkpoint to --save every N steps (default: at every evaluation;
+    /// 0: only at the end).
+    #[arg(long, requires = "save")]
+    checkpoint_every: Option<usize>,
+    /// Do not show the progress bar.
+    #[arg(long)]
+    no_progress: bool,
     /// Characters to sample after training.
     #[arg(long, default_value_t = 300)]
     sample: usize,
@@ -150,48 +188,66 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
         ..AdamConfig::default()
     })?;
     let mut trainer = CharTrainer::new(model, corpus, config, adam, rng)?;
-    let mut metrics = match &args.metrics {
-        Some(p) => Some(File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?),
-        None => None,
-    };
-
-    let bar = ProgressBar::new(args.steps as u64).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")?.progress_chars("=> "),
-    );
-    let mut evaluate =
-        |trainer: &CharTrainer<'_, f32, C, Adam<f32>>, train_loss: Option<f64>| -> Result<f64, Box<dyn Error>> {
-            let val_loss = trainer.evaluate()?;
-            // Written by hand to keep the key order; every number is finite.
-            let line = format!(
-                r#"{{"step":{},"val_loss":{},"train_loss":{},"elapsed_s":{},"chars_per_s":{}}}"#,
-                trainer.steps(),
-                val_loss,
-                train_loss.map_or("null".to_string(), |l| l.to_string()),
-                trainer.train_time().as_secs_f64(),
-                trainer.chars_per_sec(),
-            );
-            bar.suspend(|| println!("{line}"));
-            if let Some(f) = metrics.as_mut() {
-                writeln!(f, "{line}")?;
-            }
-            Ok(val_loss)
-        };
-
-    let mut final_val = evaluate(&trainer, None)?;
-    let (mut sum, mut count) = (0.0, 0usize);
-    for _ in 0..args.steps {
-        let s = trainer.step()?;
-        sum += s.loss;
-        count += 1;
-        bar.set_position(s.step as u64);
-        bar.set_message(format!("loss {:.4} | {:.0} chars/s", s.loss, trainer.chars_per_sec()));
-        let due = args.eval_every > 0 && s.step % args.eval_every == 0;
-        if due || s.step == args.steps {
-            final_val = evaluate(&trainer, Some(sum / count as f64))?;
-            (sum, count) = (0.0, 0);
+    let mut report = Report::new(args, C::NAME)?;
+    let vocab: String = corpus.vocab().iter().collect();
+    let meta = |steps: usize, val_loss: Option<f64>| -> Result<BTreeMap<String, String>, Box<dyn Error>> {
+        let mut m = BTreeMap::from([
+            ("vocab".to_string(), serde_json::to_string(&vocab)?),
+            ("seed".to_string(), args.seed.to_string()),
+            ("steps".to_string(), steps.to_string()),
+        ]);
+        if let Some(v) = val_loss {
+            m.insert("val_loss".to_string(), v.to_string());
         }
-    }
-    bar.finish_and_clear();
+        Ok(m)
+    };
+    // Without --checkpoint-every, checkpoints follow the evaluations.
+    let mut checkpoints = args
+        .save
+        .as_ref()
+        .map(|p| Checkpointer::new(p, args.checkpoint_every.unwrap_or(0)));
+    let at_evals = args.checkpoint_every.is_none();
+
+    let trained = (|| -> Result<f64, Box<dyn Error>> {
+        let mut final_val = report.evaluate(&trainer, None)?;
+        if let (Some(ck), true) = (checkpoints.as_mut(), at_evals) {
+            ck.save(0, trainer.model(), &meta(0, Some(final_val))?)?;
+        }
+        let (mut sum, mut count) = (0.0, 0usize);
+        for _ in 0..args.steps {
+            let s = trainer.step()?;
+            sum += s.loss;
+            count += 1;
+            report.step(&s, trainer.optimizer().lr(), trainer.chars_per_sec())?;
+            let due = args.eval_every > 0 && s.step % args.eval_every == 0;
+            let evaluated = due || s.step == args.steps;
+            if evaluated {
+                final_val = report.evaluate(&trainer, Some(sum / count as f64))?;
+                (sum, count) = (0.0, 0);
+            }
+            if let Some(ck) = checkpoints.as_mut() {
+                if at_evals && evaluated {
+                    ck.save(s.step, trainer.model(), &meta(s.step, Some(final_val))?)?;
+                } else if !at_evals {
+                    ck.save_if_due(s.step, trainer.model(), &meta(s.step, None)?)?;
+                }
+            }
+        }
+        Ok(final_val)
+    })();
+    report.progress.finish();
+    let final_val = match trained {
+        Ok(v) => v,
+        Err(e) => {
+            // Keep what the run showed so far (best effort), then say where
+            // the last good checkpoint is.
+            let _ = report.plot();
+            return Err(match &checkpoints {
+                Some(ck) => format!("{e}; {}", ck.describe()).into(),
+                None => e,
+            });
+        }
+    };
     eprintln!(
         "final validation loss {final_val:.4} nats/char ({:.4} bits/char); training wall time {:.1} s, {:.0} chars/s",
         final_val / std::f64::consts::LN_2,
@@ -200,16 +256,9 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
     );
 
     let model = trainer.into_model();
-    if let Some(path) = &args.save {
-        let vocab: String = corpus.vocab().iter().collect();
-        let meta = BTreeMap::from([
-            ("vocab".to_string(), serde_json::to_string(&vocab)?),
-            ("seed".to_string(), args.seed.to_string()),
-            ("steps".to_string(), args.steps.to_string()),
-            ("val_loss".to_string(), final_val.to_string()),
-        ]);
-        model.save(path, &meta)?;
-        eprintln!("saved {}", path.display());
+    if let Some(ck) = checkpoints.as_mut() {
+        ck.save(args.steps, &model, &meta(args.steps, Some(final_val))?)?;
+        eprintln!("saved {}", ck.path().display());
     }
     if args.sample > 0 {
         let prime = corpus.encode("\n")?;
@@ -217,4 +266,89 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
         println!("\n{}", corpus.decode(&ids));
     }
     Ok(())
+}
+
+/// Where a run reports: progress bar, metric files and the loss plot.
+struct Report {
+    progress: TrainProgress,
+    metrics: Option<MetricsWriter>,
+    step_metrics: Option<MetricsWriter>,
+    plot: Option<(PathBuf, PlotOptions)>,
+    train: Series,
+    val: Series,
+}
+
+impl Report {
+    /// Opens the files `args` names (creating parent directories).
+    fn new(args: &Args, cell: &str) -> Result<Self, Box<dyn Error>> {
+        let open = |p: &Option<PathBuf>| p.as_ref().map(MetricsWriter::create).transpose();
+        let title = format!(
+            "char_lm: {cell} x{} H = {}, seed {}",
+            args.layers, args.hidden, args.seed
+        );
+        Ok(Report {
+            progress: TrainProgress::new(args.steps as u64, "chars", args.no_progress),
+            metrics: open(&args.metrics)?,
+            step_metrics: open(&args.step_metrics)?,
+            plot: args.plot.clone().map(|p| {
+                let options = PlotOptions {
+                    title,
+                    ..PlotOptions::default()
+                };
+                (p, options)
+            }),
+            train: Series::new("train", []),
+            val: Series::new("validation", []),
+        })
+    }
+
+    /// Shows and records one training step.
+    fn step(&mut self, s: &StepStats, lr: f64, chars_per_s: f64) -> Result<(), Box<dyn Error>> {
+        self.progress.update(s.step as u64, s.loss, s.grad_norm, chars_per_s);
+        self.train.push(s.step as f64, s.loss);
+        if let Some(m) = self.step_metrics.as_mut() {
+            m.write_fields(&[
+                ("step", json!(s.step)),
+                ("loss", json!(s.loss)),
+                ("grad_norm", json!(s.grad_norm)),
+                ("lr", json!(lr)),
+                ("time_s", json!(s.time.as_secs_f64())),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Evaluates, prints and records the CHARLM metric line, redraws the
+    /// plot; returns the validation loss.
+    fn evaluate<C: Cell<f32>>(
+        &mut self,
+        trainer: &CharTrainer<'_, f32, C, Adam<f32>>,
+        train_loss: Option<f64>,
+    ) -> Result<f64, Box<dyn Error>> {
+        let val_loss = trainer.evaluate()?;
+        // Written by hand to keep the key order; every number is finite.
+        let line = format!(
+            r#"{{"step":{},"val_loss":{},"train_loss":{},"elapsed_s":{},"chars_per_s":{}}}"#,
+            trainer.steps(),
+            val_loss,
+            train_loss.map_or("null".to_string(), |l| l.to_string()),
+            trainer.train_time().as_secs_f64(),
+            trainer.chars_per_sec(),
+        );
+        self.progress.suspend(|| println!("{line}"));
+        if let Some(m) = self.metrics.as_mut() {
+            m.write_line(&line)?;
+        }
+        self.val.push(trainer.steps() as f64, val_loss);
+        self.plot()?;
+        Ok(val_loss)
+    }
+
+    /// Redraws the loss plot, if one was asked for.
+    fn plot(&self) -> Result<(), Box<dyn Error>> {
+        if let Some((path, options)) = &self.plot {
+            write_loss_curve(path, &[self.train.clone(), self.val.clone()], options)?;
+        }
+        Ok(())
+    }
 }

@@ -35,18 +35,59 @@
 //! let out = cell.forward(xs.view(), &[]).unwrap();
 //! assert_eq!(out.outputs.shape(), &[7, 2, 5]);
 //! ```
+//!
+//! # Declaring a whole model
+//!
+//! [`model!`] declares a sequence model in source: an input encoding
+//! (`one_hot(V)`, `embedding(V, D)`, `dense(W)`), a cell stacked `x N`
+//! (optionally `bidirectional`), a head (`identity(O)`, `sigmoid(O)`,
+//! `softmax(O)`) and a loss (`mse`, `cross_entropy`). Sizes are symbols
+//! bound when the model is built (fields of the generated `NameSizes`) or
+//! fixed in the header (`H = 32`), or numbers. The cell's input width comes
+//! from the encoding and the head's from the cell, so they cannot disagree;
+//! a head and a loss that do not go together, an unknown or unused size, a
+//! missing part or a misspelled field of the cell's `Dims` do not compile.
+//! The generated struct dereferences to [`runtime::train::SeqModel`].
+//!
+//! ```
+//! use rnn::runtime::train::{SeqInput, SeqTarget};
+//!
+//! rnn::model! {
+//!     /// A character language model.
+//!     pub model CharLm(V, H = 32) {
+//!         input: one_hot(V);
+//!         cell: rnn::cells::Lstm { h: H } x 2;
+//!         head: softmax(V);
+//!         loss: cross_entropy;
+//!     }
+//! }
+//!
+//! let model = CharLm::<f32>::new(CharLmSizes { v: 5 }, &mut rnn::seeded_rng(0))?;
+//! let (ids, next) = ([0, 1, 2, 3], [1, 2, 3, 4]);
+//! let loss = model.loss(&SeqInput::tokens(&ids, 2, 2), &SeqTarget::Classes(&next), None, &[])?;
+//! assert!(loss > 0.0);
+//! assert_eq!(model.config().num_layers, 2);
+//! # Ok::<(), rnn::RnnError>(())
+//! ```
 #![warn(missing_docs)]
 
 extern crate self as rnn;
 
 pub mod cells;
 pub mod fixtures;
+/// Loss curves as SVG: named series (train, validation) against step.
+pub mod plot;
 pub mod prelude;
+/// A training progress bar (step, loss, gradient norm, speed) over `indicatif`.
+pub mod progress;
+/// The learning tasks behind the example programs (data, model, training, report).
+pub mod tasks;
 pub mod workload;
 
 pub use rnn_macros::cell;
+pub use rnn_macros::model;
 pub use rnn_runtime as runtime;
-pub use rnn_runtime::{Cell, Float, Forward, InputGrads, RnnError, Trace};
+pub use rnn_runtime::{Cell, Float, Forward, InputGrads, RnnError, Trace, Workspace};
 
 /// A seeded, reproducible random generator for initialisation and sampling.
 pub fn seeded_rng(seed: u64) -> rand::rngs::StdRng {
@@ -58,4 +99,5 @@ pub fn seeded_rng(seed: u64) -> rand::rngs::StdRng {
 #[doc(hidden)]
 pub mod __private {
     pub use rnn_runtime::__private::*;
+    pub use rnn_runtime::train::model::{Activation, Encoding, LossKind, SeqModel, SeqModelConfig};
 }

@@ -12,7 +12,7 @@
 //! training step are compared with PyTorch float64 reference values.
 
 use crate::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
-use crate::{Cell, Forward, InputGrads, RnnError};
+use crate::{Cell, Forward, InputGrads, RnnError, Trace, Workspace};
 use ndarray::{Array3, ArrayViewD};
 
 /// The SplitMix64 increment `0x9E3779B97F4A7C15`.
@@ -433,6 +433,64 @@ pub fn train_step<C: Cell<f32>>(cell: &C, inp: &Inputs) -> Result<TrainResult<C>
     })
 }
 
+/// Buffers reused across steps: after the first call, [`Stepper::train`]
+/// and [`Stepper::infer`] allocate nothing (see `tests/no_alloc.rs`).
+#[derive(Debug)]
+pub struct Stepper<C> {
+    ws: Workspace<f32>,
+    trace: Trace<f32>,
+    forward: Forward<f32>,
+    grads: C,
+    input: InputGrads<f32>,
+}
+
+impl<C: Cell<f32>> Stepper<C> {
+    /// Empty buffers for steps of `cell`.
+    pub fn new(cell: &C) -> Self {
+        Stepper {
+            ws: Workspace::new(),
+            trace: Trace::empty(),
+            forward: Forward::empty(),
+            grads: C::zeros(cell.dims()),
+            input: InputGrads::empty(),
+        }
+    }
+
+    /// A training step as [`train_step`] computes it (fresh zero gradients).
+    pub fn train(&mut self, cell: &C, inp: &Inputs) -> Result<(), RnnError> {
+        self.grads.fill_zero();
+        cell.forward_train_ws(inp.x.view(), &[], &mut self.ws, &mut self.trace)?;
+        cell.backward_ws(
+            &self.trace,
+            inp.gout.view(),
+            &[],
+            &mut self.grads,
+            &mut self.ws,
+            &mut self.input,
+        )
+    }
+
+    /// An inference step as [`infer_step`] computes it.
+    pub fn infer(&mut self, cell: &C, inp: &Inputs) -> Result<(), RnnError> {
+        cell.forward_ws(inp.x.view(), &[], &mut self.ws, &mut self.forward)
+    }
+
+    /// The last training step's outputs.
+    pub fn outputs(&self) -> &Array3<f32> {
+        &self.trace.outputs
+    }
+
+    /// The last training step's parameter gradients.
+    pub fn grads(&self) -> &C {
+        &self.grads
+    }
+
+    /// The last training step's input gradients.
+    pub fn input_grads(&self) -> &InputGrads<f32> {
+        &self.input
+    }
+}
+
 /// An inference step: forward over all steps from a zero state, no trace.
 pub fn infer_step<C: Cell<f32>>(cell: &C, inp: &Inputs) -> Result<Forward<f32>, RnnError> {
     cell.forward(inp.x.view(), &[])
@@ -447,16 +505,24 @@ fn sum(v: &ArrayViewD<'_, f32>) -> f64 {
 /// # Panics
 /// If the cell's parameters are not `weight_ih, weight_hh, bias_ih, bias_hh`.
 pub fn checksums<C: Cell<f32>>(res: &TrainResult<C>) -> Checksums {
-    let p = res.grads.params();
+    checksums_of(&res.outputs, &res.grads, &res.input_grads)
+}
+
+/// The checksums of a training step's outputs, parameter gradients and input gradients.
+///
+/// # Panics
+/// If the cell's parameters are not `weight_ih, weight_hh, bias_ih, bias_hh`.
+pub fn checksums_of<C: Cell<f32>>(outputs: &Array3<f32>, grads: &C, input_grads: &InputGrads<f32>) -> Checksums {
+    let p = grads.params();
     let names: Vec<&str> = p.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
         ["weight_ih", "weight_hh", "bias_ih", "bias_hh"],
         "parameter order"
     );
-    let dx = &res.input_grads.d_xs;
+    let dx = &input_grads.d_xs;
     Checksums {
-        sum_h: res.outputs.iter().map(|&x| x as f64).sum(),
+        sum_h: outputs.iter().map(|&x| x as f64).sum(),
         sum_dwih: sum(&p[0].1),
         sum_dwhh: sum(&p[1].1),
         sum_dbih: sum(&p[2].1),

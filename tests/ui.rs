@@ -1,4 +1,6 @@
 //! Compile-fail and compile-pass tests of `rnn::cell!`'s diagnostics.
+//! (`tests/ui/model/` holds those of `rnn::model!`, its passing cases in
+//! `tests/ui/model/pass/`.)
 //!
 //! Every folder under `tests/ui/` except `pass/` holds one mistake per file,
 //! with the expected compiler output beside it (`*.stderr`); `pass/` holds
@@ -22,4 +24,6 @@ fn ui() {
         t.compile_fail(format!("tests/ui/{category}/*.rs"));
     }
     t.pass("tests/ui/pass/*.rs");
+    // `rnn::model!`: its compile-fail cases are the `model` category above.
+    t.pass("tests/ui/model/pass/*.rs");
 }

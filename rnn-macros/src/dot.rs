@@ -24,10 +24,10 @@ fn marks(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> Marks {
     let mut saved = vec![false; sg.g.node_count()];
     for n in sg.g.node_indices() {
         if let Some(k) = st.map[n.index()] {
-            if let crate::flow::KOp::MatVec { group, .. } = st.flow.node(k).op {
-                if st.groups[group].weights.len() > 1 {
-                    stacked[n.index()] = Some(group);
-                }
+            if let crate::flow::KOp::MatVec { group, .. } = st.flow.node(k).op
+                && st.groups[group].weights.len() > 1
+            {
+                stacked[n.index()] = Some(group);
             }
             saved[n.index()] = keep.contains(&k);
         }

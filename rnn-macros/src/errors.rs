@@ -45,10 +45,11 @@ impl Errors {
 
 impl Drop for Errors {
     fn drop(&mut self) {
-        if let Some(errors) = &self.errors {
-            if !errors.is_empty() && !std::thread::panicking() {
-                panic!("compiler bug: errors dropped without `finish`");
-            }
+        if let Some(errors) = &self.errors
+            && !errors.is_empty()
+            && !std::thread::panicking()
+        {
+            panic!("compiler bug: errors dropped without `finish`");
         }
     }
 }

@@ -39,9 +39,9 @@ pub fn skeleton(def: &CellDef) -> TokenStream {
                 fn state_sizes(&self) -> __rt::Vec<::core::primitive::usize> { ::core::unimplemented!() }
                 fn params(&self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewD<'_, F>)> { ::core::unimplemented!() }
                 fn params_mut(&mut self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewMutD<'_, F>)> { ::core::unimplemented!() }
-                fn forward(&self, xs: __rt::ndarray::ArrayView3<'_, F>, init: &[__rt::ndarray::Array2<F>]) -> __rt::core::result::Result<__rt::Forward<F>, __rt::RnnError> { ::core::unimplemented!() }
-                fn forward_train(&self, xs: __rt::ndarray::ArrayView3<'_, F>, init: &[__rt::ndarray::Array2<F>]) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> { ::core::unimplemented!() }
-                fn backward_into(&self, trace: &__rt::Trace<F>, d_out: __rt::ndarray::ArrayView3<'_, F>, d_final: &[__rt::ndarray::Array2<F>], grads: &mut Self) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> { ::core::unimplemented!() }
+                fn forward_ws(&self, xs: __rt::ndarray::ArrayView3<'_, F>, init: &[__rt::ndarray::Array2<F>], ws: &mut __rt::Workspace<F>, out: &mut __rt::Forward<F>) -> __rt::core::result::Result<(), __rt::RnnError> { ::core::unimplemented!() }
+                fn forward_train_ws(&self, xs: __rt::ndarray::ArrayView3<'_, F>, init: &[__rt::ndarray::Array2<F>], ws: &mut __rt::Workspace<F>, trace: &mut __rt::Trace<F>) -> __rt::core::result::Result<(), __rt::RnnError> { ::core::unimplemented!() }
+                fn backward_ws(&self, trace: &__rt::Trace<F>, d_out: __rt::ndarray::ArrayView3<'_, F>, d_final: &[__rt::ndarray::Array2<F>], grads: &mut Self, ws: &mut __rt::Workspace<F>, input: &mut __rt::InputGrads<F>) -> __rt::core::result::Result<(), __rt::RnnError> { ::core::unimplemented!() }
                 fn step(&self, x: __rt::ndarray::ArrayView2<'_, F>, state: &mut [__rt::ndarray::Array2<F>]) -> __rt::core::result::Result<__rt::ndarray::Array2<F>, __rt::RnnError> { ::core::unimplemented!() }
             }
         };

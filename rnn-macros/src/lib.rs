@@ -1,9 +1,11 @@
-//! The cell compiler behind `rnn::cell!`.
+//! The cell compiler behind `rnn::cell!`, and the model declaration behind
+//! `rnn::model!`.
 //!
 //! This crate is a doorway: it parses the macro input, runs the pipeline in
-//! [`expand`](crate::expand) and turns errors into `compile_error!`. Use it
-//! through the `rnn` crate, which re-exports [`cell!`] and supplies the
-//! runtime the emitted code calls.
+//! [`expand`](crate::expand) (`model::expand` for `model!`) and turns
+//! errors into `compile_error!`. Use it through the `rnn` crate, which
+//! re-exports [`cell!`] and [`model!`] and supplies the runtime the emitted
+//! code calls.
 
 mod ast;
 mod autodiff;
@@ -15,6 +17,7 @@ mod fallback;
 mod flow;
 mod graph;
 mod lower;
+mod model;
 mod parse;
 mod schedule;
 mod shape;
@@ -29,4 +32,12 @@ mod tests;
 #[proc_macro]
 pub fn cell(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::expand(input.into()).into()
+}
+
+/// Declares a whole sequence model (input encoding, stacked cells, output
+/// head, loss) and emits a struct over the runtime's `SeqModel`. See the
+/// `rnn` crate for the syntax and an example.
+#[proc_macro]
+pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    model::expand(input.into()).into()
 }

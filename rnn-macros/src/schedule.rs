@@ -26,7 +26,7 @@ pub enum Section {
 pub type Dims = Vec<Dim>;
 
 /// A buffer the generated code declares or receives.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Buf {
     /// Input sequence `k`, all steps.
     Xs(usize),
@@ -424,11 +424,11 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             roles.push(Loc::whole(Buf::Own(own.len() - 1), w, needs_all));
         }
         let mut home = roles.remove(0);
-        if let Buf::Own(b) = home.buf {
-            if needs_all {
-                own[b].all_steps = true;
-                home.all_steps = true;
-            }
+        if let Buf::Own(b) = home.buf
+            && needs_all
+        {
+            own[b].all_steps = true;
+            home.all_steps = true;
         }
         homes[k.index()] = Some(home);
         extra[k.index()].extend(roles);
@@ -662,10 +662,10 @@ fn build_kernel(
     let base = coefs.into_iter().fold(0, gcd).max(1);
     let mut stores = Vec::new();
     for &k in targets {
-        if let Some(h) = &homes[k.index()] {
-            if inline.contains(&k) {
-                stores.push((k, h.clone()));
-            }
+        if let Some(h) = &homes[k.index()]
+            && inline.contains(&k)
+        {
+            stores.push((k, h.clone()));
         }
         for l in &extra[k.index()] {
             stores.push((k, l.clone()));
@@ -711,10 +711,10 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
     let train = schedule(fwd, groups, Role::Forward { keep: &keep }, naive);
     let mut kept: Vec<usize> = Vec::new();
     for f in &keep {
-        if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()] {
-            if !kept.contains(b) {
-                kept.push(*b);
-            }
+        if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()]
+            && !kept.contains(b)
+        {
+            kept.push(*b);
         }
     }
     let fwd_home = |f: K| -> Loc {

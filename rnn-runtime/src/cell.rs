@@ -9,6 +9,7 @@
 
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::workspace::Workspace;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 
@@ -81,6 +82,14 @@ pub trait Cell<F: Float>: Clone + Sized {
     /// Every parameter, mutably, with its name.
     fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)>;
 
+    /// Sets every parameter to zero (to reuse a gradient; emitted cells do
+    /// it without allocating).
+    fn fill_zero(&mut self) {
+        for (_, mut p) in self.params_mut() {
+            p.fill(F::zero());
+        }
+    }
+
     /// Zero states for a batch of `batch` sequences.
     fn zero_state(&self, batch: usize) -> Vec<Array2<F>> {
         self.state_sizes()
@@ -89,10 +98,52 @@ pub trait Cell<F: Float>: Clone + Sized {
             .collect()
     }
 
+    /// Inference over a sequence `xs[T, B, I]` from `init` (empty slice:
+    /// zeros) into `out`, with buffers from `ws`: what `out` held goes back
+    /// to `ws` first, so a loop reusing both allocates nothing.
+    fn forward_ws(
+        &self,
+        xs: ArrayView3<'_, F>,
+        init: &[Array2<F>],
+        ws: &mut Workspace<F>,
+        out: &mut Forward<F>,
+    ) -> Result<(), RnnError>;
+    /// Training forward into `trace` (keeps what BPTT needs), with buffers
+    /// from `ws`; `trace`'s old buffers go back to `ws` first.
+    fn forward_train_ws(
+        &self,
+        xs: ArrayView3<'_, F>,
+        init: &[Array2<F>],
+        ws: &mut Workspace<F>,
+        trace: &mut Trace<F>,
+    ) -> Result<(), RnnError>;
+    /// BPTT: adds the parameter gradients into `grads` and writes the
+    /// gradients of the inputs and initial states into `input`, given
+    /// `d_out[T, B, O]` and the gradients of the final states (empty slice:
+    /// zeros), with buffers from `ws`; `input`'s old buffers go back to `ws`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_ws(
+        &self,
+        trace: &Trace<F>,
+        d_out: ArrayView3<'_, F>,
+        d_final: &[Array2<F>],
+        grads: &mut Self,
+        ws: &mut Workspace<F>,
+        input: &mut InputGrads<F>,
+    ) -> Result<(), RnnError>;
+
     /// Inference over a sequence `xs[T, B, I]` from `init` (empty slice: zeros); keeps nothing.
-    fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Forward<F>, RnnError>;
+    fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Forward<F>, RnnError> {
+        let mut out = Forward::empty();
+        self.forward_ws(xs, init, &mut Workspace::new(), &mut out)?;
+        Ok(out)
+    }
     /// Training forward: like [`Cell::forward`] but keeps what BPTT needs.
-    fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Trace<F>, RnnError>;
+    fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Trace<F>, RnnError> {
+        let mut trace = Trace::empty();
+        self.forward_train_ws(xs, init, &mut Workspace::new(), &mut trace)?;
+        Ok(trace)
+    }
     /// BPTT: adds the parameter gradients into `grads` and returns the
     /// gradients of the inputs and initial states, given `d_out[T, B, O]`
     /// and the gradients of the final states (empty slice: zeros).
@@ -102,7 +153,11 @@ pub trait Cell<F: Float>: Clone + Sized {
         d_out: ArrayView3<'_, F>,
         d_final: &[Array2<F>],
         grads: &mut Self,
-    ) -> Result<InputGrads<F>, RnnError>;
+    ) -> Result<InputGrads<F>, RnnError> {
+        let mut input = InputGrads::empty();
+        self.backward_ws(trace, d_out, d_final, grads, &mut Workspace::new(), &mut input)?;
+        Ok(input)
+    }
     /// One step for streaming use: updates `state` in place, returns the output `[B, O]`.
     fn step(&self, x: ArrayView2<'_, F>, state: &mut [Array2<F>]) -> Result<Array2<F>, RnnError>;
 

@@ -19,6 +19,8 @@ pub trait Float:
     + Default
     + Send
     + Sync
+    + crate::math::FastMath
+    + crate::gemm::GemmKernel
     + 'static
 {
     /// The safetensors dtype name (`F32` or `F64`).
@@ -53,11 +55,7 @@ impl Float for f64 {
     }
 }
 
-/// The logistic function `1 / (1 + e^-x)`.
-#[inline(always)]
-pub fn sigmoid<F: Float>(x: F) -> F {
-    F::one() / (F::one() + (-x).exp())
-}
+pub use crate::math::sigmoid;
 
 /// PyTorch's `Hardsigmoid`: `clamp(x / 6 + 1/2, 0, 1)`.
 #[inline(always)]

@@ -2,32 +2,20 @@
 //!
 //! All matrices are row-major slices with an explicit leading dimension
 //! (row stride), so a column block of a packed buffer can be passed without
-//! copying. Products go through ndarray's `general_mat_mul`
-//! (matrixmultiply for `f32`/`f64`).
+//! copying. Products pack their right operand and run [`crate::gemm`]'s
+//! kernels; the emitted loops pack weights once and call
+//! [`gemm_packed`] directly.
 
 use crate::float::Float;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+use crate::gemm::{PackedB, Strided, gemm_packed};
+use crate::workspace::Workspace;
 use rand::Rng;
 
-fn view<F: Float>(s: &[F], rows: usize, cols: usize, ld: usize) -> ArrayView2<'_, F> {
-    let len = if rows == 0 { 0 } else { (rows - 1) * ld + cols };
-    ArrayView2::from_shape((rows, cols).strides((ld, 1)), &s[..len]).expect("kernel view")
-}
-
-fn view_t<F: Float>(s: &[F], rows: usize, cols: usize, ld: usize) -> ArrayView2<'_, F> {
-    // The transpose of a row-major [cols, rows] matrix with row stride ld.
-    view(s, cols, rows, ld).reversed_axes()
-}
-
-fn view_mut<F: Float>(s: &mut [F], rows: usize, cols: usize, ld: usize) -> ArrayViewMut2<'_, F> {
-    let len = if rows == 0 { 0 } else { (rows - 1) * ld + cols };
-    ArrayViewMut2::from_shape((rows, cols).strides((ld, 1)), &mut s[..len]).expect("kernel view")
-}
-
-/// `C[m×n] = beta·C + A[m×k] · B[n×k]^T` (B stored row-major as `n×k`).
+/// `C[m×n] = beta·C + A[m×k] · B[n×k]^T` (B stored row-major as `n×k`);
+/// the packing buffer comes from `ws`.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_nt<F: Float>(
+    ws: &mut Workspace<F>,
     m: usize,
     n: usize,
     k: usize,
@@ -42,15 +30,15 @@ pub fn gemm_nt<F: Float>(
     if m == 0 || n == 0 {
         return;
     }
-    let av = view(a, m, k, lda);
-    let bv = view_t(b, k, n, ldb);
-    let mut cv = view_mut(c, m, n, ldc);
-    general_mat_mul(F::one(), &av, &bv, beta, &mut cv);
+    let p = PackedB::nt_in(ws, b, n, k, ldb);
+    gemm_packed(m, Strided::rows(a, lda), &p, beta, c, ldc);
+    ws.give(p.into_vec());
 }
 
-/// `C[m×n] = beta·C + A[m×k] · B[k×n]`.
+/// `C[m×n] = beta·C + A[m×k] · B[k×n]`; the packing buffer comes from `ws`.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_nn<F: Float>(
+    ws: &mut Workspace<F>,
     m: usize,
     n: usize,
     k: usize,
@@ -65,15 +53,16 @@ pub fn gemm_nn<F: Float>(
     if m == 0 || n == 0 {
         return;
     }
-    let av = view(a, m, k, lda);
-    let bv = view(b, k, n, ldb);
-    let mut cv = view_mut(c, m, n, ldc);
-    general_mat_mul(F::one(), &av, &bv, beta, &mut cv);
+    let p = PackedB::nn_in(ws, b, k, n, ldb);
+    gemm_packed(m, Strided::rows(a, lda), &p, beta, c, ldc);
+    ws.give(p.into_vec());
 }
 
-/// `C[m×n] = beta·C + A[k×m]^T · B[k×n]` (the weight-gradient product).
+/// `C[m×n] = beta·C + A[k×m]^T · B[k×n]` (the weight-gradient product);
+/// the packing buffer comes from `ws`.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_tn<F: Float>(
+    ws: &mut Workspace<F>,
     m: usize,
     n: usize,
     k: usize,
@@ -88,16 +77,98 @@ pub fn gemm_tn<F: Float>(
     if m == 0 || n == 0 {
         return;
     }
-    let av = view_t(a, m, k, lda);
-    let bv = view(b, k, n, ldb);
-    let mut cv = view_mut(c, m, n, ldc);
-    general_mat_mul(F::one(), &av, &bv, beta, &mut cv);
+    let p = PackedB::nn_in(ws, b, k, n, ldb);
+    gemm_packed(m, Strided::transposed(a, lda), &p, beta, c, ldc);
+    ws.give(p.into_vec());
 }
 
 /// Copies `src` (`rows×cols`, row-major) into `dst` at row `row0` of a
 /// packed matrix with `cols` columns: lays stacked weights out once per call.
 pub fn pack_rows<F: Float>(dst: &mut [F], row0: usize, cols: usize, src: &[F]) {
     dst[row0 * cols..row0 * cols + src.len()].copy_from_slice(src);
+}
+
+/// Splits `buf` into disjoint mutable regions `(offset, len)`, returned in
+/// the order given (the emitted kernels bind the locations they read and
+/// write in one buffer this way, e.g. a state's block t and block t+1).
+///
+/// Panics if two regions overlap or one runs past the end: the scheduler
+/// never asks for that, so it would be a compiler bug.
+///
+/// ```
+/// let mut v = [0, 1, 2, 3, 4, 5];
+/// let [a, b] = rnn_runtime::kernels::split_ranges_mut(&mut v, [(4, 2), (0, 3)]);
+/// assert_eq!((&a[..], &b[..]), (&[4, 5][..], &[0, 1, 2][..]));
+/// ```
+#[inline]
+pub fn split_ranges_mut<T, const N: usize>(buf: &mut [T], ranges: [(usize, usize); N]) -> [&mut [T]; N] {
+    let mut order: [usize; N] = core::array::from_fn(|i| i);
+    order.sort_unstable_by_key(|&i| ranges[i].0);
+    let mut out: [Option<&mut [T]>; N] = [const { None }; N];
+    let mut rest = buf;
+    let mut at = 0;
+    for &i in &order {
+        let (off, len) = ranges[i];
+        assert!(off >= at, "kernel regions overlap");
+        let tail = core::mem::take(&mut rest).split_at_mut(off - at).1;
+        let (mid, tail) = tail.split_at_mut(len);
+        out[i] = Some(mid);
+        rest = tail;
+        at = off + len;
+    }
+    out.map(|r| r.expect("every region is assigned"))
+}
+
+/// The first `N` consecutive chunks of `len` elements of `s`, mutably.
+///
+/// ```
+/// let mut v = [0, 1, 2, 3, 4];
+/// let [a, b] = rnn_runtime::kernels::chunks_mut::<2, _>(&mut v, 2);
+/// assert_eq!((&a[..], &b[..]), (&[0, 1][..], &[2, 3][..]));
+/// ```
+#[inline]
+pub fn chunks_mut<const N: usize, T>(s: &mut [T], len: usize) -> [&mut [T]; N] {
+    let mut rest = s;
+    [(); N].map(|_| {
+        let (head, tail) = core::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        head
+    })
+}
+
+/// Runs `f` compiled for the widest vector unit the CPU has.
+///
+/// The emitted elementwise loops are plain Rust, compiled for the baseline
+/// target (SSE2 on x86-64). Called through this function they are inlined
+/// into a copy compiled with AVX-512 (or AVX2), chosen at run time, so the
+/// same binary uses 16-wide vectors where the CPU has them. Only vector
+/// width changes: no fused multiply-add is formed (Rust does not contract
+/// `a * b + c`), so results are identical on every path.
+#[inline(always)]
+pub fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
+        fn wide512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn wide256<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the CPU has every feature `wide512` is compiled for.
+            return unsafe { wide512(f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has every feature `wide256` is compiled for.
+            return unsafe { wide256(f) };
+        }
+    }
+    f()
 }
 
 /// A zero-filled buffer of `n` values (allocated before a time loop, never inside).
@@ -139,14 +210,14 @@ mod tests {
         let a: Vec<f64> = (0..m * 7).map(|v| v as f64 * 0.5 - 3.0).collect(); // ld 7
         let bt: Vec<f64> = (0..n * 6).map(|v| (v as f64).sin()).collect(); // n×k, ld 6
         let mut c = vec![1.0; m * n];
-        gemm_nt(m, n, k, &a, 7, &bt, 6, 1.0, &mut c, n);
+        gemm_nt(&mut Workspace::new(), m, n, k, &a, 7, &bt, 6, 1.0, &mut c, n);
         let want = naive(m, n, k, |i, p| a[i * 7 + p], |p, j| bt[j * 6 + p]);
         for (x, y) in c.iter().zip(&want) {
             assert!((x - (y + 1.0)).abs() < 1e-12);
         }
         let b: Vec<f64> = (0..k * n).map(|v| (v as f64).cos()).collect();
         let mut c2 = vec![0.0; m * n];
-        gemm_nn(m, n, k, &a, 7, &b, n, 0.0, &mut c2, n);
+        gemm_nn(&mut Workspace::new(), m, n, k, &a, 7, &b, n, 0.0, &mut c2, n);
         let want2 = naive(m, n, k, |i, p| a[i * 7 + p], |p, j| b[p * n + j]);
         for (x, y) in c2.iter().zip(&want2) {
             assert!((x - y).abs() < 1e-12);
@@ -154,7 +225,7 @@ mod tests {
         // A stored as k×m.
         let at: Vec<f64> = (0..k * m).map(|v| v as f64 - 2.0).collect();
         let mut c3 = vec![0.0; m * n];
-        gemm_tn(m, n, k, &at, m, &b, n, 0.0, &mut c3, n);
+        gemm_tn(&mut Workspace::new(), m, n, k, &at, m, &b, n, 0.0, &mut c3, n);
         let want3 = naive(m, n, k, |i, p| at[p * m + i], |p, j| b[p * n + j]);
         for (x, y) in c3.iter().zip(&want3) {
             assert!((x - y).abs() < 1e-12);

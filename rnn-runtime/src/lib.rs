@@ -13,7 +13,7 @@
 //! let a = [1.0_f64, 2.0, 3.0];
 //! let b = [1.0_f64, 0.0, 0.0, 0.0, 1.0, 1.0];
 //! let mut c = [0.0_f64; 2];
-//! gemm_nt(1, 2, 3, &a, 3, &b, 3, 0.0, &mut c, 2);
+//! gemm_nt(&mut rnn_runtime::Workspace::new(), 1, 2, 3, &a, 3, &b, 3, 0.0, &mut c, 2);
 //! assert_eq!(c, [1.0, 5.0]);
 //! ```
 #![warn(missing_docs)]
@@ -21,11 +21,14 @@
 pub mod cell;
 pub mod error;
 pub mod float;
+pub mod gemm;
 pub mod io;
 pub mod kernels;
 pub mod layers;
+pub mod math;
 pub mod parity;
 pub mod train;
+pub mod workspace;
 
 pub use cell::{Cell, Forward, InputGrads, Trace};
 pub use error::RnnError;
@@ -34,14 +37,20 @@ pub use io::{TensorFile, read_tensors, write_tensors};
 pub use layers::{Layers, LayersTrace};
 pub use ndarray;
 pub use rand;
+pub use workspace::Workspace;
 
 /// Items the generated code uses; not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::error::RnnError;
-    pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad, sigmoid};
-    pub use crate::kernels::{gemm_nn, gemm_nt, gemm_tn, pack_rows, uniform_fill, zeros};
+    pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad};
+    pub use crate::gemm::{PackedB, Strided, gemm_packed};
+    pub use crate::kernels::{
+        chunks_mut, gemm_nn, gemm_nt, gemm_tn, pack_rows, simd, split_ranges_mut, uniform_fill, zeros,
+    };
+    pub use crate::math::{exp, sigmoid, tanh};
+    pub use crate::workspace::{Workspace, array2, array3};
     pub use ::core;
     pub use ::ndarray;
     pub use ::num_traits;

@@ -39,8 +39,11 @@ impl Ctx<'_> {
         out
     }
 
-    fn packed_weights(&self, prog: &Program) -> TokenStream {
+    /// Stacked weights laid out side by side once per call, and the
+    /// statements that give their memory back.
+    fn packed_weights(&self, prog: &Program) -> (TokenStream, TokenStream) {
         let mut out = TokenStream::new();
+        let mut release = TokenStream::new();
         for &g in &prog.packed_groups {
             let grp = &self.groups[g];
             let w = format_ident!("__w{}", g);
@@ -52,12 +55,13 @@ impl Ctx<'_> {
                 fill.extend(quote!(__rt::pack_rows(&mut #w, #row0, #cols, #pv);));
             }
             out.extend(quote! {
-                let mut #w = __rt::zeros::<F>(#r * #cols);
+                let mut #w = ws.take_dirty(#r * #cols);
                 #fill
                 let #w = #w;
             });
+            release.extend(quote!(ws.give(#w);));
         }
-        out
+        (out, release)
     }
 
     fn own_buffers(&self, prog: &Program) -> TokenStream {
@@ -70,7 +74,8 @@ impl Ctx<'_> {
             } else {
                 quote!(__b)
             };
-            out.extend(quote!(let mut #v = __rt::zeros::<F>(#rows * #w);));
+            // Every element is stored before it is read (NaN in debug builds proves it).
+            out.extend(quote!(let mut #v = ws.take_dirty(#rows * #w);));
         }
         out
     }
@@ -81,6 +86,7 @@ impl Ctx<'_> {
             groups: self.groups,
             prog,
         };
+        let (packs, unpack) = super::program::loop_packs(self.groups, &prog.body);
         let pre = g.items(&prog.pre, Section::Pre);
         let body = g.items(&prog.body, Section::Body);
         let post = g.items(&prog.post, Section::Post);
@@ -90,73 +96,98 @@ impl Ctx<'_> {
             quote!(0..__t_len)
         };
         quote! {
+            #packs
             #pre
             for __t in #range {
                 #body
                 #after_step
             }
             #post
+            #unpack
         }
     }
 
+    /// `[#w0, #w1, ..]`: the state widths, for shape checks without a `Vec`.
+    fn state_widths(&self) -> TokenStream {
+        let ws = self.sg.states.iter().map(|s| dim(s.shape[0]));
+        quote!([#(#ws),*])
+    }
+
+    /// Body of `forward_ws` (into `out`) or `forward_train_ws` (into `trace`).
     pub fn forward_body(&self, train: bool) -> TokenStream {
         let prog = if train { &self.plans.train } else { &self.plans.infer };
         let dims_l = self.dim_locals(quote!(self.dims));
         let params = self.param_locals();
-        let packed = self.packed_weights(prog);
+        let (packed, unpacked) = self.packed_weights(prog);
         let own = self.own_buffers(prog);
+        let widths = self.state_widths();
+        let dest = if train { quote!(trace) } else { quote!(out) };
         let mut states = TokenStream::new();
-        let mut finals = Vec::new();
+        let mut finals = TokenStream::new();
         let mut hist_names = Vec::new();
         for (k, s) in self.sg.states.iter().enumerate() {
             let h = format_ident!("__hist{}", k);
             let w = dim(s.shape[0]);
             states.extend(quote! {
-                let mut #h = __rt::zeros::<F>((__t_len + 1) * __b * #w);
-                if !init.is_empty() {
+                let mut #h = ws.take_dirty((__t_len + 1) * __b * #w);
+                if init.is_empty() {
+                    #h[..__b * #w].fill(F::zero());
+                } else {
                     let __init = init[#k].as_standard_layout();
                     #h[..__b * #w].copy_from_slice(__init.as_slice().expect("standard layout"));
                 }
             });
-            finals.push(quote! {
-                __rt::ndarray::Array2::from_shape_vec((__b, #w), #h[__t_len * __b * #w..].to_vec()).expect("state shape")
+            finals.extend(quote! {
+                #dest.states.push(__rt::array2(ws.take_copy(&#h[__t_len * __b * #w..]), __b, #w));
             });
             hist_names.push(h);
         }
         let ow = dim(self.output_width());
         let run = self.run(prog, self.fwd_flow, false, TokenStream::new());
-        let result = if train {
+        let (keep, drop): (Vec<usize>, Vec<usize>) = if train {
+            (0..prog.own.len()).partition(|b| self.plans.kept.contains(b))
+        } else {
+            (Vec::new(), (0..prog.own.len()).collect())
+        };
+        let dropped = drop.iter().map(|b| buf_name(Buf::Own(*b)));
+        let finish = if train {
+            // Saved in the order the backward reads them: inputs, histories, kept buffers.
             let kept = self.plans.kept.iter().map(|b| buf_name(Buf::Own(*b)));
+            debug_assert_eq!(keep.len(), self.plans.kept.len());
             quote! {
-                __rt::core::result::Result::Ok(__rt::Trace {
-                    outputs: __outputs,
-                    states: __states,
-                    len: __t_len,
-                    batch: __b,
-                    saved: __rt::Vec::from([__xs0.to_vec(), #(#hist_names,)* #(#kept,)*]),
-                })
+                trace.len = __t_len;
+                trace.batch = __b;
+                trace.saved.push(ws.take_copy(__xs0));
+                #(trace.saved.push(#hist_names);)*
+                #(trace.saved.push(#kept);)*
             }
         } else {
-            quote!(__rt::core::result::Result::Ok(__rt::Forward {
-                outputs: __outputs,
-                states: __states
-            }))
+            quote!(#(ws.give(#hist_names);)*)
+        };
+        let reclaim = if train {
+            quote!(ws.reclaim_trace(trace);)
+        } else {
+            quote!(ws.reclaim_forward(out);)
         };
         quote! {
             let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
-            __rt::check_states("init", init, &<Self as __rt::Cell<F>>::state_sizes(self), __b)?;
             #dims_l
+            __rt::check_states("init", init, &#widths, __b)?;
+            #reclaim
             #params
             #packed
             let __xsc0 = xs.as_standard_layout();
             let __xs0 = __xsc0.as_slice().expect("standard layout");
             #states
-            let mut __out0 = __rt::zeros::<F>(__t_len * __b * #ow);
+            let mut __out0 = ws.take_dirty(__t_len * __b * #ow);
             #own
             #run
-            let __states = __rt::Vec::from([#(#finals),*]);
-            let __outputs = __rt::ndarray::Array3::from_shape_vec((__t_len, __b, #ow), __out0).expect("output shape");
-            #result
+            #finals
+            #dest.outputs = __rt::array3(__out0, __t_len, __b, #ow);
+            #finish
+            #(ws.give(#dropped);)*
+            #unpacked
+            __rt::core::result::Result::Ok(())
         }
     }
 
@@ -164,8 +195,9 @@ impl Ctx<'_> {
         let prog = &self.plans.bwd;
         let dims_l = self.dim_locals(quote!(self.dims));
         let params = self.param_locals();
-        let packed = self.packed_weights(prog);
+        let (packed, unpacked) = self.packed_weights(prog);
         let own = self.own_buffers(prog);
+        let widths = self.state_widths();
         let n_states = self.sg.states.len();
         let n_saved = 1 + n_states + self.plans.kept.len();
         let mut grads = TokenStream::new();
@@ -189,20 +221,23 @@ impl Ctx<'_> {
         }
         let mut seeds = TokenStream::new();
         let mut swaps = TokenStream::new();
-        let mut d_init = Vec::new();
+        let mut d_init = TokenStream::new();
         for (k, s) in self.sg.states.iter().enumerate() {
             let (sd, sn) = (format_ident!("__seed{}", k), format_ident!("__seednext{}", k));
             let w = dim(s.shape[0]);
             seeds.extend(quote! {
-                let mut #sd = __rt::zeros::<F>(__b * #w);
+                let mut #sd = ws.take(__b * #w);
                 if !d_final.is_empty() {
                     let __df = d_final[#k].as_standard_layout();
                     #sd.copy_from_slice(__df.as_slice().expect("standard layout"));
                 }
-                let mut #sn = __rt::zeros::<F>(__b * #w);
+                let mut #sn = ws.take(__b * #w);
             });
             swaps.extend(quote!(__rt::core::mem::swap(&mut #sd, &mut #sn);));
-            d_init.push(quote!(__rt::ndarray::Array2::from_shape_vec((__b, #w), #sd).expect("state shape")));
+            d_init.extend(quote! {
+                input.d_init.push(__rt::array2(#sd, __b, #w));
+                ws.give(#sn);
+            });
         }
         let iw = dim(self.sg.inputs[0].shape[0]);
         let run = self.run(prog, self.bwd_flow, true, swaps);
@@ -216,23 +251,25 @@ impl Ctx<'_> {
             let (dyo, opo) = (offset(&w.dy, Section::Post), offset(&w.operand, Section::Post));
             let (ldy, lop) = (dims(&w.dy.ld), dims(&w.operand.ld));
             wgrads.extend(quote! {
-                __rt::gemm_tn(#rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
             });
         }
+        let own_names = (0..prog.own.len()).map(|b| buf_name(Buf::Own(b)));
         quote! {
             let (__t_len, __b) = (trace.len, trace.batch);
+            #dims_l
             let __want = [__t_len, __b, <Self as __rt::Cell<F>>::output_size(self)];
             if d_out.shape() != __want {
                 return __rt::core::result::Result::Err(__rt::RnnError::shape("d_out", &__want, d_out.shape()));
             }
-            __rt::check_states("d_final", d_final, &<Self as __rt::Cell<F>>::state_sizes(self), __b)?;
+            __rt::check_states("d_final", d_final, &#widths, __b)?;
             if grads.dims != self.dims {
                 return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("gradient sizes differ from the cell's")));
             }
             if trace.saved.len() != #n_saved {
                 return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("trace was not made by this cell's forward_train")));
             }
-            #dims_l
+            ws.reclaim_input_grads(input);
             #params
             #packed
             #grads
@@ -242,14 +279,15 @@ impl Ctx<'_> {
             let __doutc0 = d_out.as_standard_layout();
             let __dout0 = __doutc0.as_slice().expect("standard layout");
             #seeds
-            let mut __dxs0 = __rt::zeros::<F>(__t_len * __b * #iw);
+            let mut __dxs0 = ws.take(__t_len * __b * #iw);
             #own
             #run
             #wgrads
-            __rt::core::result::Result::Ok(__rt::InputGrads {
-                d_xs: __rt::ndarray::Array3::from_shape_vec((__t_len, __b, #iw), __dxs0).expect("input shape"),
-                d_init: __rt::Vec::from([#(#d_init),*]),
-            })
+            input.d_xs = __rt::array3(__dxs0, __t_len, __b, #iw);
+            #d_init
+            #(ws.give(#own_names);)*
+            #unpacked
+            __rt::core::result::Result::Ok(())
         }
     }
 }

@@ -238,33 +238,42 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                     #dims_self
                     __rt::Vec::from([#(#state_widths),*])
                 }
+                fn fill_zero(&mut self) {
+                    #( self.#pidents.fill(F::zero()); )*
+                }
                 fn params(&self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewD<'_, F>)> {
                     __rt::Vec::from([#((#pnames, self.#pidents.view().into_dyn())),*])
                 }
                 fn params_mut(&mut self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewMutD<'_, F>)> {
                     __rt::Vec::from([#((#pnames, self.#pidents.view_mut().into_dyn())),*])
                 }
-                fn forward(
+                fn forward_ws(
                     &self,
                     xs: __rt::ndarray::ArrayView3<'_, F>,
                     init: &[__rt::ndarray::Array2<F>],
-                ) -> __rt::core::result::Result<__rt::Forward<F>, __rt::RnnError> {
+                    ws: &mut __rt::Workspace<F>,
+                    out: &mut __rt::Forward<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
                     #forward
                 }
-                fn forward_train(
+                fn forward_train_ws(
                     &self,
                     xs: __rt::ndarray::ArrayView3<'_, F>,
                     init: &[__rt::ndarray::Array2<F>],
-                ) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> {
+                    ws: &mut __rt::Workspace<F>,
+                    trace: &mut __rt::Trace<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
                     #forward_train
                 }
-                fn backward_into(
+                fn backward_ws(
                     &self,
                     trace: &__rt::Trace<F>,
                     d_out: __rt::ndarray::ArrayView3<'_, F>,
                     d_final: &[__rt::ndarray::Array2<F>],
                     grads: &mut Self,
-                ) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> {
+                    ws: &mut __rt::Workspace<F>,
+                    input: &mut __rt::InputGrads<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
                     #backward
                 }
                 fn step(
@@ -303,6 +312,18 @@ pub fn emit_naive(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                     xs: __rt::ndarray::ArrayView3<'_, F>,
                     init: &[__rt::ndarray::Array2<F>],
                 ) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> {
+                    let mut trace = __rt::Trace::empty();
+                    self.naive_forward_train_ws(xs, init, &mut __rt::Workspace::new(), &mut trace)?;
+                    __rt::core::result::Result::Ok(trace)
+                }
+                #[doc(hidden)]
+                pub fn naive_forward_train_ws(
+                    &self,
+                    xs: __rt::ndarray::ArrayView3<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                    ws: &mut __rt::Workspace<F>,
+                    trace: &mut __rt::Trace<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
                     #forward_train
                 }
                 /// `backward_into` under the naive schedule; takes a trace from `naive_forward_train`.
@@ -314,6 +335,20 @@ pub fn emit_naive(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                     d_final: &[__rt::ndarray::Array2<F>],
                     grads: &mut Self,
                 ) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> {
+                    let mut input = __rt::InputGrads::empty();
+                    self.naive_backward_ws(trace, d_out, d_final, grads, &mut __rt::Workspace::new(), &mut input)?;
+                    __rt::core::result::Result::Ok(input)
+                }
+                #[doc(hidden)]
+                pub fn naive_backward_ws(
+                    &self,
+                    trace: &__rt::Trace<F>,
+                    d_out: __rt::ndarray::ArrayView3<'_, F>,
+                    d_final: &[__rt::ndarray::Array2<F>],
+                    grads: &mut Self,
+                    ws: &mut __rt::Workspace<F>,
+                    input: &mut __rt::InputGrads<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
                     #backward
                 }
             }

@@ -11,6 +11,8 @@ use crate::schedule::{Buf, Item, Kernel, Loc, Program, Section};
 use crate::shape::Dim;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 
 /// Tokens for a dimension, given how each symbol is read at run time.
 pub fn dim(d: Dim) -> TokenStream {
@@ -55,6 +57,45 @@ pub fn weight_slice(groups: &[Group], g: usize) -> TokenStream {
         let p = format_ident!("__p{}", groups[g].weights[0]);
         quote!(#p)
     }
+}
+
+/// The weights of `group` packed for the loop: `W^T` for `x W^T`, or `W`
+/// itself for the transposed product of the backward pass.
+pub fn packed_name(group: usize, transposed: bool) -> Ident {
+    if transposed {
+        format_ident!("__pkt{}", group)
+    } else {
+        format_ident!("__pk{}", group)
+    }
+}
+
+/// `let` statements packing every group the loop body multiplies by, once
+/// per call (a GEMM library would lay the weights out again at every step),
+/// and the statements that give the packed memory back.
+pub fn loop_packs(groups: &[Group], body: &[Item]) -> (TokenStream, TokenStream) {
+    let mut seen = BTreeSet::new();
+    let mut out = TokenStream::new();
+    let mut release = TokenStream::new();
+    for item in body {
+        let (group, transposed) = match item {
+            Item::Gemm { group, .. } => (*group, false),
+            Item::GemmT { group, .. } => (*group, true),
+            Item::Kernel(_) => continue,
+        };
+        if !seen.insert((group, transposed)) {
+            continue;
+        }
+        let g = &groups[group];
+        let (r, cols, w) = (dims(&g.rows), dim(g.cols), weight_slice(groups, group));
+        let pk = packed_name(group, transposed);
+        out.extend(if transposed {
+            quote!(let #pk = __rt::PackedB::nn_in(ws, #w, #r, #cols, #cols);)
+        } else {
+            quote!(let #pk = __rt::PackedB::nt_in(ws, #w, #r, #cols, #cols);)
+        });
+        release.extend(quote!(ws.give(#pk.into_vec());));
+    }
+    (out, release)
 }
 
 /// First row of `loc` for the current step (body) or for all steps (pre/post).
@@ -111,10 +152,14 @@ impl Gen<'_> {
         let (ao, co) = (offset(a, sec), offset(c, sec));
         let (lda, ldc) = (dims(&a.ld), dims(&c.ld));
         let call = |a_slice: TokenStream, c_slice: TokenStream| {
-            if transposed {
-                quote!(__rt::gemm_nn(#m, #cols, #r, #a_slice, #lda, #w, #cols, F::zero(), #c_slice, #ldc);)
+            if sec == Section::Body {
+                // Inside the loop the weights were packed once, before it.
+                let pk = packed_name(group, transposed);
+                quote!(__rt::gemm_packed(#m, __rt::Strided::rows(#a_slice, #lda), &#pk, F::zero(), #c_slice, #ldc);)
+            } else if transposed {
+                quote!(__rt::gemm_nn(ws, #m, #cols, #r, #a_slice, #lda, #w, #cols, F::zero(), #c_slice, #ldc);)
             } else {
-                quote!(__rt::gemm_nt(#m, #r, #cols, #a_slice, #lda, #w, #cols, F::zero(), #c_slice, #ldc);)
+                quote!(__rt::gemm_nt(ws, #m, #r, #cols, #a_slice, #lda, #w, #cols, F::zero(), #c_slice, #ldc);)
             }
         };
         if a.buf == c.buf {
@@ -168,15 +213,19 @@ impl Gen<'_> {
                 stack.extend(flow.args(n));
                 continue;
             }
-            if let Some(h) = &self.prog.homes[n.index()] {
-                if !matches!(h.buf, Buf::Param(_)) {
-                    let id = loc_id(h, &mut locs);
-                    reads.push((n, id));
-                }
+            if let Some(h) = &self.prog.homes[n.index()]
+                && !matches!(h.buf, Buf::Param(_))
+            {
+                let id = loc_id(h, &mut locs);
+                reads.push((n, id));
             }
         }
         let stores: Vec<(K, usize)> = k.targets.iter().map(|(n, l)| (*n, loc_id(l, &mut locs))).collect();
         let b = dim(base);
+        // Every (location, sub-block) the loop touches becomes a slice of
+        // exactly `b` elements bound once per row, so the inner loop indexes
+        // with `__j < b` only and the compiler drops the bounds checks.
+        let used: RefCell<BTreeSet<Chunk>> = RefCell::new(BTreeSet::new());
         let val = |n: K, s: usize| -> TokenStream {
             let node = flow.node(n);
             if let KOp::Leaf(Leaf::Const(c)) = node.op {
@@ -191,13 +240,14 @@ impl Gen<'_> {
             }
             let home = self.prog.homes[n.index()].as_ref().expect("stored value has a home");
             let sb = s * base.coef;
-            if let Buf::Param(p) = home.buf {
-                let p = format_ident!("__p{}", p);
-                return quote!(#p[#sb * #b + __j]);
-            }
-            let id = reads.iter().find(|r| r.0 == n).expect("read").1;
-            let (o, name) = (format_ident!("__o{}", id), buf_name(home.buf));
-            quote!(#name[#o + #sb * #b + __j])
+            let chunk = if let Buf::Param(p) = home.buf {
+                Chunk::Param(p, sb)
+            } else {
+                Chunk::Loc(reads.iter().find(|r| r.0 == n).expect("read").1, sb)
+            };
+            used.borrow_mut().insert(chunk);
+            let c = chunk.ident();
+            quote!(#c[__j])
         };
         let mut lets = TokenStream::new();
         for &n in &k.inline {
@@ -229,8 +279,8 @@ impl Gen<'_> {
                         let a = val(args[0], s);
                         match f {
                             Func::Sigmoid => quote!(__rt::sigmoid(#a)),
-                            Func::Tanh => quote!(<F as __rt::num_traits::Float>::tanh(#a)),
-                            Func::Exp => quote!(<F as __rt::num_traits::Float>::exp(#a)),
+                            Func::Tanh => quote!(__rt::tanh(#a)),
+                            Func::Exp => quote!(__rt::exp(#a)),
                             Func::Relu => quote!({ let __x = #a; if __x > F::zero() { __x } else { F::zero() } }),
                             Func::Step => quote!(if #a > F::zero() { F::one() } else { F::zero() }),
                             Func::HardSigmoid => quote!(__rt::hard_sigmoid(#a)),
@@ -251,38 +301,196 @@ impl Gen<'_> {
             }
         }
         let mut writes = TokenStream::new();
+        let mut written: BTreeSet<Buf> = BTreeSet::new();
         for (n, id) in &stores {
-            let l = &locs[*id];
-            let (o, name) = (format_ident!("__o{}", id), buf_name(l.buf));
+            written.insert(locs[*id].buf);
             for s in 0..self.sub_count(*n, base) {
-                let sb = s * base.coef;
-                let e = val(*n, s);
-                writes.extend(quote!(#name[#o + #sb * #b + __j] = #e;));
+                let chunk = Chunk::Loc(*id, s * base.coef);
+                used.borrow_mut().insert(chunk);
+                let (c, e) = (chunk.ident(), val(*n, s));
+                writes.extend(quote!(#c[__j] = #e;));
             }
         }
         for (n, p) in &k.accums {
-            let g = format_ident!("__gp{}", p);
             for s in 0..self.sub_count(*n, base) {
-                let sb = s * base.coef;
-                let e = val(*n, s);
-                writes.extend(quote!(#g[#sb * #b + __j] += #e;));
+                let chunk = Chunk::Grad(*p, s * base.coef);
+                used.borrow_mut().insert(chunk);
+                let (c, e) = (chunk.ident(), val(*n, s));
+                writes.extend(quote!(#c[__j] += #e;));
             }
         }
+        let used = used.into_inner();
         let offsets = locs.iter().enumerate().map(|(i, l)| {
             let o = format_ident!("__o{}", i);
             let off = offset(l, sec);
             let ld = dims(&l.ld);
             quote!(let #o = #off + __r * #ld;)
         });
+        let slices = self.chunk_slices(&locs, &written, &used, &b);
+        // The loop over one row is a function of its slices: a `&mut`
+        // argument is known not to alias the others, which lets the compiler
+        // vectorise a loop with many stores (a local slice would need a
+        // run-time overlap check per pair, and it gives up).
+        let stored: BTreeSet<usize> = stores.iter().map(|s| s.1).collect();
+        let args: Vec<Ident> = used.iter().map(Chunk::ident).collect();
+        let mut params = Vec::new();
+        let mut reslice = TokenStream::new();
+        for c in &used {
+            let ident = c.ident();
+            let mutable = match *c {
+                Chunk::Loc(i, _) => stored.contains(&i),
+                Chunk::Grad(..) => true,
+                Chunk::Param(..) => false,
+            };
+            if mutable {
+                params.push(quote!(#ident: &mut [F]));
+                reslice.extend(quote!(let #ident = &mut #ident[..__n];));
+            } else {
+                params.push(quote!(#ident: &[F]));
+                reslice.extend(quote!(let #ident = &#ident[..__n];));
+            }
+        }
         let nrows = rows(sec);
         quote! {
-            for __r in 0..#nrows {
-                #(#offsets)*
-                for __j in 0..#b {
-                    #lets
-                    #writes
+            {
+                #[inline(always)]
+                fn __row<F: __rt::Float>(__n: ::core::primitive::usize, #(#params),*) {
+                    #reslice
+                    for __j in 0..__n {
+                        #lets
+                        #writes
+                    }
                 }
+                __rt::simd(#[inline(always)] || {
+                    for __r in 0..#nrows {
+                        #(#offsets)*
+                        #slices
+                        __row::<F>(#b, #(#args),*);
+                    }
+                });
             }
         }
     }
+
+    /// Binds every chunk in `used` to a slice of `b` elements for one row.
+    /// Locations in a buffer the kernel writes are split apart with
+    /// `split_ranges_mut` (which panics if two would overlap); read-only
+    /// buffers and parameters are plain shared slices.
+    fn chunk_slices(
+        &self,
+        locs: &[Loc],
+        written: &BTreeSet<Buf>,
+        used: &BTreeSet<Chunk>,
+        b: &TokenStream,
+    ) -> TokenStream {
+        // Number of sub-blocks (in units of `b`) a location / gradient spans.
+        let span_loc = |i: usize| {
+            let top = used.iter().filter_map(|c| match *c {
+                Chunk::Loc(j, s) if j == i => Some(s),
+                _ => None,
+            });
+            top.max().map(|s| s + 1)
+        };
+        let span_grad = |p: usize| {
+            let top = used.iter().filter_map(|c| match *c {
+                Chunk::Grad(q, s) if q == p => Some(s),
+                _ => None,
+            });
+            top.max().map_or(1, |s| s + 1)
+        };
+        let mut out = TokenStream::new();
+        for buf in written {
+            let ids: Vec<usize> = (0..locs.len())
+                .filter(|&i| locs[i].buf == *buf && span_loc(i).is_some())
+                .collect();
+            let regions = ids.iter().map(|&i| format_ident!("__l{}", i));
+            let ranges = ids.iter().map(|&i| {
+                let (o, n) = (format_ident!("__o{}", i), span_loc(i).unwrap_or(1));
+                quote!((#o, #n * #b))
+            });
+            let name = buf_name(*buf);
+            out.extend(quote!(let [#(#regions),*] = __rt::split_ranges_mut(&mut #name[..], [#(#ranges),*]);));
+            for &i in &ids {
+                let n = span_loc(i).unwrap_or(1);
+                out.extend(split_chunks(
+                    format_ident!("__l{}", i),
+                    n,
+                    b,
+                    |sb| Chunk::Loc(i, sb),
+                    used,
+                ));
+            }
+        }
+        let grads: BTreeSet<usize> = used
+            .iter()
+            .filter_map(|c| if let Chunk::Grad(p, _) = c { Some(*p) } else { None })
+            .collect();
+        for p in grads {
+            let n = span_grad(p);
+            let (g, region) = (format_ident!("__gp{}", p), format_ident!("__lg{}", p));
+            out.extend(quote!(let #region = &mut #g[..];));
+            out.extend(split_chunks(region, n, b, |sb| Chunk::Grad(p, sb), used));
+        }
+        for c in used {
+            let ident = c.ident();
+            let sb = c.sub();
+            match *c {
+                Chunk::Loc(i, _) if !written.contains(&locs[i].buf) => {
+                    let (name, o) = (buf_name(locs[i].buf), format_ident!("__o{}", i));
+                    out.extend(quote!(let #ident: &[F] = &#name[#o + #sb * #b..][..#b];));
+                }
+                Chunk::Param(p, _) => {
+                    let name = format_ident!("__p{}", p);
+                    out.extend(quote!(let #ident: &[F] = &#name[#sb * #b..][..#b];));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A slice of `b` elements one kernel row reads or writes: sub-block `sb`
+/// (in units of `b`) of location `id`, of a parameter, or of a parameter's gradient.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Chunk {
+    Loc(usize, usize),
+    Param(usize, usize),
+    Grad(usize, usize),
+}
+
+impl Chunk {
+    fn sub(&self) -> usize {
+        match *self {
+            Chunk::Loc(_, s) | Chunk::Param(_, s) | Chunk::Grad(_, s) => s,
+        }
+    }
+
+    fn ident(&self) -> Ident {
+        match *self {
+            Chunk::Loc(i, s) => format_ident!("__c{}_{}", i, s),
+            Chunk::Param(p, s) => format_ident!("__q{}_{}", p, s),
+            Chunk::Grad(p, s) => format_ident!("__g{}_{}", p, s),
+        }
+    }
+}
+
+/// `let [__cX_0, ..] = chunks_mut::<n>(region, b)`, then each used chunk
+/// re-sliced to `[..b]` so its length is visibly `b` inside the loop.
+fn split_chunks(
+    region: Ident,
+    n: usize,
+    b: &TokenStream,
+    chunk: impl Fn(usize) -> Chunk,
+    used: &BTreeSet<Chunk>,
+) -> TokenStream {
+    let names: Vec<Ident> = (0..n).map(|sb| chunk(sb).ident()).collect();
+    let mut out = quote!(let [#(#names),*] = __rt::chunks_mut::<#n, F>(#region, #b););
+    for sb in 0..n {
+        if used.contains(&chunk(sb)) {
+            let c = chunk(sb).ident();
+            out.extend(quote!(let #c = &mut #c[..#b];));
+        }
+    }
+    out
 }

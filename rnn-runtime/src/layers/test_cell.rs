@@ -11,6 +11,7 @@
 use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::workspace::Workspace;
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 
@@ -176,16 +177,29 @@ impl<F: Float> Cell<F> for TestRnn<F> {
         ]
     }
 
-    fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Forward<F>, RnnError> {
+    fn forward_ws(
+        &self,
+        xs: ArrayView3<'_, F>,
+        init: &[Array2<F>],
+        _ws: &mut Workspace<F>,
+        out: &mut Forward<F>,
+    ) -> Result<(), RnnError> {
         let t = self.forward_train(xs, init)?;
-        Ok(Forward {
+        *out = Forward {
             outputs: t.outputs,
             states: t.states,
-        })
+        };
+        Ok(())
     }
 
     /// saved = [xs, h history (T+1 steps), g (T steps)], all flattened.
-    fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Trace<F>, RnnError> {
+    fn forward_train_ws(
+        &self,
+        xs: ArrayView3<'_, F>,
+        init: &[Array2<F>],
+        _ws: &mut Workspace<F>,
+        trace: &mut Trace<F>,
+    ) -> Result<(), RnnError> {
         let (t_len, batch) = check_input("xs", &xs, self.input_size())?;
         check_states("init", init, &self.state_sizes(), batch)?;
         let hs = self.dims_h();
@@ -213,22 +227,25 @@ impl<F: Float> Cell<F> for TestRnn<F> {
             h_hist.extend(h.iter().copied());
         }
         let states = if self.leaky() { vec![h, c] } else { vec![h] };
-        Ok(Trace {
+        *trace = Trace {
             outputs,
             states,
             len: t_len,
             batch,
             saved: vec![xs.iter().copied().collect(), h_hist, g_all],
-        })
+        };
+        Ok(())
     }
 
-    fn backward_into(
+    fn backward_ws(
         &self,
         trace: &Trace<F>,
         d_out: ArrayView3<'_, F>,
         d_final: &[Array2<F>],
         grads: &mut Self,
-    ) -> Result<InputGrads<F>, RnnError> {
+        _ws: &mut Workspace<F>,
+        input: &mut InputGrads<F>,
+    ) -> Result<(), RnnError> {
         let (t_len, batch, hs, is) = (trace.len, trace.batch, self.dims_h(), self.input_size());
         if d_out.shape() != [t_len, batch, hs] {
             return Err(RnnError::shape("d_out", &[t_len, batch, hs], d_out.shape()));
@@ -278,7 +295,8 @@ impl<F: Float> Cell<F> for TestRnn<F> {
         } else {
             vec![dh_next]
         };
-        Ok(InputGrads { d_xs, d_init })
+        *input = InputGrads { d_xs, d_init };
+        Ok(())
     }
 
     fn step(&self, x: ArrayView2<'_, F>, state: &mut [Array2<F>]) -> Result<Array2<F>, RnnError> {

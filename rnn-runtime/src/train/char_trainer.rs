@@ -8,10 +8,15 @@
 //! [`CharTrainer::step`] is timed from batch construction to the end of the
 //! optimiser update, which is the training wall time of CHARLM section 5
 //! (evaluation, data loading and sampling are not counted).
+//!
+//! Every step is guarded (see [`super::guard`]): a NaN or infinite loss,
+//! gradient or updated parameter stops training with an
+//! [`RnnError::NonFinite`] naming the step and, for a tensor, the parameter.
 
 use super::char_model::CharModel;
 use super::charlm::{Corpus, Windows, random_offsets, val_offsets, windows};
 use super::clip::{clip_grad_norm, global_norm};
+use super::guard::{check_tensors, check_value};
 use super::optim::Optimizer;
 use crate::cell::Cell;
 use crate::error::RnnError;
@@ -120,8 +125,11 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
     /// One training step: batch, forward, backward, clipping, update.
     ///
     /// Errors: [`RnnError::NonFinite`] naming the step if the loss or the
-    /// gradient norm is NaN or infinite (the parameters are left as they
-    /// were before the step), and any error of the parts.
+    /// gradient norm is NaN or infinite (naming the first parameter whose
+    /// gradient is not finite, if one is; the parameters are left as they
+    /// were before the step), or if the update made a parameter NaN or
+    /// infinite (naming it; the model then keeps the non-finite values, so
+    /// restore it from a checkpoint), and any error of the parts.
     pub fn step(&mut self) -> Result<StepStats, RnnError> {
         let start = Instant::now();
         let step = self.steps + 1;
@@ -130,12 +138,7 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
         let offsets = random_offsets(&mut self.rng, train.len(), c.seq_len, c.batch)?;
         let batch = windows(train, &offsets, c.seq_len)?;
         let loss = self.model.loss_and_grad_into(&batch, &mut self.grads)?;
-        if !loss.is_finite() {
-            return Err(RnnError::NonFinite {
-                what: "training loss".into(),
-                step,
-            });
-        }
+        check_value(step, "training loss", loss)?;
         let grad_norm = match c.clip {
             Some(max) => {
                 let mut g: Vec<ArrayViewMutD<'_, F>> =
@@ -152,13 +155,26 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
             ),
         };
         if !grad_norm.is_finite() {
+            // Clipping scaled every gradient by a non-finite factor: recompute
+            // them (same batch, same parameters) to name the culprit.
+            if c.clip.is_some() {
+                self.model.loss_and_grad_into(&batch, &mut self.grads)?;
+            }
+            check_tensors(step, "gradient of", &self.grads.named_params())?;
             return Err(RnnError::NonFinite {
-                what: "gradient norm".into(),
+                what: "gradient norm (every gradient is finite; their norm overflows)".into(),
                 step,
             });
         }
         let grads: Vec<(String, ArrayViewD<'_, F>)> = self.grads.named_params();
         self.optimizer.step_named(&mut self.model.named_params_mut(), &grads)?;
+        check_tensors(step, "parameter", &self.model.named_params()).map_err(|e| match e {
+            RnnError::NonFinite { what, step } => RnnError::NonFinite {
+                what: format!("{what} after the update"),
+                step,
+            },
+            other => other,
+        })?;
         let time = start.elapsed();
         self.steps = step;
         self.train_time += time;
@@ -204,6 +220,11 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
     /// The model, ending training.
     pub fn into_model(self) -> CharModel<F, C> {
         self.model
+    }
+
+    /// The optimiser (to read the learning rate).
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
     }
 
     /// The optimiser (to read or set the learning rate).
@@ -310,5 +331,39 @@ mod tests {
             Err(RnnError::NonFinite { step, .. }) => assert_eq!(step, 1),
             other => panic!("expected a non-finite error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_update_to_infinity_names_the_parameter() {
+        let corpus = Corpus::from_text(&"abcd".repeat(30)).unwrap();
+        let v = corpus.vocab_size();
+        let mut rng = StdRng::seed_from_u64(0);
+        let dims = TestDims {
+            i: v,
+            h: 3,
+            kind: Kind::Tanh,
+        };
+        let model = CharModel::<f64, TestRnn<f64>>::new(dims, 1, v, &mut rng).unwrap();
+        let cfg = CharLmConfig {
+            seq_len: 4,
+            batch: 2,
+            clip: Some(5.0),
+            val_windows: 2,
+        };
+        let mut tr = CharTrainer::new(model, &corpus, cfg, Adam::new(AdamConfig::default()).unwrap(), rng).unwrap();
+        tr.step().unwrap();
+        tr.optimizer_mut().set_lr(f64::INFINITY);
+        assert_eq!(tr.optimizer().lr(), f64::INFINITY);
+        match tr.step() {
+            Err(RnnError::NonFinite { step, what }) => {
+                assert_eq!(step, 2);
+                assert!(
+                    what.starts_with("parameter rnn.") && what.ends_with("after the update"),
+                    "{what}"
+                );
+            }
+            other => panic!("expected a non-finite error, got {other:?}"),
+        }
+        assert_eq!(tr.steps(), 1);
     }
 }

@@ -10,6 +10,7 @@
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::kernels::{gemm_nn, gemm_nt, gemm_tn, uniform_fill};
+use crate::workspace::Workspace;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
 use rand::Rng;
 
@@ -102,6 +103,7 @@ impl<F: Float> Linear<F> {
         let x = x.as_standard_layout();
         let w = self.weight.as_standard_layout();
         gemm_nt(
+            &mut Workspace::new(),
             n,
             o,
             h,
@@ -157,11 +159,13 @@ impl<F: Float> Linear<F> {
             grads.weight = grads.weight.as_standard_layout().into_owned();
         }
         let gw = grads.weight.as_slice_mut().expect("standard layout");
-        gemm_tn(o, h, n, dys, o, xs, h, F::one(), gw, h);
+        let ws = &mut Workspace::new();
+        gemm_tn(ws, o, h, n, dys, o, xs, h, F::one(), gw, h);
         grads.bias += &dy.sum_axis(Axis(0));
         // dx[N, H] = dy[N, O] W[O, H]
         let mut dx = Array2::<F>::zeros((n, h));
         gemm_nn(
+            ws,
             n,
             h,
             o,

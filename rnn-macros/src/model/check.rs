@@ -1,0 +1,466 @@
+//! [`ModelDef`] -> [`Model`]: resolves every name and checks that the parts
+//! connect, reporting all problems at the user's tokens.
+//!
+//! On the way in, any syntactically valid declaration; on the way out, a
+//! model with exactly one part of each kind, a known encoding, head and
+//! loss that go together, and every size resolved to a number or a field of
+//! the generated sizes struct, every declared size used.
+//!
+//! The rules (the `rnn` crate docs and the README section on `model!` repeat
+//! them):
+//!
+//! - the parts `input`, `cell`, `head` and `loss` each appear exactly once;
+//! - encodings: `one_hot(V)`, `embedding(V, D)`, `dense(W)`; heads:
+//!   `identity(O)`, `sigmoid(O)`, `softmax(O)`; losses: `mse`,
+//!   `cross_entropy`;
+//! - the head decides the loss: `softmax` with `cross_entropy`, `identity`
+//!   and `sigmoid` with `mse` (the runtime's `LossKind::accepts`);
+//! - any encoding goes with any loss: token inputs may be regressed on
+//!   (`mse`) and real-valued inputs classified (`dense` with
+//!   `cross_entropy`), and the head's width need not be the vocabulary;
+//! - a softmax over a fixed width of 1 is constant and cannot learn;
+//! - sizes are header symbols or numbers of at least 1; a symbol used in a
+//!   part must be declared, and a declared symbol must be used;
+//! - at least one layer.
+//!
+//! What the macro cannot see is left to rustc, at the user's token: whether
+//! the cell type implements `Cell`, and whether the cell's `Dims` has the
+//! fields named in `Cell { h: H }`. What depends on sizes bound at build
+//! time is checked by the emitted `new`: every bound size at least 1, no
+//! cell size that the encoding sets (the input width), a cell whose output
+//! width is not 0.
+
+use super::ast::*;
+use crate::errors::Errors;
+use proc_macro2::Span;
+use quote::format_ident;
+use syn::{Ident, Member, Path};
+
+/// A checked model: one of each part, every name and size resolved.
+pub struct Model<'a> {
+    pub def: &'a ModelDef,
+    /// The sizes bound when the model is built, in header order.
+    pub bound: Vec<Bound>,
+    pub encoding: Encoding,
+    pub cell: Cell<'a>,
+    pub layers: Value,
+    pub bidirectional: bool,
+    pub head: Value,
+    pub activation: Activation,
+    pub loss: Loss,
+}
+
+/// A size bound at build time: header symbol and its field.
+pub struct Bound {
+    pub name: Ident,
+    pub field: Ident,
+}
+
+/// A resolved size.
+#[derive(Clone)]
+pub enum Value {
+    /// Known in the declaration (a number, or a symbol fixed in the header);
+    /// the span is the user's token.
+    Fixed(usize, Span),
+    /// The field of the sizes struct; the field carries the span of the
+    /// user's token.
+    Bound(Ident),
+}
+
+/// The input encoding.
+pub enum Encoding {
+    OneHot { vocab: Value },
+    Embedding { vocab: Value, dim: Value },
+    Dense { width: Value },
+}
+
+/// The recurrent cell and the `Dims` fields the declaration sets.
+pub struct Cell<'a> {
+    pub ty: &'a Path,
+    pub fields: Vec<(&'a Member, Value)>,
+}
+
+/// The head's activation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Activation {
+    Identity,
+    Sigmoid,
+    Softmax,
+}
+
+/// The loss.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Loss {
+    Mse,
+    CrossEntropy,
+}
+
+impl Loss {
+    /// Mirrors the runtime's `LossKind::accepts` (the emitted code asserts
+    /// that the two agree).
+    pub fn accepts(self, activation: Activation) -> bool {
+        matches!(
+            (activation, self),
+            (Activation::Softmax, Loss::CrossEntropy)
+                | (Activation::Identity, Loss::Mse)
+                | (Activation::Sigmoid, Loss::Mse)
+        )
+    }
+}
+
+/// Field name of a size in the sizes struct (`V` -> `v`), at the user's span.
+pub fn size_field(name: &Ident) -> Ident {
+    format_ident!("{}", name.to_string().to_lowercase(), span = name.span())
+}
+
+/// The header as the user wrote it, for messages: `CharLm(V, H = 256)`.
+fn header(def: &ModelDef, extra: Option<&Ident>) -> String {
+    let mut parts: Vec<String> = def
+        .sizes
+        .iter()
+        .map(|s| match s.fixed {
+            Some((n, _)) => format!("{} = {n}", s.name),
+            None => s.name.to_string(),
+        })
+        .collect();
+    parts.extend(extra.map(|e| e.to_string()));
+    format!("{}({})", def.name, parts.join(", "))
+}
+
+/// Resolves sizes against the header and records which symbols are used.
+struct Scope<'a> {
+    def: &'a ModelDef,
+    used: Vec<bool>,
+}
+
+impl Scope<'_> {
+    fn resolve(&mut self, size: &Size, errors: &mut Errors) -> Option<Value> {
+        match size {
+            Size::Num(0, span) => {
+                errors.push(*span, "a size must be at least 1");
+                None
+            }
+            Size::Num(n, span) => Some(Value::Fixed(*n, *span)),
+            Size::Sym(sym) => match self.def.sizes.iter().position(|d| d.name == *sym) {
+                Some(k) => {
+                    self.used[k] = true;
+                    Some(match self.def.sizes[k].fixed {
+                        Some((n, _)) => Value::Fixed(n, sym.span()),
+                        None => Value::Bound(size_field(sym)),
+                    })
+                }
+                None => {
+                    errors.push(
+                        sym.span(),
+                        format!(
+                            "unknown size `{sym}`; declare it in the header, `{}`, or write a number",
+                            header(self.def, Some(sym))
+                        ),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// Resolves every argument (so each is checked and marked used), then
+    /// checks the count.
+    fn resolve_args(&mut self, call: &Call, want: usize, usage: &str, errors: &mut Errors) -> Option<Vec<Value>> {
+        let args: Vec<Option<Value>> = call.args.iter().map(|a| self.resolve(a, errors)).collect();
+        if args.len() != want {
+            errors.push(
+                call.args_span,
+                format!(
+                    "`{}` takes {want} size{}: `{usage}`",
+                    call.func,
+                    if want == 1 { "" } else { "s" }
+                ),
+            );
+            return None;
+        }
+        args.into_iter().collect()
+    }
+}
+
+/// Checks `def`; every problem is reported, each at its token.
+pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
+    let mut errors = Errors::new();
+    check_header(def, &mut errors);
+    let mut scope = Scope {
+        def,
+        used: vec![false; def.sizes.len()],
+    };
+
+    let mut first: [Option<&Part>; 4] = [None; 4];
+    for part in &def.parts {
+        let slot = &mut first[part.kind() as usize];
+        if slot.is_some() {
+            let hint = if part.kind() == PartKind::Cell {
+                " (stack layers with `x N`)"
+            } else {
+                ""
+            };
+            errors.push(
+                part.key,
+                format!(
+                    "the `{}:` part is declared twice; a model has one{hint}, remove the other",
+                    part.kind().key()
+                ),
+            );
+        } else {
+            *slot = Some(part);
+        }
+    }
+
+    let (mut encoding, mut cell, mut layers, mut bidirectional) = (None, None, None, false);
+    let (mut head, mut loss) = (None, None);
+    for part in &def.parts {
+        let is_first = first[part.kind() as usize].is_some_and(|p| std::ptr::eq(p, part));
+        match &part.body {
+            PartBody::Input(call) => {
+                let e = resolve_encoding(call, &mut scope, &mut errors);
+                if is_first {
+                    encoding = e;
+                }
+            }
+            PartBody::Cell(c) => {
+                let (resolved, n) = resolve_cell(c, &mut scope, &mut errors);
+                if is_first {
+                    (cell, layers, bidirectional) = (resolved, n, c.bidirectional.is_some());
+                }
+            }
+            PartBody::Head(call) => {
+                let h = resolve_head(call, &mut scope, &mut errors);
+                if is_first {
+                    head = Some(h);
+                }
+            }
+            PartBody::Loss(name) => {
+                let l = resolve_loss(name, &mut errors);
+                if is_first {
+                    loss = l.map(|l| (l, name.span()));
+                }
+            }
+        }
+    }
+
+    for kind in PartKind::ALL {
+        if first[kind as usize].is_none() {
+            errors.push(
+                def.name.span(),
+                format!(
+                    "model `{}` has no `{}:` part; add one, e.g. `{}`",
+                    def.name,
+                    kind.key(),
+                    kind.example()
+                ),
+            );
+        }
+    }
+
+    if let (Some((Some(activation), width)), Some((loss, span))) = (&head, loss) {
+        check_head_loss(*activation, width.as_ref(), loss, span, &mut errors);
+    }
+
+    for (k, (decl, used)) in def.sizes.iter().zip(&scope.used).enumerate() {
+        let duplicate = def.sizes[..k].iter().any(|d| d.name == decl.name);
+        if !used && !duplicate {
+            errors.push(
+                decl.name.span(),
+                format!(
+                    "size `{}` is never used; remove it from `{}` or use it in a part",
+                    decl.name,
+                    header(def, None)
+                ),
+            );
+        }
+    }
+
+    errors.finish()?;
+    let (Some(encoding), Some(cell), Some(layers), Some((Some(activation), Some(head))), Some((loss, _))) =
+        (encoding, cell, layers, head, loss)
+    else {
+        unreachable!("every part is resolved when no error was reported")
+    };
+    let bound = def
+        .sizes
+        .iter()
+        .filter(|d| d.fixed.is_none())
+        .map(|d| Bound {
+            name: d.name.clone(),
+            field: size_field(&d.name),
+        })
+        .collect();
+    Ok(Model {
+        def,
+        bound,
+        encoding,
+        cell,
+        layers,
+        bidirectional,
+        head,
+        activation,
+        loss,
+    })
+}
+
+/// Duplicate symbols, clashing field names, sizes fixed to 0.
+fn check_header(def: &ModelDef, errors: &mut Errors) {
+    for (k, decl) in def.sizes.iter().enumerate() {
+        let earlier = &def.sizes[..k];
+        if earlier.iter().any(|d| d.name == decl.name) {
+            errors.push(
+                decl.name.span(),
+                format!("size `{}` is declared twice; remove one", decl.name),
+            );
+        } else if let Some(other) = earlier.iter().find(|d| size_field(&d.name) == size_field(&decl.name)) {
+            errors.push(
+                decl.name.span(),
+                format!(
+                    "sizes `{}` and `{}` would both be the field `{}` of `{}Sizes`; rename one",
+                    other.name,
+                    decl.name,
+                    size_field(&decl.name),
+                    def.name
+                ),
+            );
+        }
+        if let Some((0, span)) = decl.fixed {
+            errors.push(span, "a size must be at least 1");
+        }
+    }
+}
+
+fn resolve_encoding(call: &Call, scope: &mut Scope<'_>, errors: &mut Errors) -> Option<Encoding> {
+    match call.func.to_string().as_str() {
+        "one_hot" => {
+            let [vocab] = <[Value; 1]>::try_from(scope.resolve_args(call, 1, "one_hot(V)", errors)?).ok()?;
+            Some(Encoding::OneHot { vocab })
+        }
+        "embedding" => {
+            let [vocab, dim] = <[Value; 2]>::try_from(scope.resolve_args(call, 2, "embedding(V, D)", errors)?).ok()?;
+            Some(Encoding::Embedding { vocab, dim })
+        }
+        "dense" => {
+            let [width] = <[Value; 1]>::try_from(scope.resolve_args(call, 1, "dense(W)", errors)?).ok()?;
+            Some(Encoding::Dense { width })
+        }
+        other => {
+            for a in &call.args {
+                scope.resolve(a, errors);
+            }
+            errors.push(
+                call.func.span(),
+                format!(
+                    "unknown input encoding `{other}`; expected one of `one_hot(V)`, `embedding(V, D)`, `dense(W)`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The activation and the width, each `None` where an error was reported.
+fn resolve_head(call: &Call, scope: &mut Scope<'_>, errors: &mut Errors) -> (Option<Activation>, Option<Value>) {
+    let activation = match call.func.to_string().as_str() {
+        "identity" => Some(Activation::Identity),
+        "sigmoid" => Some(Activation::Sigmoid),
+        "softmax" => Some(Activation::Softmax),
+        other => {
+            errors.push(
+                call.func.span(),
+                format!("unknown head `{other}`; expected one of `identity(O)`, `sigmoid(O)`, `softmax(O)`"),
+            );
+            None
+        }
+    };
+    let usage = format!("{}(O)", call.func);
+    let width = scope
+        .resolve_args(call, 1, &usage, errors)
+        .and_then(|args| <[Value; 1]>::try_from(args).ok())
+        .map(|[width]| width);
+    (activation, width)
+}
+
+fn resolve_loss(name: &Ident, errors: &mut Errors) -> Option<Loss> {
+    match name.to_string().as_str() {
+        "mse" => Some(Loss::Mse),
+        "cross_entropy" => Some(Loss::CrossEntropy),
+        other => {
+            errors.push(
+                name.span(),
+                format!("unknown loss `{other}`; expected one of `mse`, `cross_entropy`"),
+            );
+            None
+        }
+    }
+}
+
+fn resolve_cell<'a>(c: &'a CellPart, scope: &mut Scope<'_>, errors: &mut Errors) -> (Option<Cell<'a>>, Option<Value>) {
+    let mut ok = true;
+    if let Some(last) = c.ty.segments.last()
+        && !last.arguments.is_none()
+    {
+        errors.push(
+            syn::spanned::Spanned::span(&last.arguments),
+            format!(
+                "write the cell type without generic arguments, `{}`; the model passes its float type",
+                last.ident
+            ),
+        );
+        ok = false;
+    }
+    let mut fields = Vec::new();
+    for (k, (member, size)) in c.fields.iter().enumerate() {
+        if c.fields[..k].iter().any(|(m, _)| m == member) {
+            let shown = match member {
+                Member::Named(n) => n.to_string(),
+                Member::Unnamed(i) => i.index.to_string(),
+            };
+            errors.push(
+                syn::spanned::Spanned::span(member),
+                format!("the cell's size `{shown}` is given twice; keep one"),
+            );
+            ok = false;
+        }
+        match scope.resolve(size, errors) {
+            Some(v) => fields.push((member, v)),
+            None => ok = false,
+        }
+    }
+    let layers = match &c.layers {
+        None => Some(Value::Fixed(1, proc_macro2::Span::call_site())),
+        Some((x, Size::Num(0, span))) => {
+            let span = x.join(*span).unwrap_or(*span);
+            errors.push(span, "a model needs at least one layer; write `x 1` or leave `x N` out");
+            None
+        }
+        Some((_, size)) => scope.resolve(size, errors),
+    };
+    let cell = ok.then_some(Cell { ty: &c.ty, fields });
+    (cell, layers)
+}
+
+fn check_head_loss(activation: Activation, width: Option<&Value>, loss: Loss, span: Span, errors: &mut Errors) {
+    if !loss.accepts(activation) {
+        let msg = match loss {
+            Loss::Mse => {
+                "a `softmax` head is trained with `cross_entropy`; write `loss: cross_entropy;`, \
+                          or use an `identity` or `sigmoid` head with `mse`"
+            }
+            Loss::CrossEntropy => {
+                "`cross_entropy` trains a `softmax` head; write `head: softmax(O);`, \
+                                   or use `loss: mse;` with an `identity` or `sigmoid` head"
+            }
+        };
+        errors.push(span, msg);
+        return;
+    }
+    if let (Activation::Softmax, Some(Value::Fixed(1, span))) = (activation, width) {
+        errors.push(
+            *span,
+            "a softmax over 1 class is always 1 and cannot learn; give one output per class (at least 2), \
+             or use `head: sigmoid(1);` with `loss: mse;` for a yes/no output",
+        );
+    }
+}

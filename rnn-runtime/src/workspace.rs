@@ -1,0 +1,203 @@
+//! Reusable memory for the emitted forward and backward passes.
+//!
+//! A training step needs the same buffers every time: state histories,
+//! saved gate values, packed weights, gradient buffers. A [`Workspace`]
+//! keeps the buffers a call is done with and hands them to the next call,
+//! so after the first step a training loop that passes the same workspace,
+//! [`Trace`] and [`InputGrads`] around allocates nothing (the test
+//! `tests/no_alloc.rs` counts allocations to prove it). The plain
+//! [`crate::Cell::forward_train`] and friends use a fresh workspace per call.
+
+use crate::cell::{Forward, InputGrads, Trace};
+use crate::float::Float;
+use ndarray::{Array2, Array3};
+
+/// A pool of buffers handed out zero-filled and taken back after use.
+///
+/// ```
+/// use rnn_runtime::Workspace;
+/// let mut ws = Workspace::<f32>::new();
+/// let v = ws.take(100);
+/// let p = v.as_ptr();
+/// ws.give(v);
+/// assert_eq!(ws.take(80).as_ptr(), p); // the same memory, no allocation
+/// ```
+#[derive(Debug, Default)]
+pub struct Workspace<F> {
+    free: Vec<Vec<F>>,
+    /// Buffers this workspace has created; the free list keeps room for all
+    /// of them, so giving one back never grows it.
+    created: usize,
+}
+
+impl<F: Float> Workspace<F> {
+    /// An empty workspace.
+    pub fn new() -> Self {
+        Workspace {
+            free: Vec::new(),
+            created: 0,
+        }
+    }
+
+    /// A zero-filled buffer of `n` values: the smallest free buffer that is
+    /// large enough, or a new one.
+    pub fn take(&mut self, n: usize) -> Vec<F> {
+        let mut v = match self.best_fit(n) {
+            Some(i) => self.free.swap_remove(i),
+            None => self.create(n),
+        };
+        v.clear();
+        v.resize(n, F::zero());
+        v
+    }
+
+    /// A buffer of `n` values for the caller to overwrite completely before
+    /// reading: it keeps whatever the pool's buffer held (zeros where it is
+    /// new), which saves the zero-fill. Debug builds fill it with NaN, so a
+    /// read before the write shows up in every test.
+    pub fn take_dirty(&mut self, n: usize) -> Vec<F> {
+        let best = self.best_fit(n);
+        let mut v = match best {
+            Some(i) => self.free.swap_remove(i),
+            None => self.create(n),
+        };
+        if v.len() >= n {
+            v.truncate(n);
+        } else {
+            v.resize(n, F::zero());
+        }
+        if cfg!(debug_assertions) {
+            v.fill(F::nan());
+        }
+        v
+    }
+
+    fn best_fit(&self, n: usize) -> Option<usize> {
+        self.free
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= n)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i)
+    }
+
+    fn create(&mut self, n: usize) -> Vec<F> {
+        self.created += 1;
+        self.free.reserve(self.created - self.free.len());
+        Vec::with_capacity(n)
+    }
+
+    /// A buffer holding a copy of `src`.
+    pub fn take_copy(&mut self, src: &[F]) -> Vec<F> {
+        let mut v = self.take_dirty(src.len());
+        v.copy_from_slice(src);
+        v
+    }
+
+    /// Returns a buffer to the pool.
+    pub fn give(&mut self, v: Vec<F>) {
+        if v.capacity() > 0 {
+            self.free.push(v);
+        }
+    }
+
+    /// Returns an array's memory to the pool.
+    pub fn give_array<D: ndarray::Dimension>(&mut self, a: ndarray::Array<F, D>) {
+        self.give(a.into_raw_vec_and_offset().0);
+    }
+
+    /// Takes back everything `trace` holds, leaving it empty (its lists keep
+    /// their capacity for the next fill).
+    pub fn reclaim_trace(&mut self, trace: &mut Trace<F>) {
+        let out = std::mem::replace(
+            &mut trace.outputs,
+            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+        );
+        self.give_array(out);
+        for s in trace.states.drain(..) {
+            self.give_array(s);
+        }
+        for v in trace.saved.drain(..) {
+            self.give(v);
+        }
+        trace.len = 0;
+        trace.batch = 0;
+    }
+
+    /// Takes back everything `f` holds, leaving it empty.
+    pub fn reclaim_forward(&mut self, f: &mut Forward<F>) {
+        let out = std::mem::replace(
+            &mut f.outputs,
+            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+        );
+        self.give_array(out);
+        for s in f.states.drain(..) {
+            self.give_array(s);
+        }
+    }
+
+    /// Takes back everything `g` holds, leaving it empty.
+    pub fn reclaim_input_grads(&mut self, g: &mut InputGrads<F>) {
+        let d = std::mem::replace(
+            &mut g.d_xs,
+            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+        );
+        self.give_array(d);
+        for s in g.d_init.drain(..) {
+            self.give_array(s);
+        }
+    }
+
+    /// Number of buffers waiting in the pool.
+    pub fn len(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.free.is_empty()
+    }
+}
+
+impl<F> Forward<F> {
+    /// An empty result to be filled by [`crate::Cell::forward_ws`].
+    pub fn empty() -> Self {
+        Forward {
+            outputs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            states: Vec::new(),
+        }
+    }
+}
+
+impl<F> Trace<F> {
+    /// An empty trace to be filled by [`crate::Cell::forward_train_ws`].
+    pub fn empty() -> Self {
+        Trace {
+            outputs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            states: Vec::new(),
+            len: 0,
+            batch: 0,
+            saved: Vec::new(),
+        }
+    }
+}
+
+impl<F> InputGrads<F> {
+    /// Empty gradients to be filled by [`crate::Cell::backward_ws`].
+    pub fn empty() -> Self {
+        InputGrads {
+            d_xs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            d_init: Vec::new(),
+        }
+    }
+}
+
+/// `[rows, cols]` array over a workspace buffer (no copy).
+pub fn array2<F>(v: Vec<F>, rows: usize, cols: usize) -> Array2<F> {
+    Array2::from_shape_vec((rows, cols), v).expect("buffer length matches the shape")
+}
+
+/// `[t, b, w]` array over a workspace buffer (no copy).
+pub fn array3<F>(v: Vec<F>, t: usize, b: usize, w: usize) -> Array3<F> {
+    Array3::from_shape_vec((t, b, w), v).expect("buffer length matches the shape")
+}

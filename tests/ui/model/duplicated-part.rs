@@ -1,0 +1,11 @@
+rnn::model! {
+    model CharLm(V, H) {
+        input: one_hot(V);
+        cell: rnn::cells::Lstm { h: H };
+        cell: rnn::cells::Lstm { h: H };
+        head: softmax(V);
+        loss: cross_entropy;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+rnn::model! {
+    model CharLm(V, H) {
+        input: one_hot(V);
+        cell: rnn::cells::Lstm { h: H };
+        head: softmax(V);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+rnn::model! {
+    model CharLm(V) {
+        input: one_hot(V);
+        cell: rnn::cells::Lstm { h: H };
+        head: softmax(V);
+        loss: cross_entropy;
+    }
+}
+
+fn main() {}
