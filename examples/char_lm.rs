@@ -29,10 +29,10 @@
 //! - `--plot PATH.svg` draws the per-step training loss and the validation
 //!   loss against step, rewritten at every evaluation;
 //! - `--save PATH` also checkpoints during training, at every evaluation or
-//!   every `--checkpoint-every N` steps (atomically, after checking every
-//!   parameter is finite). A NaN or infinite loss, gradient or parameter
-//!   stops the run with an error naming the step, and the last good
-//!   checkpoint stays at PATH.
+//!   every `--checkpoint-every N` steps, starting with the initial model
+//!   (atomically, after checking every parameter is finite). A NaN or
+//!   infinite loss, gradient or parameter stops the run with an error
+//!   naming the step, and the last good checkpoint stays at PATH.
 //!
 //! ```text
 //! cargo run --release --example char_lm -- --steps 500 --save runs/lstm.safetensors \
@@ -101,8 +101,8 @@ struct Args {
     /// Seed for initialisation, batches and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads for matrix products (MATRIXMULTIPLY_THREADS; effective when
-    /// ndarray's `matrixmultiply-threading` feature is on).
+    /// Threads for matrix products (rows split between them; the
+    /// elementwise loops run on one).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Also write the JSON metric lines to this file.
@@ -136,13 +136,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.threads == 0 {
-        eprintln!("error: --threads must be at least 1");
+    if let Err(e) = rnn::runtime::gemm::set_threads(args.threads) {
+        eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    // SAFETY: nothing else runs yet (no thread has been started), so no other
-    // thread can read the environment concurrently.
-    unsafe { std::env::set_var("MATRIXMULTIPLY_THREADS", args.threads.to_string()) };
     let result = Corpus::from_file(&args.data).map_err(Into::into).and_then(|corpus| {
         let (i, h) = (corpus.vocab_size(), args.hidden);
         match args.cell {
@@ -161,7 +158,7 @@ fn main() -> ExitCode {
 }
 
 /// Trains, evaluates, saves and samples with cell `C` (`dims` has input width V).
-fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), Box<dyn Error>> {
+fn run<C: Cell<f32> + Send + Sync>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), Box<dyn Error>> {
     let v = corpus.vocab_size();
     let mut rng = rnn::seeded_rng(args.seed);
     let model = CharModel::<f32, C>::new(dims, args.layers, v, &mut rng)?;
@@ -210,12 +207,13 @@ fn run<C: Cell<f32>>(args: &Args, corpus: &Corpus, dims: C::Dims) -> Result<(), 
 
     let trained = (|| -> Result<f64, Box<dyn Error>> {
         let mut final_val = report.evaluate(&trainer, None)?;
-        if let (Some(ck), true) = (checkpoints.as_mut(), at_evals) {
+        // The initial model is the first good checkpoint.
+        if let Some(ck) = checkpoints.as_mut().filter(|ck| at_evals || ck.every() > 0) {
             ck.save(0, trainer.model(), &meta(0, Some(final_val))?)?;
         }
         let (mut sum, mut count) = (0.0, 0usize);
         for _ in 0..args.steps {
-            let s = trainer.step()?;
+            let s = rnn::runtime::gemm::in_pool(|| trainer.step())?;
             sum += s.loss;
             count += 1;
             report.step(&s, trainer.optimizer().lr(), trainer.chars_per_sec())?;
