@@ -168,7 +168,14 @@ impl Checkpointer {
     /// Saves through `save`, which is given the path and must write it
     /// atomically (as [`crate::io::write_tensors`] does) and only what is
     /// known to be good; records `step` as the last good one on success.
+    /// Missing parent directories of the path are created first.
     pub fn save_with(&mut self, step: usize, save: impl FnOnce(&Path) -> Result<(), RnnError>) -> Result<(), RnnError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| RnnError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
         save(&self.path)?;
         self.last_good = Some(step);
         Ok(())
@@ -220,7 +227,7 @@ mod tests {
     fn keeps_the_last_good_checkpoint() {
         let dir = std::env::temp_dir().join(format!("rnn-guard-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("ck.safetensors");
+        let path = dir.join("sub").join("ck.safetensors");
         let dims = TestDims {
             i: 3,
             h: 2,
