@@ -20,10 +20,9 @@
 //! single-threaded; the logic is in `rnn::tasks::custom_cell`.
 
 use clap::Parser;
-use rnn::tasks::ProgressBar;
 use rnn::tasks::custom_cell::{Config, run_with};
+use rnn::tasks::run_example;
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Train a cell declared with rnn::cell! and show the code it compiled to.
 #[derive(Debug, Parser)]
@@ -78,31 +77,27 @@ fn main() -> ExitCode {
         seed: args.seed,
     };
     let runs = if config.compare { 2 } else { 1 };
-    let mut bar = ProgressBar::new(runs * config.steps, args.no_progress);
-    let start = Instant::now();
-    let result = run_with(&config, &mut bar.observer());
-    bar.finish();
-    let report = match result {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.show_code {
-        println!("{}", report.with_full_source());
-    } else {
-        println!("{report}");
-    }
-    // Times go to stderr: the report on stdout is the same for the same seed.
-    let rnn = report
-        .rnn
-        .as_ref()
-        .map_or(String::new(), |r| format!(", RnnTanh {:.1} s", r.seconds));
-    eprintln!(
-        "training: Mgu {:.1} s{rnn}; wall time {:.1} s",
-        report.mgu.seconds,
-        start.elapsed().as_secs_f64()
-    );
-    ExitCode::SUCCESS
+    run_example(
+        runs * config.steps,
+        args.no_progress,
+        |observer| run_with(&config, observer),
+        |report, start| {
+            if args.show_code {
+                println!("{}", report.with_full_source());
+            } else {
+                println!("{report}");
+            }
+            // Times go to stderr: the report on stdout is the same for the same seed.
+            let rnn = report
+                .rnn
+                .as_ref()
+                .map_or(String::new(), |r| format!(", RnnTanh {:.1} s", r.seconds));
+            eprintln!(
+                "training: Mgu {:.1} s{rnn}; wall time {:.1} s",
+                report.mgu.seconds,
+                start.elapsed().as_secs_f64()
+            );
+            Ok(())
+        },
+    )
 }

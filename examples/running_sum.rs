@@ -18,9 +18,8 @@
 
 use clap::Parser;
 use rnn::tasks::running_sum::{Config, run_with};
-use rnn::tasks::{CellKind, ProgressBar};
+use rnn::tasks::{CellKind, print_report, run_example};
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Learn binary addition on 8-bit numbers, test on 16 and 32 bits.
 #[derive(Debug, Parser)]
@@ -79,24 +78,13 @@ fn main() -> ExitCode {
         show: args.show,
         seed: args.seed,
     };
-    let mut bar = ProgressBar::new(config.steps, args.no_progress);
-    let start = Instant::now();
-    let result = run_with(&config, &mut bar.observer());
-    bar.finish();
-    match result {
-        Ok(report) => {
-            println!("{report}");
-            // Times go to stderr: the report on stdout is the same for the same seed.
-            eprintln!(
-                "training {:.1} s, wall time {:.1} s",
-                report.train_seconds,
-                start.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_example(
+        config.steps,
+        args.no_progress,
+        |observer| run_with(&config, observer),
+        |report, start| {
+            print_report(&report, report.train_seconds, start);
+            Ok(())
+        },
+    )
 }

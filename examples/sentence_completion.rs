@@ -23,9 +23,8 @@
 
 use clap::Parser;
 use rnn::tasks::sentence_completion::{Config, run_with};
-use rnn::tasks::{CellKind, ProgressBar};
+use rnn::tasks::{CellKind, print_report, run_example};
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Complete sentences about dishes the completion template never saw.
 #[derive(Debug, Parser)]
@@ -80,24 +79,13 @@ fn main() -> ExitCode {
         show: args.show,
         seed: args.seed,
     };
-    let mut bar = ProgressBar::new(config.steps, args.no_progress);
-    let start = Instant::now();
-    let result = run_with(&config, &mut bar.observer());
-    bar.finish();
-    match result {
-        Ok(report) => {
-            println!("{report}");
-            // Times go to stderr: the report on stdout is the same for the same seed.
-            eprintln!(
-                "training {:.1} s, wall time {:.1} s",
-                report.train_seconds,
-                start.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_example(
+        config.steps,
+        args.no_progress,
+        |observer| run_with(&config, observer),
+        |report, start| {
+            print_report(&report, report.train_seconds, start);
+            Ok(())
+        },
+    )
 }

@@ -22,10 +22,9 @@
 
 use clap::Parser;
 use rnn::tasks::sine::{Config, run_with, write_plot};
-use rnn::tasks::{CellKind, ProgressBar};
+use rnn::tasks::{CellKind, print_report, run_example};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Predict noisy sine waves; compare teacher-forced and free-running predictions.
 #[derive(Debug, Parser)]
@@ -110,30 +109,17 @@ fn main() -> ExitCode {
     if let Some(end) = args.scheduled {
         config = config.with_scheduled_sampling(end);
     }
-    let mut bar = ProgressBar::new(config.steps, args.no_progress);
-    let start = Instant::now();
-    let result = run_with(&config, &mut bar.observer());
-    bar.finish();
-    let report = match result {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("{report}");
-    // Times go to stderr: the report on stdout is the same for the same seed.
-    eprintln!(
-        "training {:.1} s, wall time {:.1} s",
-        report.train_seconds,
-        start.elapsed().as_secs_f64()
-    );
-    if !args.no_plot {
-        if let Err(e) = write_plot(&report, &args.plot) {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-        println!("plot: {}", args.plot.display());
-    }
-    ExitCode::SUCCESS
+    run_example(
+        config.steps,
+        args.no_progress,
+        |observer| run_with(&config, observer),
+        |report, start| {
+            print_report(&report, report.train_seconds, start);
+            if !args.no_plot {
+                write_plot(&report, &args.plot)?;
+                println!("plot: {}", args.plot.display());
+            }
+            Ok(())
+        },
+    )
 }

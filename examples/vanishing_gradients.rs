@@ -21,9 +21,8 @@
 
 use clap::Parser;
 use rnn::tasks::vanishing_gradients::{Config, run_with};
-use rnn::tasks::{CellKind, ProgressBar};
+use rnn::tasks::{CellKind, run_example};
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// The adding problem at several lengths, vanilla RNN vs GRU vs LSTM.
 #[derive(Debug, Parser)]
@@ -83,12 +82,11 @@ fn main() -> ExitCode {
         ..Config::default()
     };
     let total = config.lengths.len() * config.cells.len() * config.steps;
-    let mut bar = ProgressBar::new(total, args.no_progress);
-    let start = Instant::now();
-    let result = run_with(&config, &mut bar.observer());
-    bar.finish();
-    match result {
-        Ok(report) => {
+    run_example(
+        total,
+        args.no_progress,
+        |observer| run_with(&config, observer),
+        |report, start| {
             println!("{report}");
             // Times go to stderr: the report on stdout is the same for the same seed.
             let times: Vec<String> = report
@@ -98,11 +96,7 @@ fn main() -> ExitCode {
                 .collect();
             eprintln!("training: {}", times.join(", "));
             eprintln!("wall time {:.1} s", start.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+            Ok(())
+        },
+    )
 }

@@ -21,8 +21,10 @@
 //! ([`Mgu::SOURCE`]); `cargo run --example inspect` shows the same for the
 //! shipped cells, with the dataflow graphs.
 
-use super::vanishing_gradients::{AddingRun, TOLERANCE, Training, adding_problem, train_adding};
-use super::{Observer, require_positive, rng_for};
+use super::vanishing_gradients::{
+    AddingRun, AddingTraining, TOLERANCE, adding_problem, require_adding_len, train_adding,
+};
+use super::{Observer, Training, require_positive, rng_for};
 use crate::RnnError;
 use crate::cells::{RnnTanh, RnnTanhDims};
 use crate::runtime::train::{SeqModel, SeqModelConfig};
@@ -165,29 +167,18 @@ pub fn run(config: &Config) -> Result<Report, RnnError> {
 
 /// [`run`], calling `observer` after every training step.
 pub fn run_with(config: &Config, observer: Observer<'_>) -> Result<Report, RnnError> {
-    for (name, v) in [
+    require_positive(&[
         ("hidden", config.hidden),
         ("batch", config.batch),
         ("test_size", config.test_size),
-    ] {
-        require_positive(name, v)?;
-    }
-    if config.len < 2 {
-        return Err(RnnError::Invalid(format!(
-            "the adding problem needs sequences of at least 2 steps, got {}",
-            config.len
-        )));
-    }
+    ])?;
+    require_adding_len(config.len)?;
     let test = adding_problem(config.len, config.test_size, &mut rng_for(config.seed, 1));
     let probe = adding_problem(config.len, 64, &mut rng_for(config.seed, 2));
-    let targets = test.targets();
-    let baseline = targets.iter().map(|t| (t - 1.0) * (t - 1.0)).sum::<f64>() / targets.len() as f64;
-    let training = Training {
+    let baseline = test.baseline();
+    let training = AddingTraining {
         len: config.len,
-        batch: config.batch,
-        steps: config.steps,
-        lr: config.lr,
-        clip: config.clip,
+        training: Training::new(config.steps, config.batch, config.lr, config.clip),
     };
     let model_config = SeqModelConfig::regression(2, 1);
     let mut model = SeqModel::<f32, Mgu<f32>>::new(

@@ -32,10 +32,11 @@ pub mod sentence_completion;
 pub mod sine;
 pub mod vanishing_gradients;
 
-use crate::RnnError;
 use crate::progress::TrainProgress;
-use crate::runtime::train::{Adam, AdamConfig};
+use crate::runtime::train::{Adam, AdamConfig, SeqModel};
+use crate::{Cell, RnnError};
 use std::fmt;
+use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -142,12 +143,63 @@ pub(crate) fn clip_norm(clip: f64) -> Option<f64> {
     (clip > 0.0).then_some(clip)
 }
 
-/// Checks that a size setting is at least 1.
-pub(crate) fn require_positive(name: &str, value: usize) -> Result<(), RnnError> {
-    if value == 0 {
-        return Err(RnnError::Invalid(format!("{name} must be at least 1")));
+/// Checks that every named size setting is at least 1 (the first that is
+/// not is the error).
+pub(crate) fn require_positive(sizes: &[(&str, usize)]) -> Result<(), RnnError> {
+    match sizes.iter().find(|&&(_, value)| value == 0) {
+        Some((name, _)) => Err(RnnError::Invalid(format!("{name} must be at least 1"))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// How a task trains: Adam steps on batches of `batch` sequences.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Training {
+    /// Training steps.
+    pub steps: usize,
+    /// Sequences per step (reported to the observer).
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Clip gradients to this global norm (0: no clipping).
+    pub clip: f64,
+}
+
+impl Training {
+    pub(crate) fn new(steps: usize, batch: usize, lr: f64, clip: f64) -> Self {
+        Training { steps, batch, lr, clip }
+    }
+}
+
+/// The training loop every task shares: `training.steps` Adam steps on
+/// `model`, each computing the loss and the gradients with
+/// `loss_and_grad(step, model, grads)` (1-based `step`), applying them with
+/// clipping and reporting the step to `observer` under the name `run`.
+/// Returns the loss of every step.
+pub(crate) fn train_steps<C: Cell<f32>>(
+    model: &mut SeqModel<f32, C>,
+    training: Training,
+    run: &str,
+    observer: Observer<'_>,
+    mut loss_and_grad: impl FnMut(usize, &SeqModel<f32, C>, &mut SeqModel<f32, C>) -> Result<f64, RnnError>,
+) -> Result<Vec<f64>, RnnError> {
+    let mut opt = adam(training.lr)?;
+    let mut grads = model.zeros_like();
+    let mut losses = Vec::with_capacity(training.steps);
+    for step in 1..=training.steps {
+        let loss = loss_and_grad(step, model, &mut grads)?;
+        let grad_norm = model.apply_gradients(&mut grads, &mut opt, clip_norm(training.clip))?;
+        losses.push(loss);
+        observer(&StepInfo {
+            run,
+            step,
+            steps: training.steps,
+            loss,
+            grad_norm,
+            sequences: training.batch,
+        });
+    }
+    Ok(losses)
 }
 
 /// A seeded generator for one purpose of a run: the same `seed` gives
@@ -229,6 +281,43 @@ impl ProgressBar {
     }
 }
 
+/// The body of every example's `main`: runs a task (`run`, given the
+/// observer of a [`ProgressBar`] over `total_steps`, hidden when
+/// `hide_progress`), removes the bar, then hands the report and the start
+/// time to `show`, which prints it (the report on standard output, times on
+/// standard error). An error from either is printed on standard error as
+/// `error: ...` and gives [`ExitCode::FAILURE`].
+pub fn run_example<R>(
+    total_steps: usize,
+    hide_progress: bool,
+    run: impl FnOnce(Observer<'_>) -> Result<R, RnnError>,
+    show: impl FnOnce(R, Instant) -> Result<(), RnnError>,
+) -> ExitCode {
+    let mut bar = ProgressBar::new(total_steps, hide_progress);
+    let start = Instant::now();
+    let result = run(&mut bar.observer());
+    bar.finish();
+    match result.and_then(|report| show(report, start)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `report` on standard output and, on standard error (so that
+/// standard output is the same for the same seed), its training time and
+/// the wall time since `start`: the usual `show` of [`run_example`].
+pub fn print_report(report: &impl fmt::Display, train_seconds: f64, start: Instant) {
+    println!("{report}");
+    eprintln!(
+        "training {:.1} s, wall time {:.1} s",
+        train_seconds,
+        start.elapsed().as_secs_f64()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +336,12 @@ mod tests {
         assert_eq!(loss_ends(&curve), (20.0, 1.5));
         assert_eq!(loss_ends(&[5.0]), (5.0, 5.0));
         assert!(loss_ends(&[]).0.is_nan());
+    }
+
+    #[test]
+    fn require_positive_names_the_first_zero() {
+        assert!(require_positive(&[("a", 1), ("b", 2)]).is_ok());
+        let err = require_positive(&[("a", 1), ("b", 0), ("c", 0)]).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: b must be at least 1");
     }
 }

@@ -15,7 +15,7 @@
 //! the carry rule, not the training lengths, gets them right; the report
 //! gives the accuracy per bit and per number (every bit of the sum right).
 
-use super::{CellKind, Observer, StepInfo, adam, clip_norm, loss_ends, require_positive, rng_for, with_cell};
+use super::{CellKind, Observer, Training, loss_ends, require_positive, rng_for, train_steps, with_cell};
 use crate::runtime::train::{Activation, Encoding, LossKind};
 use crate::runtime::train::{SeqInput, SeqModel, SeqModelConfig, SeqTarget};
 use crate::{Cell, RnnError};
@@ -82,13 +82,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), RnnError> {
-        for (name, v) in [
+        require_positive(&[
             ("hidden", self.hidden),
             ("batch", self.batch),
             ("test_size", self.test_size),
-        ] {
-            require_positive(name, v)?;
-        }
+        ])?;
         if let Some(bits) = std::iter::once(self.train_bits)
             .chain(self.test_bits.iter().copied())
             .find(|b| !(1..=63).contains(b))
@@ -247,34 +245,28 @@ fn train<C: Cell<f32>>(dims: C::Dims, config: &Config, observer: Observer<'_>) -
     );
     let mut model = SeqModel::<f32, C>::new(dims, model_config, &mut rng_for(config.seed, 1))?;
     let mut data = rng_for(config.seed, 2);
-    let mut opt = adam(config.lr)?;
-    let mut grads = model.zeros_like();
-    let mut losses = Vec::with_capacity(config.steps);
     let run = format!(
         "{} H={} on {}-bit additions",
         config.cell, config.hidden, config.train_bits
     );
     let start = Instant::now();
-    for step in 1..=config.steps {
-        let batch = random_additions(config.train_bits, config.batch, &mut data);
-        let out = model.loss_and_grad_into(
-            &SeqInput::values(batch.xs.view()),
-            &SeqTarget::Classes(&batch.sum_bits),
-            None,
-            &[],
-            &mut grads,
-        )?;
-        let grad_norm = model.apply_gradients(&mut grads, &mut opt, clip_norm(config.clip))?;
-        losses.push(out.loss);
-        observer(&StepInfo {
-            run: &run,
-            step,
-            steps: config.steps,
-            loss: out.loss,
-            grad_norm,
-            sequences: config.batch,
-        });
-    }
+    let losses = train_steps(
+        &mut model,
+        Training::new(config.steps, config.batch, config.lr, config.clip),
+        &run,
+        observer,
+        |_, model, grads| {
+            let batch = random_additions(config.train_bits, config.batch, &mut data);
+            let out = model.loss_and_grad_into(
+                &SeqInput::values(batch.xs.view()),
+                &SeqTarget::Classes(&batch.sum_bits),
+                None,
+                &[],
+                grads,
+            )?;
+            Ok(out.loss)
+        },
+    )?;
     let train_seconds = start.elapsed().as_secs_f64();
     let mut scores = Vec::new();
     for &bits in &config.test_bits {

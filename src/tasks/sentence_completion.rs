@@ -27,7 +27,7 @@
 //! cross-entropy over every position of padded sentences (the padding is
 //! masked out).
 
-use super::{CellKind, Observer, StepInfo, adam, clip_norm, loss_ends, require_positive, rng_for, with_cell};
+use super::{CellKind, Observer, Training, loss_ends, require_positive, rng_for, train_steps, with_cell};
 use crate::runtime::train::{Encoding, SeqInput, SeqModel, SeqModelConfig, SeqTarget};
 use crate::{Cell, RnnError};
 use ndarray::Axis;
@@ -152,13 +152,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), RnnError> {
-        for (name, v) in [
+        require_positive(&[
             ("hidden", self.hidden),
             ("embed_dim", self.embed_dim),
             ("batch", self.batch),
-        ] {
-            require_positive(name, v)?;
-        }
+        ])?;
         if self.held_out >= 6 {
             return Err(RnnError::Invalid(format!(
                 "held_out must leave at least one of the 6 dishes per cuisine for training, got {}",
@@ -475,32 +473,26 @@ fn train<C: Cell<f32>>(dims: C::Dims, config: &Config, observer: Observer<'_>) -
     let mut model = SeqModel::<f32, C>::new(dims, model_config, &mut rng_for(config.seed, 2))?;
     let test_init = score_prompts(&model, &corpus.test)?;
     let mut data = rng_for(config.seed, 3);
-    let mut opt = adam(config.lr)?;
-    let mut grads = model.zeros_like();
-    let mut losses = Vec::with_capacity(config.steps);
     let len = corpus.max_len - 1;
     let run = format!("{} H={} word-level language model", config.cell, config.hidden);
     let start = Instant::now();
-    for step in 1..=config.steps {
-        let b = sample_batch(&corpus.train, len, config.batch, &mut data);
-        let out = model.loss_and_grad_into(
-            &SeqInput::tokens(&b.ids, b.len, config.batch),
-            &SeqTarget::Classes(&b.next),
-            Some(&b.mask),
-            &[],
-            &mut grads,
-        )?;
-        let grad_norm = model.apply_gradients(&mut grads, &mut opt, clip_norm(config.clip))?;
-        losses.push(out.loss);
-        observer(&StepInfo {
-            run: &run,
-            step,
-            steps: config.steps,
-            loss: out.loss,
-            grad_norm,
-            sequences: config.batch,
-        });
-    }
+    let losses = train_steps(
+        &mut model,
+        Training::new(config.steps, config.batch, config.lr, config.clip),
+        &run,
+        observer,
+        |_, model, grads| {
+            let b = sample_batch(&corpus.train, len, config.batch, &mut data);
+            let out = model.loss_and_grad_into(
+                &SeqInput::tokens(&b.ids, b.len, config.batch),
+                &SeqTarget::Classes(&b.next),
+                Some(&b.mask),
+                &[],
+                grads,
+            )?;
+            Ok(out.loss)
+        },
+    )?;
     let train_seconds = start.elapsed().as_secs_f64();
     let test = score_prompts(&model, &corpus.test)?;
     let seen = score_prompts(&model, &corpus.seen)?;

@@ -26,7 +26,7 @@
 //! average.
 //! [`write_plot`] draws one test wave with both predictions.
 
-use super::{CellKind, Observer, StepInfo, adam, clip_norm, loss_ends, require_positive, rng_for, with_cell};
+use super::{CellKind, Observer, Training, loss_ends, require_positive, rng_for, train_steps, with_cell};
 use crate::Cell;
 use crate::RnnError;
 use crate::plot::{PlotOptions, Series, write_loss_curve};
@@ -122,16 +122,14 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), RnnError> {
-        for (name, v) in [
+        require_positive(&[
             ("hidden", self.hidden),
             ("seq_len", self.seq_len),
             ("batch", self.batch),
             ("prefix", self.prefix),
             ("horizon", self.horizon),
             ("test_size", self.test_size),
-        ] {
-            require_positive(name, v)?;
-        }
+        ])?;
         if !(self.min_period >= 2.0 && self.max_period >= self.min_period) {
             return Err(RnnError::Invalid(format!(
                 "periods must satisfy 2 <= min_period <= max_period, got {} and {}",
@@ -263,31 +261,25 @@ fn train<C: Cell<f32>>(dims: C::Dims, config: &Config, observer: Observer<'_>) -
         &mut rng_for(config.seed, 4),
     );
     let score_init = evaluate(&model, config, &test)?.0;
-    let mut opt = adam(config.lr)?;
-    let mut grads = model.zeros_like();
-    let mut losses = Vec::with_capacity(config.steps);
     let run = format!("{} H={} on noisy sine waves", config.cell, config.hidden);
     let start = Instant::now();
-    for step in 1..=config.steps {
-        let w = waves(config, config.seq_len + 1, config.batch, &mut data);
-        let input = SeqInput::values(w.observed.slice(s![..-1, .., ..]));
-        let target = SeqTarget::Values(w.observed.slice(s![1.., .., ..]));
-        let mode = config
-            .schedule
-            .map_or(FeedMode::TeacherForcing, |sched| sched.mode(step - 1));
-        let (out, _) =
-            feedback_loss_and_grad_into(&model, &input, &target, None, &[], mode, 0.0, &mut feed_rng, &mut grads)?;
-        let grad_norm = model.apply_gradients(&mut grads, &mut opt, clip_norm(config.clip))?;
-        losses.push(out.loss);
-        observer(&StepInfo {
-            run: &run,
-            step,
-            steps: config.steps,
-            loss: out.loss,
-            grad_norm,
-            sequences: config.batch,
-        });
-    }
+    let losses = train_steps(
+        &mut model,
+        Training::new(config.steps, config.batch, config.lr, config.clip),
+        &run,
+        observer,
+        |step, model, grads| {
+            let w = waves(config, config.seq_len + 1, config.batch, &mut data);
+            let input = SeqInput::values(w.observed.slice(s![..-1, .., ..]));
+            let target = SeqTarget::Values(w.observed.slice(s![1.., .., ..]));
+            let mode = config
+                .schedule
+                .map_or(FeedMode::TeacherForcing, |sched| sched.mode(step - 1));
+            let (out, _) =
+                feedback_loss_and_grad_into(model, &input, &target, None, &[], mode, 0.0, &mut feed_rng, grads)?;
+            Ok(out.loss)
+        },
+    )?;
     let train_seconds = start.elapsed().as_secs_f64();
     let (score, trace) = evaluate(&model, config, &test)?;
     let (initial_loss, final_loss) = loss_ends(&losses);

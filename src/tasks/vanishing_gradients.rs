@@ -30,7 +30,7 @@
 //!
 //! [`SeqOutcome::step_grad_norms`]: crate::runtime::train::SeqOutcome::step_grad_norms
 
-use super::{CellKind, Observer, StepInfo, adam, clip_norm, loss_ends, require_positive, rng_for, with_cell};
+use super::{CellKind, Observer, Training, loss_ends, require_positive, rng_for, train_steps, with_cell};
 use crate::runtime::train::{SeqInput, SeqModel, SeqModelConfig, SeqTarget};
 use crate::{Cell, RnnError};
 use ndarray::{Array3, Axis};
@@ -103,21 +103,24 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), RnnError> {
-        for (name, v) in [
+        require_positive(&[
             ("hidden", self.hidden),
             ("batch", self.batch),
             ("test_size", self.test_size),
             ("probe_size", self.probe_size),
-        ] {
-            require_positive(name, v)?;
-        }
-        if let Some(&t) = self.lengths.iter().find(|&&t| t < 2) {
-            return Err(RnnError::Invalid(format!(
-                "the adding problem needs sequences of at least 2 steps, got {t}"
-            )));
-        }
-        Ok(())
+        ])?;
+        self.lengths.iter().try_for_each(|&t| require_adding_len(t))
     }
+}
+
+/// Checks that adding-problem sequences have the two steps the markers need.
+pub(crate) fn require_adding_len(len: usize) -> Result<(), RnnError> {
+    if len < 2 {
+        return Err(RnnError::Invalid(format!(
+            "the adding problem needs sequences of at least 2 steps, got {len}"
+        )));
+    }
+    Ok(())
 }
 
 /// A batch of the adding problem, time-major.
@@ -136,6 +139,12 @@ impl AddingBatch {
     pub fn targets(&self) -> Vec<f64> {
         let last = self.ys.shape()[0] - 1;
         self.ys.index_axis(Axis(0), last).iter().map(|&y| y as f64).collect()
+    }
+
+    /// MSE of always answering 1 (the mean of the target).
+    pub(crate) fn baseline(&self) -> f64 {
+        let targets = self.targets();
+        targets.iter().map(|t| (t - 1.0) * (t - 1.0)).sum::<f64>() / targets.len() as f64
     }
 }
 
@@ -244,19 +253,18 @@ impl AddingRun {
 
 /// Training settings shared by the adding-problem tasks.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Training {
+pub(crate) struct AddingTraining {
+    /// Sequence length `T`.
     pub len: usize,
-    pub batch: usize,
-    pub steps: usize,
-    pub lr: f64,
-    pub clip: f64,
+    /// How to train.
+    pub training: Training,
 }
 
 /// Trains `model` on fresh batches from `data`, scoring it on `test` and
 /// probing its gradients on `probe` before and after.
 pub(crate) fn train_adding<C: Cell<f32>, R: Rng + ?Sized>(
     model: &mut SeqModel<f32, C>,
-    t: Training,
+    t: AddingTraining,
     data: &mut R,
     test: &AddingBatch,
     probe: &AddingBatch,
@@ -266,29 +274,17 @@ pub(crate) fn train_adding<C: Cell<f32>, R: Rng + ?Sized>(
     let start = Instant::now();
     let probe_init = probe_gradients(model, probe)?;
     let score_init = score(model, test)?;
-    let mut opt = adam(t.lr)?;
-    let mut grads = model.zeros_like();
-    let mut losses = Vec::with_capacity(t.steps);
-    for step in 1..=t.steps {
-        let b = adding_problem(t.len, t.batch, data);
+    let losses = train_steps(model, t.training, run, observer, |_, model, grads| {
+        let b = adding_problem(t.len, t.training.batch, data);
         let out = model.loss_and_grad_into(
             &SeqInput::values(b.xs.view()),
             &SeqTarget::Values(b.ys.view()),
             Some(&b.mask),
             &[],
-            &mut grads,
+            grads,
         )?;
-        let grad_norm = model.apply_gradients(&mut grads, &mut opt, clip_norm(t.clip))?;
-        losses.push(out.loss);
-        observer(&StepInfo {
-            run,
-            step,
-            steps: t.steps,
-            loss: out.loss,
-            grad_norm,
-            sequences: t.batch,
-        });
-    }
+        Ok(out.loss)
+    })?;
     Ok(AddingRun {
         losses,
         probe_init,
@@ -356,17 +352,12 @@ pub fn run_with(config: &Config, observer: Observer<'_>) -> Result<Report, RnnEr
     for &len in &config.lengths {
         let test = adding_problem(len, config.test_size, &mut rng_for(config.seed, 1_000 + len as u64));
         let probe = adding_problem(len, config.probe_size, &mut rng_for(config.seed, 2_000 + len as u64));
-        let targets = test.targets();
-        let baseline = targets.iter().map(|t| (t - 1.0) * (t - 1.0)).sum::<f64>() / targets.len() as f64;
-        baselines.push((len, baseline));
+        baselines.push((len, test.baseline()));
         for &cell in &config.cells {
             let name = format!("{cell} T={len}");
-            let training = Training {
+            let training = AddingTraining {
                 len,
-                batch: config.batch,
-                steps: config.steps,
-                lr: config.lr,
-                clip: config.clip,
+                training: Training::new(config.steps, config.batch, config.lr, config.clip),
             };
             let mut data = rng_for(config.seed, 3_000 + len as u64);
             let mut init = rng_for(config.seed, 1);
