@@ -13,9 +13,9 @@
 //! The inner kernel computes an `MR x NR` block of `C` in registers: with
 //! AVX-512 (detected at run time) for `f32` and `f64`, otherwise a portable
 //! loop over fixed-size arrays that the compiler vectorises for the baseline
-//! target. Loop order: `K` in blocks of [`KC`], rows of `A` in blocks of
-//! [`MC`] (one block of `A` stays in L2 while every panel passes), panels,
-//! then register blocks of [`MR`] rows (a panel block stays in L1).
+//! target. Loop order: `K` in blocks of [`KC`], columns in blocks of [`NC`],
+//! register blocks of [`MR`] rows (an `MR x KC` block of `A` stays in L1),
+//! then the panels of the column block, streamed from L2.
 
 use crate::error::RnnError;
 use crate::float::Float;
@@ -25,9 +25,13 @@ use crate::workspace::Workspace;
 pub const NR: usize = 32;
 /// Rows of `C` per register block.
 pub const MR: usize = 8;
-/// Depth of one pass over a panel.
-pub const KC: usize = 256;
-/// Rows of `A` per pass over the panels (an `MC x KC` block of `A` stays in L2).
+/// Depth of one pass over a panel: an `MR x KC` block of `A` (16 KiB in
+/// `f32`) stays in L1 while the panels stream past it from L2.
+pub const KC: usize = 512;
+/// Columns of `B` per pass of the row blocks (a `KC x NC` block of packed
+/// `B`, 1 MiB in `f32`, is what streams from L2).
+pub const NC: usize = 512;
+/// Rows of a packed `A` block: `MC x KC` values (256 KiB in `f32`) in L2.
 pub const MC: usize = 128;
 
 /// The right operand `B[K x N]` of a product, packed in column panels.
@@ -130,8 +134,13 @@ impl<F: Float> PackedB<F> {
         self.resize(k, n);
         for (p, panel) in self.data.chunks_exact_mut(k * NR).enumerate() {
             let (j0, w) = (p * NR, NR.min(n - p * NR));
-            for kk in 0..k {
-                panel[kk * NR..][..w].copy_from_slice(&b[kk * ldb + j0..][..w]);
+            for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
+                let src = &b[kk * ldb + j0..][..w];
+                match <&[F; NR]>::try_from(src) {
+                    // A whole panel row: a fixed-size copy, a few vector moves.
+                    Ok(full) => *<&mut [F; NR]>::try_from(dst).expect("NR values") = *full,
+                    Err(_) => dst[..w].copy_from_slice(src),
+                }
             }
         }
     }
@@ -262,38 +271,119 @@ fn gemm_rows<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: F, c: 
 }
 
 fn gemm_serial<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+    if a.col == 1 {
+        // Row-major A is read in place.
+        gemm_blocks(m, a, b, beta, c, ldc, None);
+    } else {
+        // Any other layout (the transposed A of weight gradients, whose rows
+        // of one k lie a whole row of storage apart) is copied, MC rows at a
+        // time, into register-block panels: the kernel then reads the MR
+        // values of a k from one cache line.
+        F::with_pack_buffer(MC * KC, |buf| gemm_blocks(m, a, b, beta, c, ldc, Some(buf)));
+    }
+}
+
+/// The loops around the register-block kernel; with `pack`, the rows of `A`
+/// are copied there by [`pack_a`] `MC` at a time, else read in place.
+fn gemm_blocks<F: Float>(
+    m: usize,
+    a: Strided<'_, F>,
+    b: &PackedB<F>,
+    beta: F,
+    c: &mut [F],
+    ldc: usize,
+    mut pack: Option<&mut [F]>,
+) {
     let (k, n) = (b.k, b.n);
+    let panels = n.div_ceil(NR);
     let mut k0 = 0;
     while k0 < k {
         let kc = KC.min(k - k0);
         let beta = if k0 == 0 { beta } else { F::one() };
-        let mut m0 = 0;
-        while m0 < m {
-            let m1 = (m0 + MC).min(m);
-            for (p, panel) in b.data.chunks_exact(k * NR).enumerate() {
-                let (j0, w) = (p * NR, NR.min(n - p * NR));
-                let panel = &panel[k0 * NR..(k0 + kc) * NR];
-                let mut i0 = m0;
-                while i0 < m1 {
-                    let mr = MR.min(m1 - i0);
-                    let a0 = i0 * a.row + k0 * a.col;
+        let mut p0 = 0;
+        while p0 < panels {
+            let p1 = (p0 + NC / NR).min(panels);
+            let mut i0 = 0;
+            while i0 < m {
+                let mr = MR.min(m - i0);
+                let (a_blk, row, col) = match pack.as_deref_mut() {
+                    None => (&a.data[i0 * a.row + k0..], a.row, 1),
+                    Some(buf) => {
+                        if i0 % MC == 0 {
+                            pack_a(buf, a, i0, k0, MC.min(m - i0), kc);
+                        }
+                        let panel = (i0 % MC) / MR;
+                        (&buf[panel * MR * kc..][..MR * kc], 1, MR)
+                    }
+                };
+                for p in p0..p1 {
+                    let (j0, w) = (p * NR, NR.min(n - p * NR));
                     let block = Block {
-                        a: &a.data[a0..],
-                        row: a.row,
-                        col: a.col,
-                        panel,
+                        a: a_blk,
+                        row,
+                        col,
+                        panel: &b.data[p * k * NR + k0 * NR..][..kc * NR],
                         kc,
                         mr,
                         w,
                         beta,
                     };
                     F::kernel(&block, &mut c[i0 * ldc + j0..], ldc);
-                    i0 += mr;
                 }
+                i0 += mr;
             }
-            m0 = m1;
+            p0 = p1;
         }
         k0 += kc;
+    }
+}
+
+/// How many k ahead [`pack_a`] asks for its source rows.
+const PREFETCH_K: usize = 8;
+
+/// Hints that `data` will be read soon (one request per cache line).
+#[inline(always)]
+fn prefetch<F>(data: &[F]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = core::mem::size_of_val(data);
+        let p = data.as_ptr().cast::<i8>();
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch never faults, and `off` is inside `data`.
+            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+/// Copies rows `i0..i0 + mc` and columns `k0..k0 + kc` of `A` into `dst` as
+/// register-block panels: panel `r` holds rows `i0 + r MR ..` as `kc` groups
+/// of `MR` values, one group per k (rows past `mc` in the last panel are
+/// left as they are: the kernel never stores them).
+fn pack_a<F: Float>(dst: &mut [F], a: Strided<'_, F>, i0: usize, k0: usize, mc: usize, kc: usize) {
+    let panels = mc.div_ceil(MR);
+    let span = (mc - 1) * a.row + 1;
+    for kk in 0..kc {
+        let base = i0 * a.row + (k0 + kk) * a.col;
+        // The rows of A a few k ahead are far apart in memory (the hardware
+        // prefetcher does not follow): ask for them now.
+        if let Some(ahead) = a.data.get(base + PREFETCH_K * a.col..base + PREFETCH_K * a.col + span) {
+            prefetch(ahead);
+        }
+        for r in 0..panels {
+            let rows = MR.min(mc - r * MR);
+            let group = &mut dst[r * MR * kc + kk * MR..][..MR];
+            if a.row == 1 && rows == MR {
+                // One k of MR adjacent rows: a fixed-size copy.
+                let src: &[F; MR] = a.data[base + r * MR..][..MR].try_into().expect("MR values");
+                *<&mut [F; MR]>::try_from(group).expect("MR values") = *src;
+            } else {
+                for (i, v) in group[..rows].iter_mut().enumerate() {
+                    *v = a.data[base + (r * MR + i) * a.row];
+                }
+            }
+        }
     }
 }
 
@@ -313,6 +403,26 @@ pub struct Block<'a, F> {
 pub trait GemmKernel: Sized + Copy {
     /// Computes `block` into `c` (row stride `ldc`).
     fn kernel(block: &Block<'_, Self>, c: &mut [Self], ldc: usize);
+
+    /// Runs `f` on this thread's packing buffer of at least `len` values
+    /// (allocated on a thread's first product, then reused).
+    fn with_pack_buffer<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+}
+
+/// This thread's packing buffer for one float type.
+macro_rules! pack_buffer {
+    ($t:ty, $len:expr, $f:expr) => {{
+        thread_local! {
+            static BUF: core::cell::RefCell<Vec<$t>> = const { core::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.len() < $len {
+                buf.resize($len, 0.0);
+            }
+            $f(&mut buf[..$len])
+        })
+    }};
 }
 
 /// Calls `$f::<R>` for the block's row count `R` (1..=MR), so every
@@ -375,6 +485,10 @@ impl GemmKernel for f64 {
         }
         kernel_portable(block, c, ldc);
     }
+
+    fn with_pack_buffer<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+        pack_buffer!(f64, len, f)
+    }
 }
 
 impl GemmKernel for f32 {
@@ -386,6 +500,10 @@ impl GemmKernel for f32 {
             return;
         }
         kernel_portable(block, c, ldc);
+    }
+
+    fn with_pack_buffer<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        pack_buffer!(f32, len, f)
     }
 }
 
@@ -624,6 +742,8 @@ mod tests {
             (9, 33, 300),
             (17, 70, 520),
             (64, 64, 1),
+            // Several blocks of every kind: MC rows, NC columns, KC depth.
+            (2 * MC + 9, NC + 40, KC + 18),
         ] {
             check::<f64>(m, n, k, 1e-12);
             check::<f32>(m, n, k, 1e-4);
