@@ -87,7 +87,7 @@ pub mod workload;
 pub use rnn_macros::cell;
 pub use rnn_macros::model;
 pub use rnn_runtime as runtime;
-pub use rnn_runtime::{Cell, Float, Forward, InputGrads, RnnError, Trace, Workspace};
+pub use rnn_runtime::{Cell, CellInput, Float, Forward, InputGrads, RnnError, Trace, Workspace};
 
 /// A seeded, reproducible random generator for initialisation and sampling.
 pub fn seeded_rng(seed: u64) -> rand::rngs::StdRng {

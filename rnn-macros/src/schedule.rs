@@ -689,6 +689,41 @@ pub struct Plans {
     /// Buffers of `train` handed to the trace, in `Trace::saved` order
     /// (after the input and the state histories).
     pub kept: Vec<usize>,
+    /// The input is read only through products before the loop (see
+    /// [`input_only_in_products`]): a one-hot input is looked up in the
+    /// weights, and its weight gradient scattered, instead of multiplied.
+    pub one_hot_lookup: bool,
+}
+
+/// Whether every read of the input is a product that runs before the time
+/// loop (forward: an operand of hoisted groups only, in both programs;
+/// backward: only a weight gradient's operand, with the input gradient
+/// written by products alone, which a one-hot input skips).
+pub fn input_only_in_products(fwd: &Flow, bwd: &Flow, groups: &[Group], progs: [&Program; 3]) -> bool {
+    let is_input = |f: &Flow, k: K| matches!(f.leaf(k), Some(Leaf::Input(_)));
+    let fwd_ok = fwd.g.node_indices().filter(|&k| is_input(fwd, k)).all(|k| {
+        fwd.g
+            .neighbors_directed(k, petgraph::Direction::Outgoing)
+            .all(|u| matches!(fwd.node(u).op, KOp::MatVec { group, .. } if groups[group].hoisted))
+    });
+    let bwd_ok = bwd.g.node_indices().filter(|&k| is_input(bwd, k)).all(|k| {
+        bwd.g
+            .neighbors_directed(k, petgraph::Direction::Outgoing)
+            .next()
+            .is_none()
+    });
+    let [infer, train, back] = progs;
+    let reads_in_loop = |p: &Program| {
+        p.body
+            .iter()
+            .chain(&p.post)
+            .any(|it| matches!(it, Item::Gemm { a, .. } | Item::GemmT { a, .. } if matches!(a.buf, Buf::Xs(_))))
+    };
+    let kernel_writes_dx = back.pre.iter().chain(&back.body).chain(&back.post).any(|it| match it {
+        Item::Kernel(k) => k.targets.iter().any(|(_, l)| matches!(l.buf, Buf::DXs(_))),
+        _ => false,
+    });
+    fwd_ok && bwd_ok && !reads_in_loop(infer) && !reads_in_loop(train) && !kernel_writes_dx
 }
 
 /// Forward values the backward reads (`Leaf::Fwd`): the training forward keeps them.
@@ -725,11 +760,13 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
         l
     };
     let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home }, naive);
+    let one_hot_lookup = input_only_in_products(fwd, bwd, groups, [&infer, &train, &bwd_prog]);
     Plans {
         infer,
         train,
         bwd: bwd_prog,
         kept,
+        one_hot_lookup,
     }
 }
 

@@ -9,6 +9,8 @@
 
 use crate::error::RnnError;
 use crate::float::Float;
+pub use crate::input::CellInput;
+use crate::input::{InputRef, dense_input};
 use crate::workspace::Workspace;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
@@ -37,12 +39,19 @@ pub struct Trace<F> {
     /// history, saved intermediates). Read by the emitted backward only.
     #[doc(hidden)]
     pub saved: Vec<Vec<F>>,
+    /// Whether the forward pass read one-hot ids ([`CellInput::OneHot`]).
+    pub one_hot: bool,
+    /// The ids of a one-hot input, kept for the weight gradient.
+    #[doc(hidden)]
+    pub tokens: Vec<usize>,
 }
 
 /// Gradients with respect to a sequence's inputs and initial states.
 #[derive(Debug, Clone)]
 pub struct InputGrads<F> {
-    /// `[T, B, input_size]`.
+    /// `[T, B, input_size]`. When the forward pass read one-hot ids, which
+    /// have no gradient, emitted cells leave it empty (`[0, 0, 0]`) and
+    /// [`crate::Layers`] ignores it.
     pub d_xs: Array3<F>,
     /// One `[B, width]` per state, in declaration order.
     pub d_init: Vec<Array2<F>>,
@@ -132,6 +141,35 @@ pub trait Cell<F: Float>: Clone + Sized {
         input: &mut InputGrads<F>,
     ) -> Result<(), RnnError>;
 
+    /// [`Cell::forward_ws`] over values or one-hot ids. Emitted cells that
+    /// read their input only through products look one-hot rows up in the
+    /// weights; the default writes the vectors out and runs `forward_ws`.
+    fn forward_input_ws(
+        &self,
+        input: CellInput<'_, F>,
+        init: &[Array2<F>],
+        ws: &mut Workspace<F>,
+        out: &mut Forward<F>,
+    ) -> Result<(), RnnError> {
+        with_values(self, input, ws, |xs, ws| self.forward_ws(xs, init, ws, out))
+    }
+
+    /// [`Cell::forward_train_ws`] over values or one-hot ids (see
+    /// [`Cell::forward_input_ws`]); the trace records which it was, and the
+    /// backward pass of a one-hot trace leaves [`InputGrads::d_xs`] empty.
+    fn forward_train_input_ws(
+        &self,
+        input: CellInput<'_, F>,
+        init: &[Array2<F>],
+        ws: &mut Workspace<F>,
+        trace: &mut Trace<F>,
+    ) -> Result<(), RnnError> {
+        let one_hot = input.is_one_hot();
+        with_values(self, input, ws, |xs, ws| self.forward_train_ws(xs, init, ws, trace))?;
+        trace.one_hot = one_hot;
+        Ok(())
+    }
+
     /// Inference over a sequence `xs[T, B, I]` from `init` (empty slice: zeros); keeps nothing.
     fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array2<F>]) -> Result<Forward<F>, RnnError> {
         let mut out = Forward::empty();
@@ -171,6 +209,28 @@ pub trait Cell<F: Float>: Clone + Sized {
         let mut grads = Self::zeros(self.dims());
         let input = self.backward_into(trace, d_out, d_final, &mut grads)?;
         Ok((grads, input))
+    }
+}
+
+/// Runs `f` on `input` as values: one-hot ids are written out as vectors
+/// in a buffer from `ws` (given back afterwards).
+fn with_values<F: Float, C: Cell<F>>(
+    cell: &C,
+    input: CellInput<'_, F>,
+    ws: &mut Workspace<F>,
+    f: impl FnOnce(ArrayView3<'_, F>, &mut Workspace<F>) -> Result<(), RnnError>,
+) -> Result<(), RnnError> {
+    match input {
+        CellInput::Values(xs) => f(xs, ws),
+        CellInput::OneHot { ids, len, batch } => {
+            let width = cell.input_size();
+            input.check("xs", width)?;
+            let dense = dense_input(ws, InputRef::OneHot(ids), width);
+            let xs = ArrayView3::from_shape((len, batch, width), &dense[..]).expect("T*B rows of the input width");
+            let r = f(xs, ws);
+            ws.give(dense);
+            r
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod cell;
 pub mod error;
 pub mod float;
 pub mod gemm;
+pub mod input;
 pub mod io;
 pub mod kernels;
 pub mod layers;
@@ -33,6 +34,7 @@ pub mod workspace;
 pub use cell::{Cell, Forward, InputGrads, Trace};
 pub use error::RnnError;
 pub use float::Float;
+pub use input::CellInput;
 pub use io::{TensorFile, read_tensors, write_tensors};
 pub use layers::{Layers, LayersTrace};
 pub use ndarray;
@@ -46,6 +48,9 @@ pub mod __private {
     pub use crate::error::RnnError;
     pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad};
     pub use crate::gemm::{PackedB, Strided, gemm_packed};
+    pub use crate::input::{
+        CellInput, InputHold, InputRef, dense_input, input_product, input_weight_grad, save_input, saved_input,
+    };
     pub use crate::kernels::{
         chunks_mut, gemm_nn, gemm_nt, gemm_tn, pack_rows, simd, split_ranges_mut, uniform_fill, zeros,
     };

@@ -122,6 +122,8 @@ impl<F: Float> Workspace<F> {
         }
         trace.len = 0;
         trace.batch = 0;
+        trace.one_hot = false;
+        trace.tokens.clear();
     }
 
     /// Takes back everything `f` holds, leaving it empty.
@@ -178,6 +180,8 @@ impl<F> Trace<F> {
             len: 0,
             batch: 0,
             saved: Vec::new(),
+            one_hot: false,
+            tokens: Vec::new(),
         }
     }
 }

@@ -85,6 +85,7 @@ impl Ctx<'_> {
             flow,
             groups: self.groups,
             prog,
+            one_hot_lookup: self.plans.one_hot_lookup,
         };
         let (packs, unpack) = super::program::loop_packs(self.groups, &prog.body);
         let pre = g.items(&prog.pre, Section::Pre);
@@ -154,10 +155,15 @@ impl Ctx<'_> {
             // Saved in the order the backward reads them: inputs, histories, kept buffers.
             let kept = self.plans.kept.iter().map(|b| buf_name(Buf::Own(*b)));
             debug_assert_eq!(keep.len(), self.plans.kept.len());
+            let save_input = if self.plans.one_hot_lookup {
+                quote!(__rt::save_input(ws, trace, __xs0);)
+            } else {
+                quote!(trace.saved.push(ws.take_copy(__xs0));)
+            };
             quote! {
                 trace.len = __t_len;
                 trace.batch = __b;
-                trace.saved.push(ws.take_copy(__xs0));
+                #save_input
                 #(trace.saved.push(#hist_names);)*
                 #(trace.saved.push(#kept);)*
             }
@@ -169,15 +175,31 @@ impl Ctx<'_> {
         } else {
             quote!(ws.reclaim_forward(out);)
         };
+        let (check, bind) = if self.plans.one_hot_lookup {
+            (
+                quote!(let (__t_len, __b) = input.check("xs", <Self as __rt::Cell<F>>::input_size(self))?;),
+                quote! {
+                    let __xsh0 = __rt::InputHold::new(input);
+                    let __xs0 = __xsh0.as_ref();
+                },
+            )
+        } else {
+            (
+                quote!(let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;),
+                quote! {
+                    let __xsc0 = xs.as_standard_layout();
+                    let __xs0 = __xsc0.as_slice().expect("standard layout");
+                },
+            )
+        };
         quote! {
-            let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
+            #check
             #dims_l
             __rt::check_states("init", init, &#widths, __b)?;
             #reclaim
             #params
             #packed
-            let __xsc0 = xs.as_standard_layout();
-            let __xs0 = __xsc0.as_slice().expect("standard layout");
+            #bind
             #states
             let mut __out0 = ws.take_dirty(__t_len * __b * #ow);
             #own
@@ -250,11 +272,28 @@ impl Ctx<'_> {
             let (dy, op) = (buf_name(w.dy.buf), buf_name(w.operand.buf));
             let (dyo, opo) = (offset(&w.dy, Section::Post), offset(&w.operand, Section::Post));
             let (ldy, lop) = (dims(&w.dy.ld), dims(&w.operand.ld));
-            wgrads.extend(quote! {
-                __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+            wgrads.extend(if self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_)) {
+                quote! {
+                    __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, #gp, #cols);
+                }
+            } else {
+                quote! {
+                    __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                }
             });
         }
         let own_names = (0..prog.own.len()).map(|b| buf_name(Buf::Own(b)));
+        let dx_rows = if self.plans.one_hot_lookup {
+            // The input-gradient products are skipped for one-hot ids.
+            quote!(let __dx_rows = if trace.one_hot { 0 } else { __t_len * __b };)
+        } else {
+            quote!(let __dx_rows = __t_len * __b;)
+        };
+        let xs_bind = if self.plans.one_hot_lookup {
+            quote!(let __xs0 = __rt::saved_input(trace);)
+        } else {
+            quote!(let __xs0: &[F] = &trace.saved[0];)
+        };
         quote! {
             let (__t_len, __b) = (trace.len, trace.batch);
             #dims_l
@@ -273,17 +312,24 @@ impl Ctx<'_> {
             #params
             #packed
             #grads
-            let __xs0: &[F] = &trace.saved[0];
+            #xs_bind
             #trace_bufs
             let __out0 = trace.outputs.as_slice().expect("standard layout");
             let __doutc0 = d_out.as_standard_layout();
             let __dout0 = __doutc0.as_slice().expect("standard layout");
             #seeds
-            let mut __dxs0 = ws.take(__t_len * __b * #iw);
+            #dx_rows
+            let mut __dxs0 = ws.take(__dx_rows * #iw);
             #own
             #run
             #wgrads
-            input.d_xs = __rt::array3(__dxs0, __t_len, __b, #iw);
+            // One-hot ids have no gradient.
+            input.d_xs = if trace.one_hot {
+                ws.give(__dxs0);
+                __rt::array3(__rt::Vec::new(), 0, 0, 0)
+            } else {
+                __rt::array3(__dxs0, __t_len, __b, #iw)
+            };
             #d_init
             #(ws.give(#own_names);)*
             #unpacked

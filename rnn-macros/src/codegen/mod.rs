@@ -198,6 +198,68 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
     let forward_train = cx.forward_body(true);
     let backward = cx.backward_body();
     let n_states = sg.states.len();
+    let forwards = if cx.plans.one_hot_lookup {
+        // The bodies take values or one-hot ids; the plain forms pass values.
+        quote! {
+            fn forward_ws(
+                &self,
+                xs: __rt::ndarray::ArrayView3<'_, F>,
+                init: &[__rt::ndarray::Array2<F>],
+                ws: &mut __rt::Workspace<F>,
+                out: &mut __rt::Forward<F>,
+            ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                <Self as __rt::Cell<F>>::forward_input_ws(self, __rt::CellInput::Values(xs), init, ws, out)
+            }
+            fn forward_train_ws(
+                &self,
+                xs: __rt::ndarray::ArrayView3<'_, F>,
+                init: &[__rt::ndarray::Array2<F>],
+                ws: &mut __rt::Workspace<F>,
+                trace: &mut __rt::Trace<F>,
+            ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                <Self as __rt::Cell<F>>::forward_train_input_ws(self, __rt::CellInput::Values(xs), init, ws, trace)
+            }
+            fn forward_input_ws(
+                &self,
+                input: __rt::CellInput<'_, F>,
+                init: &[__rt::ndarray::Array2<F>],
+                ws: &mut __rt::Workspace<F>,
+                out: &mut __rt::Forward<F>,
+            ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                #forward
+            }
+            fn forward_train_input_ws(
+                &self,
+                input: __rt::CellInput<'_, F>,
+                init: &[__rt::ndarray::Array2<F>],
+                ws: &mut __rt::Workspace<F>,
+                trace: &mut __rt::Trace<F>,
+            ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                #forward_train
+            }
+        }
+    } else {
+        quote! {
+            fn forward_ws(
+                &self,
+                xs: __rt::ndarray::ArrayView3<'_, F>,
+                init: &[__rt::ndarray::Array2<F>],
+                ws: &mut __rt::Workspace<F>,
+                out: &mut __rt::Forward<F>,
+            ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                #forward
+            }
+            fn forward_train_ws(
+                &self,
+                xs: __rt::ndarray::ArrayView3<'_, F>,
+                init: &[__rt::ndarray::Array2<F>],
+                ws: &mut __rt::Workspace<F>,
+                trace: &mut __rt::Trace<F>,
+            ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                #forward_train
+            }
+        }
+    };
     quote! {
         #[allow(clippy::all, unused_mut, unused_variables, unused_parens, non_snake_case, clippy::pedantic)]
         const _: () = {
@@ -247,24 +309,7 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                 fn params_mut(&mut self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewMutD<'_, F>)> {
                     __rt::Vec::from([#((#pnames, self.#pidents.view_mut().into_dyn())),*])
                 }
-                fn forward_ws(
-                    &self,
-                    xs: __rt::ndarray::ArrayView3<'_, F>,
-                    init: &[__rt::ndarray::Array2<F>],
-                    ws: &mut __rt::Workspace<F>,
-                    out: &mut __rt::Forward<F>,
-                ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                    #forward
-                }
-                fn forward_train_ws(
-                    &self,
-                    xs: __rt::ndarray::ArrayView3<'_, F>,
-                    init: &[__rt::ndarray::Array2<F>],
-                    ws: &mut __rt::Workspace<F>,
-                    trace: &mut __rt::Trace<F>,
-                ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                    #forward_train
-                }
+                #forwards
                 fn backward_ws(
                     &self,
                     trace: &__rt::Trace<F>,

@@ -127,6 +127,9 @@ pub struct Gen<'a> {
     pub flow: &'a Flow,
     pub groups: &'a [Group],
     pub prog: &'a Program,
+    /// The input is the runtime's `InputRef` (values or one-hot ids), read
+    /// only by products before the loop (`Plans::one_hot_lookup`).
+    pub one_hot_lookup: bool,
 }
 
 impl Gen<'_> {
@@ -151,6 +154,10 @@ impl Gen<'_> {
         let (an, cn) = (buf_name(a.buf), buf_name(c.buf));
         let (ao, co) = (offset(a, sec), offset(c, sec));
         let (lda, ldc) = (dims(&a.ld), dims(&c.ld));
+        if self.one_hot_lookup && matches!(a.buf, Buf::Xs(_)) {
+            // Values or one-hot ids, from row 0: the product runs before the loop.
+            return quote!(__rt::input_product(ws, #an, #m, #r, #cols, #w, #cols, F::zero(), &mut #cn[#co..], #ldc););
+        }
         let call = |a_slice: TokenStream, c_slice: TokenStream| {
             if sec == Section::Body {
                 // Inside the loop the weights were packed once, before it.
@@ -162,6 +169,15 @@ impl Gen<'_> {
                 quote!(__rt::gemm_nt(ws, #m, #r, #cols, #a_slice, #lda, #w, #cols, F::zero(), #c_slice, #ldc);)
             }
         };
+        if self.one_hot_lookup && matches!(c.buf, Buf::DXs(_)) {
+            // One-hot ids have no gradient.
+            let body = call(quote!(&#an[#ao..]), quote!(&mut #cn[#co..]));
+            return quote! {
+                if !trace.one_hot {
+                    #body
+                }
+            };
+        }
         if a.buf == c.buf {
             // Same buffer (a state's history): read block t, write a later block.
             let body = call(quote!(&__lo[__ao..]), quote!(&mut __hi[..]));

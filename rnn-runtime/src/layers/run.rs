@@ -7,9 +7,11 @@
 //! indexed by the true time step.
 
 use super::Layers;
-use crate::cell::{Cell, Forward, Trace};
+use crate::cell::{Cell, Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::input::CellInput;
+use crate::workspace::Workspace;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
 /// What [`Layers::forward_train`] keeps for [`Layers::backward`].
@@ -26,6 +28,19 @@ pub struct LayersTrace<F> {
     pub len: usize,
     /// Batch size `B`.
     pub batch: usize,
+}
+
+impl<F> LayersTrace<F> {
+    /// An empty trace for [`Layers::forward_train_ws`] to fill.
+    pub fn empty() -> Self {
+        LayersTrace {
+            out: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            states: Vec::new(),
+            traces: Vec::new(),
+            len: 0,
+            batch: 0,
+        }
+    }
 }
 
 /// The outputs and final states a per-cell result carries.
@@ -55,6 +70,46 @@ impl<F> CellRun<F> for Trace<F> {
 /// `a` with its time axis reversed, in standard layout.
 fn reversed<F: Float>(a: ArrayView3<'_, F>) -> Array3<F> {
     a.slice(s![..;-1, .., ..]).as_standard_layout().into_owned()
+}
+
+/// The same input under a shorter lifetime.
+/// (ndarray views are invariant in their lifetime, so this is a reborrow).
+fn shorter<'s, 'l: 's, F>(input: CellInput<'l, F>) -> CellInput<'s, F> {
+    match input {
+        CellInput::Values(xs) => CellInput::Values(xs.reborrow()),
+        CellInput::OneHot { ids, len, batch } => CellInput::OneHot { ids, len, batch },
+    }
+}
+
+/// Owned storage for a time-reversed [`CellInput`].
+enum Reversed<F> {
+    Values(Array3<F>),
+    Ids(Vec<usize>, usize, usize),
+}
+
+impl<F: Float> Reversed<F> {
+    fn of(input: CellInput<'_, F>) -> Self {
+        match input {
+            CellInput::Values(xs) => Reversed::Values(reversed(xs)),
+            CellInput::OneHot { ids, len, batch } => {
+                let ids = (0..len)
+                    .rev()
+                    .flat_map(|t| ids[t * batch..(t + 1) * batch].iter().copied());
+                Reversed::Ids(ids.collect(), len, batch)
+            }
+        }
+    }
+
+    fn input(&self) -> CellInput<'_, F> {
+        match self {
+            Reversed::Values(xs) => CellInput::Values(xs.view()),
+            Reversed::Ids(ids, len, batch) => CellInput::OneHot {
+                ids,
+                len: *len,
+                batch: *batch,
+            },
+        }
+    }
 }
 
 /// Checks a list of `[L*D, B, width]` state tensors (empty: zeros).
@@ -97,28 +152,27 @@ fn check_cell_result(what: String, got: &[usize], want: &[usize]) -> Result<(), 
 }
 
 impl<F: Float, C: Cell<F>> Layers<F, C> {
-    fn check_input(&self, xs: &ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<(usize, usize), RnnError> {
-        let s = xs.shape();
-        if s[2] != self.input_size() {
-            return Err(RnnError::shape(
-                "layers input xs [T, B, I]",
-                &[s[0], s[1], self.input_size()],
-                s,
-            ));
-        }
-        check_state_list("initial state", init, self.cells.len(), s[1], &self.state_sizes())?;
-        Ok((s[0], s[1]))
+    fn check_input(&self, input: &CellInput<'_, F>, init: &[Array3<F>]) -> Result<(usize, usize), RnnError> {
+        let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
+        check_state_list("initial state", init, self.cells.len(), batch, &self.state_sizes())?;
+        Ok((t_len, batch))
     }
 
-    /// Runs every cell with `run`, wiring layers and directions together.
+    /// Runs every cell with `run(cell, input, initial state, ws, result)`,
+    /// wiring layers and directions together; `results` holds one result
+    /// per cell afterwards (existing entries are refilled, so their memory
+    /// can be reused).
     #[allow(clippy::type_complexity)]
     fn run_all<R: CellRun<F>>(
         &self,
-        xs: ArrayView3<'_, F>,
+        input: CellInput<'_, F>,
         init: &[Array3<F>],
-        mut run: impl FnMut(&C, ArrayView3<'_, F>, &[Array2<F>]) -> Result<R, RnnError>,
-    ) -> Result<(Array3<F>, Vec<Array3<F>>, Vec<R>), RnnError> {
-        let (t_len, batch) = self.check_input(&xs, init)?;
+        ws: &mut Workspace<F>,
+        results: &mut Vec<R>,
+        fresh: impl Fn() -> R,
+        mut run: impl FnMut(&C, CellInput<'_, F>, &[Array2<F>], &mut Workspace<F>, &mut R) -> Result<(), RnnError>,
+    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
+        let (t_len, batch) = self.check_input(&input, init)?;
         let dirs = self.num_directions();
         let o = self.cell_output_size();
         let widths = self.state_sizes();
@@ -126,24 +180,28 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             .iter()
             .map(|&w| Array3::zeros((self.cells.len(), batch, w)))
             .collect();
-        let mut results = Vec::with_capacity(self.cells.len());
-        let first = xs.as_standard_layout();
+        results.truncate(self.cells.len());
+        while results.len() < self.cells.len() {
+            results.push(fresh());
+        }
+        let first = input;
         let mut below: Option<Array3<F>> = None;
         for l in 0..self.num_layers {
             let input = match &below {
-                Some(a) => a.view(),
-                None => first.view(),
+                Some(a) => CellInput::Values(a.view()),
+                None => shorter(first),
             };
             let mut layer_out = Array3::zeros((t_len, batch, dirs * o));
             for d in 0..dirs {
                 let idx = l * dirs + d;
                 let cell = &self.cells[idx];
                 let start = rows_of(init, idx);
-                let r = if d == 0 {
-                    run(cell, input, &start)?
+                let r = &mut results[idx];
+                if d == 0 {
+                    run(cell, input, &start, ws, r)?;
                 } else {
-                    run(cell, reversed(input).view(), &start)?
-                };
+                    run(cell, Reversed::of(input).input(), &start, ws, r)?;
+                }
                 let outs = r.outputs();
                 check_cell_result(format!("outputs of cell l{l} d{d}"), outs.shape(), &[t_len, batch, o])?;
                 let mut slot = layer_out.slice_mut(s![.., .., d * o..(d + 1) * o]);
@@ -166,12 +224,11 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     )?;
                     finals[k].index_axis_mut(Axis(0), idx).assign(st);
                 }
-                results.push(r);
             }
             below = Some(layer_out);
         }
         let out = below.expect("num_layers >= 1");
-        Ok((out, finals, results))
+        Ok((out, finals))
     }
 
     /// Inference over `xs[T, B, I]` from `init` (one `[L*D, B, width]` per
@@ -181,22 +238,52 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// one `[L*D, B, width]` per cell state. Wrong shapes are
     /// [`RnnError::Shape`].
     pub fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
-        let (out, states, _) = self.run_all(xs, init, |c, x, s| c.forward(x, s))?;
-        Ok((out, states))
+        self.forward_input_ws(CellInput::Values(xs), init, &mut Workspace::new())
+    }
+
+    /// [`Layers::forward`] over values or one-hot ids (layer 0 reads them
+    /// through [`Cell::forward_input_ws`]), with buffers from `ws`.
+    pub fn forward_input_ws(
+        &self,
+        input: CellInput<'_, F>,
+        init: &[Array3<F>],
+        ws: &mut Workspace<F>,
+    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
+        let mut results = Vec::new();
+        self.run_all(input, init, ws, &mut results, Forward::empty, |c, x, s, ws, out| {
+            c.forward_input_ws(x, s, ws, out)
+        })
     }
 
     /// Training forward: like [`Layers::forward`], keeping what
     /// [`Layers::backward`] needs.
     pub fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<LayersTrace<F>, RnnError> {
-        let (t_len, batch) = (xs.shape()[0], xs.shape()[1]);
-        let (out, states, traces) = self.run_all(xs, init, |c, x, s| c.forward_train(x, s))?;
-        Ok(LayersTrace {
-            out,
-            states,
-            traces,
-            len: t_len,
-            batch,
-        })
+        let mut trace = LayersTrace::empty();
+        self.forward_train_ws(CellInput::Values(xs), init, &mut Workspace::new(), &mut trace)?;
+        Ok(trace)
+    }
+
+    /// Training forward over values or one-hot ids into `trace`, with
+    /// buffers from `ws`: the cells' traces in `trace` are refilled and what
+    /// they held goes back to `ws` first, so a training loop that passes the
+    /// same `ws` and `trace` every step reuses their memory. A one-hot
+    /// input has no gradient ([`Layers::backward_ws`] returns an empty one).
+    pub fn forward_train_ws(
+        &self,
+        input: CellInput<'_, F>,
+        init: &[Array3<F>],
+        ws: &mut Workspace<F>,
+        trace: &mut LayersTrace<F>,
+    ) -> Result<(), RnnError> {
+        let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
+        let (out, states) = self.run_all(input, init, ws, &mut trace.traces, Trace::empty, |c, x, s, ws, tr| {
+            c.forward_train_input_ws(x, s, ws, tr)
+        })?;
+        trace.out = out;
+        trace.states = states;
+        trace.len = t_len;
+        trace.batch = batch;
+        Ok(())
     }
 
     /// BPTT through every layer and direction into fresh gradients.
@@ -229,6 +316,19 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         d_final: &[Array3<F>],
         grads: &mut Self,
     ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
+        self.backward_ws(trace, d_out, d_final, grads, &mut Workspace::new())
+    }
+
+    /// [`Layers::backward_into`] with buffers from `ws`. The input gradient
+    /// is empty (`[0, 0, 0]`) when the forward pass read one-hot ids.
+    pub fn backward_ws(
+        &self,
+        trace: &LayersTrace<F>,
+        d_out: ArrayView3<'_, F>,
+        d_final: &[Array3<F>],
+        grads: &mut Self,
+        ws: &mut Workspace<F>,
+    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
         self.check_grads(grads)?;
         let (t_len, batch) = (trace.len, trace.batch);
         let dirs = self.num_directions();
@@ -251,30 +351,43 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             .iter()
             .map(|&w| Array3::zeros((self.cells.len(), batch, w)))
             .collect();
+        let mut g = InputGrads::empty();
         let mut above: Option<Array3<F>> = None;
         for l in (0..self.num_layers).rev() {
             let d_layer = match &above {
                 Some(a) => a.view(),
                 None => d_out,
             };
-            let in_width = self.cells[l * dirs].input_size();
-            let mut d_input = Array3::zeros((t_len, batch, in_width));
+            // Layer 0 of a one-hot trace has no input gradient.
+            let one_hot = l == 0 && trace.traces[0].one_hot;
+            let in_width = if one_hot { 0 } else { self.cells[l * dirs].input_size() };
+            let in_len = if one_hot { 0 } else { t_len };
+            let in_batch = if one_hot { 0 } else { batch };
+            let mut d_input = Array3::zeros((in_len, in_batch, in_width));
             for d in 0..dirs {
                 let idx = l * dirs + d;
                 let part = d_layer.slice(s![.., .., d * o..(d + 1) * o]);
                 let d_part = if d == 0 {
-                    part.as_standard_layout().into_owned()
+                    part.as_standard_layout()
                 } else {
-                    reversed(part)
+                    reversed(part).into()
                 };
                 let d_fin = rows_of(d_final, idx);
-                let g =
-                    self.cells[idx].backward_into(&trace.traces[idx], d_part.view(), &d_fin, &mut grads.cells[idx])?;
-                check_cell_result(
-                    format!("input gradient of cell l{l} d{d}"),
-                    g.d_xs.shape(),
-                    &[t_len, batch, in_width],
+                self.cells[idx].backward_ws(
+                    &trace.traces[idx],
+                    d_part.view(),
+                    &d_fin,
+                    &mut grads.cells[idx],
+                    ws,
+                    &mut g,
                 )?;
+                if !one_hot {
+                    check_cell_result(
+                        format!("input gradient of cell l{l} d{d}"),
+                        g.d_xs.shape(),
+                        &[in_len, in_batch, in_width],
+                    )?;
+                }
                 check_cell_result(
                     format!("number of initial-state gradients of cell l{l} d{d}"),
                     &[g.d_init.len()],
@@ -288,7 +401,9 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     )?;
                     d_init[k].index_axis_mut(Axis(0), idx).assign(st);
                 }
-                if d == 0 {
+                if one_hot {
+                    // Ignored: the cell may have computed it anyway.
+                } else if d == 0 {
                     d_input += &g.d_xs;
                 } else {
                     d_input += &g.d_xs.slice(s![..;-1, .., ..]);
@@ -296,6 +411,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             }
             above = Some(d_input);
         }
+        ws.reclaim_input_grads(&mut g);
         Ok((above.expect("num_layers >= 1"), d_init))
     }
 

@@ -233,6 +233,8 @@ impl<F: Float> Cell<F> for TestRnn<F> {
             len: t_len,
             batch,
             saved: vec![xs.iter().copied().collect(), h_hist, g_all],
+            one_hot: false,
+            tokens: Vec::new(),
         };
         Ok(())
     }

@@ -10,15 +10,17 @@
 //! (`rnn.weight_ih_l0`, ...) and `head.weight` / `head.bias`, the
 //! `state_dict` names of a PyTorch module holding `self.rnn` and `self.head`.
 
-use super::charlm::{Windows, one_hot};
+use super::charlm::Windows;
 use super::linear::Linear;
 use super::loss::softmax_cross_entropy;
 use super::sample::sample_logits;
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::input::CellInput;
 use crate::io::{TensorFile, read_tensors, write_tensors};
-use crate::layers::Layers;
+use crate::layers::{Layers, LayersTrace};
+use crate::workspace::Workspace;
 use ndarray::{Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -57,6 +59,39 @@ impl<F: Float, C: Cell<F>> std::fmt::Debug for CharModel<F, C> {
 
 fn reshape_err(e: ndarray::ShapeError) -> RnnError {
     RnnError::Dimension(e.to_string())
+}
+
+/// Memory that [`CharModel::loss_and_grad_ws`] reuses from one step to the
+/// next (buffers of the cells' passes and their traces).
+#[derive(Debug)]
+pub struct CharScratch<F> {
+    ws: Workspace<F>,
+    trace: LayersTrace<F>,
+}
+
+impl<F: Float> CharScratch<F> {
+    /// Empty scratch memory (filled by the first step).
+    pub fn new() -> Self {
+        CharScratch {
+            ws: Workspace::new(),
+            trace: LayersTrace::empty(),
+        }
+    }
+}
+
+impl<F: Float> Default for CharScratch<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The one-hot input of a batch of windows, as ids.
+fn ids_of<F>(w: &Windows) -> CellInput<'_, F> {
+    CellInput::OneHot {
+        ids: &w.inputs,
+        len: w.seq_len,
+        batch: w.batch,
+    }
 }
 
 impl<F: Float, C: Cell<F>> CharModel<F, C> {
@@ -152,8 +187,12 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
     /// Logits `[T*B, V]` (time-major rows) of a one-hot batch `xs[T, B, V]`
     /// from a zero state, without keeping anything for BPTT.
     pub fn logits(&self, xs: ArrayView3<'_, F>) -> Result<Array2<F>, RnnError> {
-        let (t, b, _) = xs.dim();
-        let (out, _) = self.layers.forward(xs, &[])?;
+        self.logits_of(CellInput::Values(xs), &mut Workspace::new())
+    }
+
+    fn logits_of(&self, input: CellInput<'_, F>, ws: &mut Workspace<F>) -> Result<Array2<F>, RnnError> {
+        let (out, _) = self.layers.forward_input_ws(input, &[], ws)?;
+        let (t, b, _) = out.dim();
         let h = out
             .into_shape_with_order((t * b, self.hidden_size()))
             .map_err(reshape_err)?;
@@ -163,8 +202,7 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
     /// Mean cross-entropy (nats per character) of `w`'s targets, from a
     /// zero state, without gradients.
     pub fn loss(&self, w: &Windows) -> Result<f64, RnnError> {
-        let xs: Array3<F> = one_hot(&w.inputs, w.seq_len, w.batch, self.vocab_size())?;
-        let logits = self.logits(xs.view())?;
+        let logits = self.logits_of(ids_of(w), &mut Workspace::new())?;
         Ok(softmax_cross_entropy(logits.view(), &w.targets, None)?.loss)
     }
 
@@ -173,10 +211,23 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
     /// gradient of every parameter, back-propagated through all `T` steps
     /// from a zero state. Returns the loss.
     pub fn loss_and_grad_into(&self, w: &Windows, grads: &mut Self) -> Result<f64, RnnError> {
-        let (t, b, v) = (w.seq_len, w.batch, self.vocab_size());
+        self.loss_and_grad_ws(w, grads, &mut CharScratch::new())
+    }
+
+    /// [`CharModel::loss_and_grad_into`] with memory reused across calls:
+    /// a training loop passing the same `scratch` every step allocates its
+    /// big buffers once. The input is looked up as one-hot ids (CHARLM
+    /// section 2), never written out as vectors.
+    pub fn loss_and_grad_ws(
+        &self,
+        w: &Windows,
+        grads: &mut Self,
+        scratch: &mut CharScratch<F>,
+    ) -> Result<f64, RnnError> {
+        let (t, b) = (w.seq_len, w.batch);
         let hid = self.hidden_size();
-        let xs: Array3<F> = one_hot(&w.inputs, t, b, v)?;
-        let trace = self.layers.forward_train(xs.view(), &[])?;
+        let CharScratch { ws, trace } = scratch;
+        self.layers.forward_train_ws(ids_of(w), &[], ws, trace)?;
         let out = trace.out.as_standard_layout();
         let h = out.view().into_shape_with_order((t * b, hid)).map_err(reshape_err)?;
         let logits = self.head.forward(h)?;
@@ -184,7 +235,7 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
         grads.zero();
         let dh = self.head.backward_into(h, ce.grad.view(), &mut grads.head)?;
         let dh = dh.into_shape_with_order((t, b, hid)).map_err(reshape_err)?;
-        self.layers.backward_into(&trace, dh.view(), &[], &mut grads.layers)?;
+        self.layers.backward_ws(trace, dh.view(), &[], &mut grads.layers, ws)?;
         Ok(ce.loss)
     }
 

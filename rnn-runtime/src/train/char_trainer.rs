@@ -13,7 +13,7 @@
 //! gradient or updated parameter stops training with an
 //! [`RnnError::NonFinite`] naming the step and, for a tensor, the parameter.
 
-use super::char_model::CharModel;
+use super::char_model::{CharModel, CharScratch};
 use super::charlm::{Corpus, Windows, random_offsets, val_offsets, windows};
 use super::clip::{clip_grad_norm, global_norm};
 use super::guard::{check_tensors, check_value};
@@ -67,6 +67,7 @@ pub struct StepStats {
 pub struct CharTrainer<'a, F: Float, C: Cell<F>, O: Optimizer<F>> {
     model: CharModel<F, C>,
     grads: CharModel<F, C>,
+    scratch: CharScratch<F>,
     optimizer: O,
     corpus: &'a Corpus,
     config: CharLmConfig,
@@ -112,6 +113,7 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
         Ok(CharTrainer {
             model,
             grads,
+            scratch: CharScratch::new(),
             optimizer,
             corpus,
             config,
@@ -137,7 +139,9 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
         let train = self.corpus.train();
         let offsets = random_offsets(&mut self.rng, train.len(), c.seq_len, c.batch)?;
         let batch = windows(train, &offsets, c.seq_len)?;
-        let loss = self.model.loss_and_grad_into(&batch, &mut self.grads)?;
+        let loss = self
+            .model
+            .loss_and_grad_ws(&batch, &mut self.grads, &mut self.scratch)?;
         check_value(step, "training loss", loss)?;
         let grad_norm = match c.clip {
             Some(max) => {
@@ -158,7 +162,8 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
             // Clipping scaled every gradient by a non-finite factor: recompute
             // them (same batch, same parameters) to name the culprit.
             if c.clip.is_some() {
-                self.model.loss_and_grad_into(&batch, &mut self.grads)?;
+                self.model
+                    .loss_and_grad_ws(&batch, &mut self.grads, &mut self.scratch)?;
             }
             check_tensors(step, "gradient of", &self.grads.named_params())?;
             return Err(RnnError::NonFinite {

@@ -41,7 +41,7 @@ pub mod sample;
 pub mod schedule;
 pub mod tbptt;
 
-pub use char_model::CharModel;
+pub use char_model::{CharModel, CharScratch};
 pub use char_trainer::{CharLmConfig, CharTrainer, StepStats};
 pub use charlm::Corpus;
 pub use clip::{clip_grad_norm, clip_grad_value, global_norm};

@@ -126,7 +126,7 @@ pub struct SeqOutcome<F> {
 /// #             outputs.index_axis_mut(ndarray::Axis(0), t).assign(&st);
 /// #             saved.extend(st.iter().copied());
 /// #         }
-/// #         *trace = Trace { outputs, states: vec![st], len, batch, saved: vec![xs.iter().copied().collect(), saved] };
+/// #         *trace = Trace { outputs, states: vec![st], len, batch, saved: vec![xs.iter().copied().collect(), saved], ..Trace::empty() };
 /// #         Ok(())
 /// #     }
 /// #     fn backward_ws(&self, tr: &Trace<f64>, d_out: ArrayView3<'_, f64>, d_fin: &[Array2<f64>], g: &mut Self,

@@ -1,0 +1,273 @@
+//! A cell's input sequence: real values, or token ids standing for one-hot
+//! vectors, and the kernels that read either form.
+//!
+//! A one-hot input `x_t` (a 1 at the token's id, zeros elsewhere) times a
+//! weight `W^T` is column `id` of `W`, and the weight gradient `dY^T X` adds
+//! each row of `dY` into one column: a lookup and a scatter instead of two
+//! dense matrix products with a mostly-zero operand, and no input gradient
+//! at all (a token has none). Emitted cells that read their input only
+//! through products ([`Cell::forward_train_input_ws`](crate::Cell::forward_train_input_ws))
+//! take this path; the others see the one-hot vectors written out.
+
+use crate::cell::Trace;
+use crate::error::RnnError;
+use crate::float::Float;
+use crate::kernels::{gemm_nt, gemm_tn};
+use crate::workspace::Workspace;
+use ndarray::{ArrayView3, CowArray, Ix3};
+
+/// A batch of input sequences for a cell, time-major.
+#[derive(Debug, Clone, Copy)]
+pub enum CellInput<'a, F> {
+    /// Values `[T, B, I]`.
+    Values(ArrayView3<'a, F>),
+    /// One-hot vectors of width `I` given by their ids, `ids[t * batch + b]`.
+    OneHot {
+        /// `[len * batch]` ids, each below the cell's input width.
+        ids: &'a [usize],
+        /// Sequence length `T`.
+        len: usize,
+        /// Batch size `B`.
+        batch: usize,
+    },
+}
+
+impl<'a, F: Float> CellInput<'a, F> {
+    /// Checks the input against the cell's input width `width` and returns
+    /// `(T, B)`. Errors: [`RnnError::Shape`] for values of the wrong width
+    /// or ids of the wrong count, [`RnnError::Invalid`] for an id `>= width`.
+    pub fn check(&self, what: &str, width: usize) -> Result<(usize, usize), RnnError> {
+        match *self {
+            CellInput::Values(ref xs) => crate::cell::check_input(what, xs, width),
+            CellInput::OneHot { ids, len, batch } => {
+                if ids.len() != len * batch {
+                    return Err(RnnError::shape(
+                        format!("{what} (one-hot ids [T*B])"),
+                        &[len * batch],
+                        &[ids.len()],
+                    ));
+                }
+                if let Some(&bad) = ids.iter().find(|&&i| i >= width) {
+                    return Err(RnnError::Invalid(format!(
+                        "{what}: id {bad} out of range for one-hot vectors of width {width}"
+                    )));
+                }
+                Ok((len, batch))
+            }
+        }
+    }
+
+    /// Whether this is [`CellInput::OneHot`].
+    pub fn is_one_hot(&self) -> bool {
+        matches!(self, CellInput::OneHot { .. })
+    }
+}
+
+/// The input as the emitted code reads it: a row-major `[T*B, I]` slice or the ids.
+#[derive(Debug, Clone, Copy)]
+pub enum InputRef<'a, F> {
+    /// Row-major values, `I` per row.
+    Dense(&'a [F]),
+    /// One id per row.
+    OneHot(&'a [usize]),
+}
+
+/// Holds a [`CellInput`] in the form [`InputRef`] borrows from (values in
+/// standard layout, copied only if they were not).
+pub struct InputHold<'a, F> {
+    values: Option<CowArray<'a, F, Ix3>>,
+    ids: &'a [usize],
+}
+
+impl<'a, F: Float> InputHold<'a, F> {
+    /// Borrows (or, for a non-standard layout, copies) `input`.
+    pub fn new(input: CellInput<'a, F>) -> Self {
+        match input {
+            CellInput::Values(xs) => InputHold {
+                values: Some(if xs.is_standard_layout() {
+                    CowArray::from(xs)
+                } else {
+                    CowArray::from(xs.as_standard_layout().into_owned())
+                }),
+                ids: &[],
+            },
+            CellInput::OneHot { ids, .. } => InputHold { values: None, ids },
+        }
+    }
+
+    /// The input for the emitted kernels.
+    pub fn as_ref(&self) -> InputRef<'_, F> {
+        match &self.values {
+            Some(v) => InputRef::Dense(v.as_slice().expect("standard layout")),
+            None => InputRef::OneHot(self.ids),
+        }
+    }
+}
+
+/// Writes `input` out as dense rows `[T*B, width]` into a buffer from `ws`
+/// (one-hot ids become vectors with a single 1), for cells that read their
+/// input other than through products. Give the buffer back with `ws.give`.
+pub fn dense_input<F: Float>(ws: &mut Workspace<F>, input: InputRef<'_, F>, width: usize) -> Vec<F> {
+    match input {
+        InputRef::Dense(x) => ws.take_copy(x),
+        InputRef::OneHot(ids) => {
+            let mut v = ws.take(ids.len() * width);
+            for (row, &id) in v.chunks_exact_mut(width).zip(ids) {
+                row[id] = F::one();
+            }
+            v
+        }
+    }
+}
+
+/// `C[m×n] = beta·C + X · W^T` for the input `X` (`m` rows of width `k`)
+/// and `W[n×k]` (row stride `ldw`): a product for values, a lookup of
+/// columns of `W` for one-hot rows (the same numbers: every other term of
+/// the product is an exact zero).
+#[allow(clippy::too_many_arguments)]
+pub fn input_product<F: Float>(
+    ws: &mut Workspace<F>,
+    x: InputRef<'_, F>,
+    m: usize,
+    n: usize,
+    k: usize,
+    w: &[F],
+    ldw: usize,
+    beta: F,
+    c: &mut [F],
+    ldc: usize,
+) {
+    match x {
+        InputRef::Dense(x) => gemm_nt(ws, m, n, k, x, k, w, ldw, beta, c, ldc),
+        InputRef::OneHot(ids) => {
+            // W^T once, so that each row's lookup is one contiguous copy.
+            let mut wt = ws.take_dirty(k * n);
+            for (j, row) in w.chunks(ldw).take(n).enumerate() {
+                for (p, &v) in row[..k].iter().enumerate() {
+                    wt[p * n + j] = v;
+                }
+            }
+            for (r, &id) in ids[..m].iter().enumerate() {
+                let src = &wt[id * n..][..n];
+                let dst = &mut c[r * ldc..][..n];
+                if beta == F::zero() {
+                    dst.copy_from_slice(src);
+                } else {
+                    for (d, &s) in dst.iter_mut().zip(src) {
+                        *d = beta * *d + s;
+                    }
+                }
+            }
+            ws.give(wt);
+        }
+    }
+}
+
+/// `G[m×n] += dY^T · X` for `dY` (`k` rows of width `m`, row stride `lda`)
+/// and the input `X` (`k` rows of width `n`): a product for values; for
+/// one-hot rows each row of `dY` is added into the column of its id.
+#[allow(clippy::too_many_arguments)]
+pub fn input_weight_grad<F: Float>(
+    ws: &mut Workspace<F>,
+    x: InputRef<'_, F>,
+    m: usize,
+    n: usize,
+    k: usize,
+    dy: &[F],
+    lda: usize,
+    g: &mut [F],
+    ldg: usize,
+) {
+    match x {
+        InputRef::Dense(x) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
+        InputRef::OneHot(ids) => {
+            // Sum the rows of each id into G^T (contiguous adds), then add
+            // the transpose into G.
+            let mut gt = ws.take(n * m);
+            for (r, &id) in ids[..k].iter().enumerate() {
+                let src = &dy[r * lda..][..m];
+                for (d, &s) in gt[id * m..][..m].iter_mut().zip(src) {
+                    *d += s;
+                }
+            }
+            for (i, row) in g.chunks_mut(ldg).take(m).enumerate() {
+                for (c, v) in row[..n].iter_mut().enumerate() {
+                    *v += gt[c * m + i];
+                }
+            }
+            ws.give(gt);
+        }
+    }
+}
+
+/// Keeps the input in `trace` for the backward pass: a copy of the values
+/// (as `saved[0]`), or the ids (`saved[0]` then stays empty).
+pub fn save_input<F: Float>(ws: &mut Workspace<F>, trace: &mut Trace<F>, x: InputRef<'_, F>) {
+    match x {
+        InputRef::Dense(x) => {
+            trace.saved.push(ws.take_copy(x));
+            trace.one_hot = false;
+        }
+        InputRef::OneHot(ids) => {
+            trace.saved.push(Vec::new());
+            trace.tokens.clear();
+            trace.tokens.extend_from_slice(ids);
+            trace.one_hot = true;
+        }
+    }
+}
+
+/// The input [`save_input`] kept in `trace`.
+pub fn saved_input<F>(trace: &Trace<F>) -> InputRef<'_, F> {
+    if trace.one_hot {
+        InputRef::OneHot(&trace.tokens)
+    } else {
+        InputRef::Dense(&trace.saved[0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_hot_lookup_and_scatter_match_the_dense_products() {
+        let (m, n, k) = (5, 7, 4); // rows, output width, vocabulary
+        let ids = [3usize, 0, 3, 1, 2];
+        let dense: Vec<f64> = ids
+            .iter()
+            .flat_map(|&id| (0..k).map(move |j| if j == id { 1.0 } else { 0.0 }))
+            .collect();
+        let w: Vec<f64> = (0..n * k).map(|v| (v as f64 * 0.37).sin()).collect();
+        let mut ws = Workspace::new();
+        let (mut c1, mut c2) = (vec![0.5; m * n], vec![0.5; m * n]);
+        input_product(&mut ws, InputRef::Dense(&dense), m, n, k, &w, k, 2.0, &mut c1, n);
+        input_product(&mut ws, InputRef::OneHot(&ids), m, n, k, &w, k, 2.0, &mut c2, n);
+        assert_eq!(c1, c2);
+        let dy: Vec<f64> = (0..m * n).map(|v| (v as f64 * 0.11).cos()).collect();
+        let (mut g1, mut g2) = (vec![1.0; n * k], vec![1.0; n * k]);
+        input_weight_grad(&mut ws, InputRef::Dense(&dense), n, k, m, &dy, n, &mut g1, k);
+        input_weight_grad(&mut ws, InputRef::OneHot(&ids), n, k, m, &dy, n, &mut g2, k);
+        for (a, b) in g1.iter().zip(&g2) {
+            assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn checks_ids() {
+        let ids = [0usize, 4];
+        let input: CellInput<'_, f32> = CellInput::OneHot {
+            ids: &ids,
+            len: 1,
+            batch: 2,
+        };
+        assert_eq!(input.check("xs", 5).unwrap(), (1, 2));
+        assert!(matches!(input.check("xs", 4), Err(RnnError::Invalid(_))));
+        let short: CellInput<'_, f32> = CellInput::OneHot {
+            ids: &ids,
+            len: 2,
+            batch: 2,
+        };
+        assert!(matches!(short.check("xs", 5), Err(RnnError::Shape { .. })));
+    }
+}
