@@ -771,6 +771,32 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
 }
 
 impl Program {
+    /// The buffers (with their row widths) that weight gradients read as
+    /// `dY` and that only the loop body writes, one step block at a time:
+    /// the backward pass copies each step's block into the layout of the
+    /// weight-gradient products while it is still in cache.
+    pub fn weight_grad_panels(&self) -> Vec<(Buf, Dims)> {
+        let writes = |items: &[Item], buf: Buf| {
+            items.iter().any(|it| match it {
+                Item::Gemm { c, .. } | Item::GemmT { c, .. } => c.buf == buf,
+                Item::Kernel(k) => k.targets.iter().any(|(_, l)| l.buf == buf),
+            })
+        };
+        let mut out: Vec<(Buf, Dims)> = Vec::new();
+        for w in &self.weight_grads {
+            let buf = w.dy.buf;
+            let eligible = w.dy.all_steps
+                && matches!(buf, Buf::Own(_))
+                && writes(&self.body, buf)
+                && !writes(&self.pre, buf)
+                && !writes(&self.post, buf);
+            if eligible && !out.iter().any(|(b, _)| *b == buf) {
+                out.push((buf, w.dy.ld.clone()));
+            }
+        }
+        out
+    }
+
     /// A compact text form, for snapshots and the `PLAN` constant.
     pub fn dump(&self) -> String {
         use std::fmt::Write;

@@ -179,6 +179,136 @@ impl<'a, F> Strided<'a, F> {
     }
 }
 
+/// The transposed left operand `dY^T` of weight-gradient products, laid
+/// out as the kernel reads it: for each group of [`MR`] columns of `dY`, its
+/// `k` rows as `k` runs of `MR` values.
+///
+/// A backward pass that produces `dY` one time step at a time copies each
+/// step's rows in with [`PanelsA::put_rows`] while they are still in cache;
+/// the weight-gradient products after the loop then read the panels
+/// straight through, instead of gathering `MR` values from each row of a
+/// large, long-evicted buffer.
+///
+/// ```
+/// use rnn_runtime::gemm::{PackedB, PanelsA, gemm_panels};
+/// // dY [k=2 x m=3], X [k=2 x n=1]; C = dY^T X.
+/// let dy = [1.0_f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let mut a = PanelsA::new(2, 3);
+/// a.put_rows(0, &dy, 3, 2);
+/// let x = PackedB::nn(&[1.0, 10.0], 2, 1, 1);
+/// let mut c = [0.0_f32; 3];
+/// gemm_panels(3, &a, 0, &x, 0.0, &mut c, 1);
+/// assert_eq!(c, [41.0, 52.0, 63.0]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PanelsA<F> {
+    k: usize,
+    m: usize,
+    data: Vec<F>,
+}
+
+impl<F: Float> PanelsA<F> {
+    /// Room for a `dY` of `k` rows and `m` columns.
+    pub fn new(k: usize, m: usize) -> Self {
+        Self::from_vec(vec![F::zero(); Self::len_for(k, m)], k, m)
+    }
+
+    /// Like [`PanelsA::new`], with memory from `ws` (every value is written
+    /// by [`PanelsA::put_rows`] before a product reads it).
+    pub fn new_in(ws: &mut Workspace<F>, k: usize, m: usize) -> Self {
+        Self::from_vec(ws.take_dirty(Self::len_for(k, m)), k, m)
+    }
+
+    fn from_vec(data: Vec<F>, k: usize, m: usize) -> Self {
+        PanelsA { k, m, data }
+    }
+
+    fn len_for(k: usize, m: usize) -> usize {
+        m.div_ceil(MR) * k * MR
+    }
+
+    /// Copies rows `r0..r0 + n` of `dY` from `src` (row stride `ld`, the
+    /// first `m` values of each row).
+    pub fn put_rows(&mut self, r0: usize, src: &[F], ld: usize, n: usize) {
+        assert!(r0 + n <= self.k, "PanelsA: rows past k");
+        let (k, m) = (self.k, self.m);
+        for (s, panel) in self.data.chunks_exact_mut(k * MR).enumerate() {
+            let (j0, w) = (s * MR, MR.min(m - s * MR));
+            let dst = &mut panel[r0 * MR..(r0 + n) * MR];
+            for (r, group) in dst.chunks_exact_mut(MR).enumerate() {
+                let row = &src[r * ld + j0..][..w];
+                match <&[F; MR]>::try_from(row) {
+                    Ok(full) => *<&mut [F; MR]>::try_from(group).expect("MR values") = *full,
+                    Err(_) => group[..w].copy_from_slice(row),
+                }
+            }
+        }
+    }
+
+    /// `k`, the number of rows of `dY`.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// `m`, the number of columns of `dY`.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// The memory, to give back to a workspace.
+    pub fn into_vec(self) -> Vec<F> {
+        self.data
+    }
+}
+
+/// The left operand as the loops read it.
+#[derive(Debug, Clone, Copy)]
+enum Lhs<'a, F> {
+    /// Through its strides: in place if row-major, else packed MC rows at a time.
+    Strided(Strided<'a, F>),
+    /// Register-block panels of a [`PanelsA`], from panel `first`.
+    Panels { data: &'a [F], k: usize, first: usize },
+}
+
+impl<'a, F> Lhs<'a, F> {
+    /// The operand without its first `rows` rows (a multiple of [`MR`]).
+    fn skip(self, rows: usize) -> Self {
+        match self {
+            Lhs::Strided(a) => Lhs::Strided(Strided {
+                data: &a.data[rows * a.row..],
+                ..a
+            }),
+            Lhs::Panels { data, k, first } => Lhs::Panels {
+                data,
+                k,
+                first: first + rows / MR,
+            },
+        }
+    }
+}
+
+/// `C[m x N] = beta C + dY[:, col0..col0 + m]^T B` for `dY` in panels (see
+/// [`PanelsA`]) and a packed `B` of `K = a.k()` rows; `col0` must be a
+/// multiple of [`MR`].
+///
+/// Panics if `col0` is not, if the columns run past `a.m()`, or if `B` or
+/// `C` do not fit the shapes.
+pub fn gemm_panels<F: Float>(m: usize, a: &PanelsA<F>, col0: usize, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+    assert!(
+        col0.is_multiple_of(MR) && col0 + m <= a.m,
+        "gemm_panels: columns {col0}..{} of {}",
+        col0 + m,
+        a.m
+    );
+    assert_eq!(a.k, b.k, "gemm_panels: dY has {} rows, B {}", a.k, b.k);
+    let lhs = Lhs::Panels {
+        data: &a.data,
+        k: a.k,
+        first: col0 / MR,
+    };
+    gemm_lhs(m, lhs, b, beta, c, ldc);
+}
+
 /// `C[m x N] = beta C + A[m x K] B` for a packed `B`; `C` row-major with row stride `ldc`.
 ///
 /// Panics if a slice is too short for the shapes (checked once, up front).
@@ -193,6 +323,15 @@ impl<'a, F> Strided<'a, F> {
 /// assert_eq!(c, [1.0, 5.0]);
 /// ```
 pub fn gemm_packed<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+    let k = b.k;
+    if m > 0 && k > 0 {
+        assert!(a.data.len() > (m - 1) * a.row + (k - 1) * a.col, "gemm: A too short");
+    }
+    gemm_lhs(m, Lhs::Strided(a), b, beta, c, ldc);
+}
+
+/// Checks `C`, handles the empty cases, and runs the product.
+fn gemm_lhs<F: Float>(m: usize, a: Lhs<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
     let (k, n) = (b.k, b.n);
     if m == 0 || n == 0 {
         return;
@@ -206,7 +345,6 @@ pub fn gemm_packed<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: 
         }
         return;
     }
-    assert!(a.data.len() > (m - 1) * a.row + (k - 1) * a.col, "gemm: A too short");
     gemm_rows(m, a, b, beta, c, ldc, rayon::current_num_threads());
 }
 
@@ -252,14 +390,11 @@ const PAR_MIN: usize = 1 << 20;
 /// Splits the rows of `C` between `threads` threads (rayon's pool): each
 /// part is computed exactly as it would be alone, so the result does not
 /// depend on the thread count.
-fn gemm_rows<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize, threads: usize) {
+fn gemm_rows<F: Float>(m: usize, a: Lhs<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize, threads: usize) {
     if threads > 1 && m >= 2 * MR && m * b.n * b.k >= PAR_MIN {
         let top = (m / 2).div_ceil(MR) * MR;
         let (c_top, c_rest) = c.split_at_mut(top * ldc);
-        let a_rest = Strided {
-            data: &a.data[top * a.row..],
-            ..a
-        };
+        let a_rest = a.skip(top);
         let half = threads / 2;
         rayon::join(
             || gemm_rows(top, a, b, beta, c_top, ldc, half.max(1)),
@@ -270,30 +405,33 @@ fn gemm_rows<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: F, c: 
     gemm_serial(m, a, b, beta, c, ldc);
 }
 
-fn gemm_serial<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
-    if a.col == 1 {
-        // Row-major A is read in place.
-        gemm_blocks(m, a, b, beta, c, ldc, None);
-    } else {
+fn gemm_serial<F: Float>(m: usize, a: Lhs<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+    match a {
+        // Row-major A is read in place, and panels as they are.
+        Lhs::Strided(s) if s.col == 1 => gemm_blocks(m, ASource::InPlace(s), b, beta, c, ldc),
+        Lhs::Panels { data, k, first } => gemm_blocks(m, ASource::Panels { data, k, first }, b, beta, c, ldc),
         // Any other layout (the transposed A of weight gradients, whose rows
         // of one k lie a whole row of storage apart) is copied, MC rows at a
         // time, into register-block panels: the kernel then reads the MR
         // values of a k from one cache line.
-        F::with_pack_buffer(MC * KC, |buf| gemm_blocks(m, a, b, beta, c, ldc, Some(buf)));
+        Lhs::Strided(s) => {
+            F::with_pack_buffer(MC * KC, |buf| gemm_blocks(m, ASource::Pack(s, buf), b, beta, c, ldc));
+        }
     }
 }
 
-/// The loops around the register-block kernel; with `pack`, the rows of `A`
-/// are copied there by [`pack_a`] `MC` at a time, else read in place.
-fn gemm_blocks<F: Float>(
-    m: usize,
-    a: Strided<'_, F>,
-    b: &PackedB<F>,
-    beta: F,
-    c: &mut [F],
-    ldc: usize,
-    mut pack: Option<&mut [F]>,
-) {
+/// Where [`gemm_blocks`] reads each register block of `A` from.
+enum ASource<'a, 'b, F> {
+    /// A row-major `A`, in place.
+    InPlace(Strided<'a, F>),
+    /// Any `A`, copied by [`pack_a`] `MC` rows at a time into the buffer.
+    Pack(Strided<'a, F>, &'b mut [F]),
+    /// Panels of a [`PanelsA`] with `k` rows each, from panel `first`.
+    Panels { data: &'a [F], k: usize, first: usize },
+}
+
+/// The loops around the register-block kernel, reading `A` from `a`.
+fn gemm_blocks<F: Float>(m: usize, mut a: ASource<'_, '_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
     let (k, n) = (b.k, b.n);
     let panels = n.div_ceil(NR);
     let mut k0 = 0;
@@ -306,14 +444,18 @@ fn gemm_blocks<F: Float>(
             let mut i0 = 0;
             while i0 < m {
                 let mr = MR.min(m - i0);
-                let (a_blk, row, col) = match pack.as_deref_mut() {
-                    None => (&a.data[i0 * a.row + k0..], a.row, 1),
-                    Some(buf) => {
+                let (a_blk, row, col): (&[F], usize, usize) = match &mut a {
+                    ASource::InPlace(s) => (&s.data[i0 * s.row + k0..], s.row, 1),
+                    ASource::Pack(s, buf) => {
                         if i0 % MC == 0 {
-                            pack_a(buf, a, i0, k0, MC.min(m - i0), kc);
+                            pack_a(buf, *s, i0, k0, MC.min(m - i0), kc);
                         }
                         let panel = (i0 % MC) / MR;
                         (&buf[panel * MR * kc..][..MR * kc], 1, MR)
+                    }
+                    ASource::Panels { data, k, first } => {
+                        let panel = *first + i0 / MR;
+                        (&data[panel * *k * MR + k0 * MR..][..MR * kc], 1, MR)
                     }
                 };
                 for p in p0..p1 {
@@ -666,10 +808,10 @@ mod tests {
         let w: Vec<f32> = (0..n * k).map(|v| (v as f32 * 0.11).cos()).collect();
         let b = PackedB::nt(&w, n, k, k);
         let mut one = vec![0.0_f32; m * n];
-        gemm_rows(m, Strided::rows(&a, k), &b, 0.0, &mut one, n, 1);
+        gemm_rows(m, Lhs::Strided(Strided::rows(&a, k)), &b, 0.0, &mut one, n, 1);
         for threads in [2, 3, 4] {
             let mut many = vec![0.0_f32; m * n];
-            gemm_rows(m, Strided::rows(&a, k), &b, 0.0, &mut many, n, threads);
+            gemm_rows(m, Lhs::Strided(Strided::rows(&a, k)), &b, 0.0, &mut many, n, threads);
             assert_eq!(one, many, "{threads} threads");
         }
     }

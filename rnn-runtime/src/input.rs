@@ -12,7 +12,8 @@
 use crate::cell::Trace;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::kernels::{gemm_nt, gemm_tn};
+use crate::gemm::PanelsA;
+use crate::kernels::{gemm_nt, gemm_tn, gemm_tn_panels};
 use crate::workspace::Workspace;
 use ndarray::{ArrayView3, CowArray, Ix3};
 
@@ -164,8 +165,10 @@ pub fn input_product<F: Float>(
 }
 
 /// `G[m×n] += dY^T · X` for `dY` (`k` rows of width `m`, row stride `lda`)
-/// and the input `X` (`k` rows of width `n`): a product for values; for
-/// one-hot rows each row of `dY` is added into the column of its id.
+/// and the input `X` (`k` rows of width `n`): a product for values (reading
+/// `dY` from `panels`, columns from the given one, when the backward loop
+/// filled them: see [`gemm_tn_panels`]); for one-hot rows each row of `dY`
+/// is added into the column of its id.
 #[allow(clippy::too_many_arguments)]
 pub fn input_weight_grad<F: Float>(
     ws: &mut Workspace<F>,
@@ -175,11 +178,15 @@ pub fn input_weight_grad<F: Float>(
     k: usize,
     dy: &[F],
     lda: usize,
+    panels: Option<(&PanelsA<F>, usize)>,
     g: &mut [F],
     ldg: usize,
 ) {
     match x {
-        InputRef::Dense(x) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
+        InputRef::Dense(x) => match panels {
+            Some((p, col)) => gemm_tn_panels(ws, m, n, k, p, col, dy, lda, x, n, F::one(), g, ldg),
+            None => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
+        },
         InputRef::OneHot(ids) => {
             // Sum the rows of each id into G^T (contiguous adds), then add
             // the transpose into G.
@@ -246,8 +253,8 @@ mod tests {
         assert_eq!(c1, c2);
         let dy: Vec<f64> = (0..m * n).map(|v| (v as f64 * 0.11).cos()).collect();
         let (mut g1, mut g2) = (vec![1.0; n * k], vec![1.0; n * k]);
-        input_weight_grad(&mut ws, InputRef::Dense(&dense), n, k, m, &dy, n, &mut g1, k);
-        input_weight_grad(&mut ws, InputRef::OneHot(&ids), n, k, m, &dy, n, &mut g2, k);
+        input_weight_grad(&mut ws, InputRef::Dense(&dense), n, k, m, &dy, n, None, &mut g1, k);
+        input_weight_grad(&mut ws, InputRef::OneHot(&ids), n, k, m, &dy, n, None, &mut g2, k);
         for (a, b) in g1.iter().zip(&g2) {
             assert!((a - b).abs() < 1e-14, "{a} vs {b}");
         }

@@ -47,12 +47,12 @@ pub mod __private {
     pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::error::RnnError;
     pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad};
-    pub use crate::gemm::{PackedB, Strided, gemm_packed};
+    pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed};
     pub use crate::input::{
         CellInput, InputHold, InputRef, dense_input, input_product, input_weight_grad, save_input, saved_input,
     };
     pub use crate::kernels::{
-        chunks_mut, gemm_nn, gemm_nt, gemm_tn, pack_rows, simd, split_ranges_mut, uniform_fill, zeros,
+        chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels, pack_rows, simd, split_ranges_mut, uniform_fill, zeros,
     };
     pub use crate::math::{exp, sigmoid, tanh};
     pub use crate::workspace::{Workspace, array2, array3};

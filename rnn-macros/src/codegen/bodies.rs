@@ -262,7 +262,20 @@ impl Ctx<'_> {
             });
         }
         let iw = dim(self.sg.inputs[0].shape[0]);
-        let run = self.run(prog, self.bwd_flow, true, swaps);
+        // The adjoints that weight gradients read, copied step by step into
+        // the layout of those products (see `PanelsA`).
+        let panels = prog.weight_grad_panels();
+        let mut panel_bufs = TokenStream::new();
+        let mut panel_puts = TokenStream::new();
+        let mut panel_release = TokenStream::new();
+        for (i, (buf, ld)) in panels.iter().enumerate() {
+            let (pa, b, ld) = (format_ident!("__pa{}", i), buf_name(*buf), dims(ld));
+            panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __t_len * __b, #ld);));
+            panel_puts.extend(quote!(#pa.put_rows(__t * __b, &#b[__t * __b * #ld..], #ld, __b);));
+            panel_release.extend(quote!(ws.give(#pa.into_vec());));
+        }
+        panel_puts.extend(swaps);
+        let run = self.run(prog, self.bwd_flow, true, panel_puts);
         let mut wgrads = TokenStream::new();
         for w in &prog.weight_grads {
             let g = &self.groups[w.wg.group];
@@ -272,14 +285,26 @@ impl Ctx<'_> {
             let (dy, op) = (buf_name(w.dy.buf), buf_name(w.operand.buf));
             let (dyo, opo) = (offset(&w.dy, Section::Post), offset(&w.operand, Section::Post));
             let (ldy, lop) = (dims(&w.dy.ld), dims(&w.operand.ld));
-            wgrads.extend(if self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_)) {
-                quote! {
-                    __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, #gp, #cols);
+            let panel = panels
+                .iter()
+                .position(|(b, _)| *b == w.dy.buf)
+                .map(|i| (format_ident!("__pa{}", i), dims(&w.dy.col)));
+            wgrads.extend(match panel {
+                _ if self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_)) => {
+                    let panel = match panel {
+                        Some((pa, col)) => quote!(::core::option::Option::Some((&#pa, #col))),
+                        None => quote!(::core::option::Option::None),
+                    };
+                    quote! {
+                        __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, #panel, #gp, #cols);
+                    }
                 }
-            } else {
-                quote! {
+                Some((pa, col)) => quote! {
+                    __rt::gemm_tn_panels(ws, #rows, #cols, __t_len * __b, &#pa, #col, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                },
+                None => quote! {
                     __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
-                }
+                },
             });
         }
         let own_names = (0..prog.own.len()).map(|b| buf_name(Buf::Own(b)));
@@ -321,8 +346,10 @@ impl Ctx<'_> {
             #dx_rows
             let mut __dxs0 = ws.take(__dx_rows * #iw);
             #own
+            #panel_bufs
             #run
             #wgrads
+            #panel_release
             // One-hot ids have no gradient.
             input.d_xs = if trace.one_hot {
                 ws.give(__dxs0);
