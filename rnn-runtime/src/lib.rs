@@ -28,6 +28,7 @@ pub mod kernels;
 pub mod layers;
 pub mod math;
 pub mod parity;
+pub mod rows;
 pub mod train;
 pub mod workspace;
 
@@ -55,6 +56,7 @@ pub mod __private {
         chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels, pack_rows, simd, split_ranges_mut, uniform_fill, zeros,
     };
     pub use crate::math::{exp, sigmoid, tanh};
+    pub use crate::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::workspace::{Workspace, array2, array3};
     pub use ::core;
     pub use ::ndarray;

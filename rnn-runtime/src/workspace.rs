@@ -42,6 +42,10 @@ impl<F: Float> Workspace<F> {
     /// A zero-filled buffer of `n` values: the smallest free buffer that is
     /// large enough, or a new one.
     pub fn take(&mut self, n: usize) -> Vec<F> {
+        if n == 0 {
+            // Nothing to hand out (and an empty `Vec` never allocates).
+            return Vec::new();
+        }
         let mut v = match self.best_fit(n) {
             Some(i) => self.free.swap_remove(i),
             None => self.create(n),
@@ -56,6 +60,9 @@ impl<F: Float> Workspace<F> {
     /// new), which saves the zero-fill. Debug builds fill it with NaN, so a
     /// read before the write shows up in every test.
     pub fn take_dirty(&mut self, n: usize) -> Vec<F> {
+        if n == 0 {
+            return Vec::new();
+        }
         let best = self.best_fit(n);
         let mut v = match best {
             Some(i) => self.free.swap_remove(i),

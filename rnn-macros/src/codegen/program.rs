@@ -367,6 +367,73 @@ impl Gen<'_> {
             }
         }
         let nrows = rows(sec);
+        // The rows are split in two halves (one per thread, when there are
+        // two): each written buffer is reached through a cursor per half,
+        // and the second half sums gradients into a buffer of its own that
+        // is added in afterwards. Where the rows split depends only on the
+        // shape, so results do not depend on the thread count.
+        // Values a row reads and writes, for the split decision.
+        let n_chunks = used.len();
+        let written_bufs: Vec<Buf> = written
+            .iter()
+            .copied()
+            .filter(|buf| locs.iter().any(|l| l.buf == *buf))
+            .collect();
+        let grads: Vec<usize> = used
+            .iter()
+            .filter_map(|c| if let Chunk::Grad(p, _) = c { Some(*p) } else { None })
+            .collect::<BTreeSet<usize>>()
+            .into_iter()
+            .collect();
+        let cursors = written_bufs.iter().map(|buf| {
+            let name = buf_name(*buf);
+            let ld = dims(&locs.iter().find(|l| l.buf == *buf).expect("written location").ld);
+            let (c0, c1) = (cursor_ident(*buf, 0), cursor_ident(*buf, 1));
+            quote!(let [#c0, #c1] = __rt::RowBlocks::new(&mut #name[..], #ld, #nrows).halves(__mid);)
+        });
+        let cur_params = written_bufs.iter().map(|buf| {
+            let c = cursor_ident(*buf, 0);
+            quote!(mut #c: __rt::RowCursor<'_, F>)
+        });
+        let grad_params = grads.iter().map(|p| {
+            let g = format_ident!("__gl{}", p);
+            quote!(#g: &mut [F])
+        });
+        let acc_take = grads.iter().map(|p| {
+            let (a, g) = (format_ident!("__acc{}", p), format_ident!("__gp{}", p));
+            quote!(let mut #a = ws.take(if __split { #g.len() } else { 0 });)
+        });
+        let acc_add = grads.iter().map(|p| {
+            let (a, g) = (format_ident!("__acc{}", p), format_ident!("__gp{}", p));
+            quote! {
+                for (__g, __a) in #g.iter_mut().zip(&#a) {
+                    *__g += *__a;
+                }
+                ws.give(#a);
+            }
+        });
+        let first: Vec<TokenStream> = written_bufs
+            .iter()
+            .map(|b| {
+                let c = cursor_ident(*b, 0);
+                quote!(#c)
+            })
+            .chain(grads.iter().map(|p| {
+                let g = format_ident!("__gp{}", p);
+                quote!(&mut #g[..])
+            }))
+            .collect();
+        let second: Vec<TokenStream> = written_bufs
+            .iter()
+            .map(|b| {
+                let c = cursor_ident(*b, 1);
+                quote!(#c)
+            })
+            .chain(grads.iter().map(|p| {
+                let a = format_ident!("__acc{}", p);
+                quote!(&mut #a[..])
+            }))
+            .collect();
         quote! {
             {
                 #[inline(always)]
@@ -377,21 +444,32 @@ impl Gen<'_> {
                         #writes
                     }
                 }
-                __rt::simd(#[inline(always)] || {
-                    for __r in 0..#nrows {
-                        #(#offsets)*
-                        #slices
-                        __row::<F>(#b, #(#args),*);
-                    }
-                });
+                let __mid = __rt::row_split(#nrows, #n_chunks * #b);
+                let __split = __mid < #nrows;
+                #(#cursors)*
+                #(#acc_take)*
+                {
+                    let __run = |__r0: ::core::primitive::usize, __r1: ::core::primitive::usize, #(#cur_params,)* #(#grad_params),*| {
+                        __rt::simd(#[inline(always)] || {
+                            for __r in __r0..__r1 {
+                                #(#offsets)*
+                                #slices
+                                __row::<F>(#b, #(#args),*);
+                            }
+                        });
+                    };
+                    __rt::join(__split, || __run(0, __mid, #(#first),*), || __run(__mid, #nrows, #(#second),*));
+                }
+                #(#acc_add)*
             }
         }
     }
 
-    /// Binds every chunk in `used` to a slice of `b` elements for one row.
-    /// Locations in a buffer the kernel writes are split apart with
-    /// `split_ranges_mut` (which panics if two would overlap); read-only
-    /// buffers and parameters are plain shared slices.
+    /// Binds every chunk in `used` to a slice of `b` elements for row `__r`.
+    /// Locations in a buffer the kernel writes come from that buffer's row
+    /// cursor (which panics if two would overlap or leave the row); read-only
+    /// buffers and parameters are plain shared slices; gradients come from
+    /// the half's own gradient buffer `__glP`.
     fn chunk_slices(
         &self,
         locs: &[Loc],
@@ -424,8 +502,11 @@ impl Gen<'_> {
                 let (o, n) = (format_ident!("__o{}", i), span_loc(i).unwrap_or(1));
                 quote!((#o, #n * #b))
             });
-            let name = buf_name(*buf);
-            out.extend(quote!(let [#(#regions),*] = __rt::split_ranges_mut(&mut #name[..], [#(#ranges),*]);));
+            if ids.is_empty() {
+                continue;
+            }
+            let c = cursor_ident(*buf, 0);
+            out.extend(quote!(let [#(#regions),*] = #c.row(__r, [#(#ranges),*]);));
             for &i in &ids {
                 let n = span_loc(i).unwrap_or(1);
                 out.extend(split_chunks(
@@ -443,7 +524,7 @@ impl Gen<'_> {
             .collect();
         for p in grads {
             let n = span_grad(p);
-            let (g, region) = (format_ident!("__gp{}", p), format_ident!("__lg{}", p));
+            let (g, region) = (format_ident!("__gl{}", p), format_ident!("__lg{}", p));
             out.extend(quote!(let #region = &mut #g[..];));
             out.extend(split_chunks(region, n, b, |sb| Chunk::Grad(p, sb), used));
         }
@@ -464,6 +545,12 @@ impl Gen<'_> {
         }
         out
     }
+}
+
+/// The cursor over a written buffer's rows for half `h` of a kernel's rows.
+fn cursor_ident(buf: Buf, h: usize) -> Ident {
+    let name = buf_name(buf).to_string();
+    format_ident!("__cur_{}_{}", name.trim_start_matches('_'), h)
 }
 
 /// A slice of `b` elements one kernel row reads or writes: sub-block `sb`
