@@ -113,6 +113,18 @@ pub struct WeightGradItem {
     pub wg: WeightGrad,
     pub dy: Loc,
     pub operand: Loc,
+    /// `dy` is computed in the loop: each step copies its rows of the
+    /// member's columns into panels laid out for this product (the runtime's
+    /// `PanelsA`), which the product reads after the loop.
+    pub panels: bool,
+}
+
+/// Columns `dy.col .. dy.col + width` of a weight gradient's `dy`, kept in
+/// panels for the product after the loop.
+#[derive(Clone, PartialEq, Debug)]
+pub struct PanelSpec {
+    pub dy: Loc,
+    pub width: Dim,
 }
 
 pub struct Program {
@@ -156,8 +168,14 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             let hoisted = matches!(flow.node(k).op, KOp::MatVecT { group } if groups[group].hoisted);
             seeded[k.index()] =
                 matches!(flow.leaf(k), Some(Leaf::SeedState(_))) || args.iter().any(|a| seeded[a.index()]);
-            sec[k.index()] = if hoisted || args.iter().any(|a| sec[a.index()] == Section::Post) {
+            // The input gradient of a hoisted product runs in the loop, on
+            // each step's adjoints while they are in cache: the kernel is as
+            // fast on B rows as on T·B, and then nothing but the weight
+            // gradients' panels keeps those adjoints for all steps.
+            sec[k.index()] = if args.iter().any(|a| sec[a.index()] == Section::Post) {
                 Section::Post
+            } else if hoisted && seeded[k.index()] {
+                Section::Body
             } else if !seeded[k.index()] && flow.leaf(k).is_none() {
                 Section::Pre
             } else {
@@ -238,9 +256,19 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             }
         }
     }
-    for wg in &flow.weight_grads {
+    // A weight gradient's dY computed in the loop reaches the product after
+    // it through panels filled step by step (see `WeightGradItem::panels`),
+    // so it needs no buffer of all steps; the naive schedule keeps one.
+    let wg_panels: Vec<bool> = flow
+        .weight_grads
+        .iter()
+        .map(|wg| !naive && sec[wg.dy.index()] == Section::Body)
+        .collect();
+    for (wg, &panels) in flow.weight_grads.iter().zip(&wg_panels) {
         mat[wg.dy.index()] = true;
-        all[wg.dy.index()] = true;
+        if !panels {
+            all[wg.dy.index()] = true;
+        }
     }
     if let Role::Forward { keep } = &role {
         for k in keep.iter() {
@@ -596,11 +624,12 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
 
     // 6. Weight gradients, after the loop.
     let mut weight_grads = Vec::new();
-    for wg in &flow.weight_grads {
+    for (wg, &panels) in flow.weight_grads.iter().zip(&wg_panels) {
         weight_grads.push(WeightGradItem {
             wg: *wg,
             dy: homes[wg.dy.index()].clone().expect("dy home"),
             operand: homes[wg.operand.index()].clone().expect("operand home"),
+            panels,
         });
     }
     let [pre, body, post] = sections;
@@ -771,27 +800,17 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
 }
 
 impl Program {
-    /// The buffers (with their row widths) that weight gradients read as
-    /// `dY` and that only the loop body writes, one step block at a time:
-    /// the backward pass copies each step's block into the layout of the
-    /// weight-gradient products while it is still in cache.
-    pub fn weight_grad_panels(&self) -> Vec<(Buf, Dims)> {
-        let writes = |items: &[Item], buf: Buf| {
-            items.iter().any(|it| match it {
-                Item::Gemm { c, .. } | Item::GemmT { c, .. } => c.buf == buf,
-                Item::Kernel(k) => k.targets.iter().any(|(_, l)| l.buf == buf),
-            })
-        };
-        let mut out: Vec<(Buf, Dims)> = Vec::new();
-        for w in &self.weight_grads {
-            let buf = w.dy.buf;
-            let eligible = w.dy.all_steps
-                && matches!(buf, Buf::Own(_))
-                && writes(&self.body, buf)
-                && !writes(&self.pre, buf)
-                && !writes(&self.post, buf);
-            if eligible && !out.iter().any(|(b, _)| *b == buf) {
-                out.push((buf, w.dy.ld.clone()));
+    /// The panels the loop fills for weight gradients: one per distinct
+    /// `dy` location and width (members that read the same columns share one).
+    pub fn weight_grad_panels(&self, groups: &[Group]) -> Vec<PanelSpec> {
+        let mut out: Vec<PanelSpec> = Vec::new();
+        for w in self.weight_grads.iter().filter(|w| w.panels) {
+            let spec = PanelSpec {
+                dy: w.dy.clone(),
+                width: groups[w.wg.group].rows[w.wg.member],
+            };
+            if !out.contains(&spec) {
+                out.push(spec);
             }
         }
         out
@@ -856,10 +875,11 @@ impl Program {
         for w in &self.weight_grads {
             let _ = writeln!(
                 s,
-                "post: weight grad g{}.{} {}ᵀ · {}",
+                "post: weight grad g{}.{} {}ᵀ{} · {}",
                 w.wg.group,
                 w.wg.member,
                 loc(&w.dy),
+                if w.panels { " (panels)" } else { "" },
                 loc(&w.operand)
             );
         }

@@ -245,6 +245,22 @@ impl<F: Float> PanelsA<F> {
         }
     }
 
+    /// Adds row `r` of `dY` into row `ids[r]` of `out` (rows of `m`
+    /// values), for every `r < ids.len()`: the weight gradient of one-hot
+    /// inputs, `ids` being the token of each row.
+    pub fn add_rows_into(&self, ids: &[usize], out: &mut [F]) {
+        let (k, m) = (self.k, self.m);
+        assert!(ids.len() <= k, "PanelsA: more ids than rows");
+        for (s, panel) in self.data.chunks_exact(k * MR).enumerate() {
+            let (j0, w) = (s * MR, MR.min(m - s * MR));
+            for (group, &id) in panel.chunks_exact(MR).zip(ids) {
+                for (o, &v) in out[id * m + j0..][..w].iter_mut().zip(group) {
+                    *o += v;
+                }
+            }
+        }
+    }
+
     /// `k`, the number of rows of `dY`.
     pub fn k(&self) -> usize {
         self.k

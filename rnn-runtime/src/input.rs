@@ -164,11 +164,19 @@ pub fn input_product<F: Float>(
     }
 }
 
-/// `G[m×n] += dY^T · X` for `dY` (`k` rows of width `m`, row stride `lda`)
-/// and the input `X` (`k` rows of width `n`): a product for values (reading
-/// `dY` from `panels`, columns from the given one, when the backward loop
-/// filled them: see [`gemm_tn_panels`]); for one-hot rows each row of `dY`
-/// is added into the column of its id.
+/// The `dY` of a weight gradient: rows in a buffer, or the panels the
+/// backward loop filled ([`PanelsA`]).
+#[derive(Debug, Clone, Copy)]
+pub enum DyRef<'a, F> {
+    /// `k` rows with row stride `lda` (the first `m` values of each).
+    Rows(&'a [F], usize),
+    /// Panels of `k` rows and `m` columns.
+    Panels(&'a PanelsA<F>),
+}
+
+/// `G[m×n] += dY^T · X` for `dY` (`k` rows of width `m`) and the input `X`
+/// (`k` rows of width `n`): a product for values; for one-hot rows each row
+/// of `dY` is added into the column of its id.
 #[allow(clippy::too_many_arguments)]
 pub fn input_weight_grad<F: Float>(
     ws: &mut Workspace<F>,
@@ -176,26 +184,27 @@ pub fn input_weight_grad<F: Float>(
     m: usize,
     n: usize,
     k: usize,
-    dy: &[F],
-    lda: usize,
-    panels: Option<(&PanelsA<F>, usize)>,
+    dy: DyRef<'_, F>,
     g: &mut [F],
     ldg: usize,
 ) {
-    match x {
-        InputRef::Dense(x) => match panels {
-            Some((p, col)) => gemm_tn_panels(ws, m, n, k, p, col, dy, lda, x, n, F::one(), g, ldg),
-            None => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
-        },
-        InputRef::OneHot(ids) => {
+    match (x, dy) {
+        (InputRef::Dense(x), DyRef::Rows(dy, lda)) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
+        (InputRef::Dense(x), DyRef::Panels(p)) => gemm_tn_panels(ws, m, n, k, p, x, n, F::one(), g, ldg),
+        (InputRef::OneHot(ids), dy) => {
             // Sum the rows of each id into G^T (contiguous adds), then add
             // the transpose into G.
             let mut gt = ws.take(n * m);
-            for (r, &id) in ids[..k].iter().enumerate() {
-                let src = &dy[r * lda..][..m];
-                for (d, &s) in gt[id * m..][..m].iter_mut().zip(src) {
-                    *d += s;
+            match dy {
+                DyRef::Rows(dy, lda) => {
+                    for (r, &id) in ids[..k].iter().enumerate() {
+                        let src = &dy[r * lda..][..m];
+                        for (d, &s) in gt[id * m..][..m].iter_mut().zip(src) {
+                            *d += s;
+                        }
+                    }
                 }
+                DyRef::Panels(p) => p.add_rows_into(&ids[..k], &mut gt),
             }
             for (i, row) in g.chunks_mut(ldg).take(m).enumerate() {
                 for (c, v) in row[..n].iter_mut().enumerate() {
@@ -253,8 +262,40 @@ mod tests {
         assert_eq!(c1, c2);
         let dy: Vec<f64> = (0..m * n).map(|v| (v as f64 * 0.11).cos()).collect();
         let (mut g1, mut g2) = (vec![1.0; n * k], vec![1.0; n * k]);
-        input_weight_grad(&mut ws, InputRef::Dense(&dense), n, k, m, &dy, n, None, &mut g1, k);
-        input_weight_grad(&mut ws, InputRef::OneHot(&ids), n, k, m, &dy, n, None, &mut g2, k);
+        input_weight_grad(
+            &mut ws,
+            InputRef::Dense(&dense),
+            n,
+            k,
+            m,
+            DyRef::Rows(&dy, n),
+            &mut g1,
+            k,
+        );
+        input_weight_grad(
+            &mut ws,
+            InputRef::OneHot(&ids),
+            n,
+            k,
+            m,
+            DyRef::Rows(&dy, n),
+            &mut g2,
+            k,
+        );
+        let mut panels = PanelsA::new(m, n);
+        panels.put_rows(0, &dy, n, m);
+        let mut g3 = vec![1.0; n * k];
+        input_weight_grad(
+            &mut ws,
+            InputRef::OneHot(&ids),
+            n,
+            k,
+            m,
+            DyRef::Panels(&panels),
+            &mut g3,
+            k,
+        );
+        assert_eq!(g2, g3);
         for (a, b) in g1.iter().zip(&g2) {
             assert!((a - b).abs() < 1e-14, "{a} vs {b}");
         }

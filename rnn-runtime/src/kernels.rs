@@ -7,7 +7,7 @@
 //! [`gemm_packed`] directly.
 
 use crate::float::Float;
-use crate::gemm::{MR, PackedB, PanelsA, Strided, gemm_packed, gemm_panels};
+use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed, gemm_panels};
 use crate::workspace::Workspace;
 use rand::Rng;
 
@@ -82,10 +82,9 @@ pub fn gemm_tn<F: Float>(
     ws.give(p.into_vec());
 }
 
-/// `C[m×n] = beta·C + A[k×m]^T · B[k×n]` like [`gemm_tn`], for an `A` that
-/// is columns `col..col + m` of a `dY` also held in `panels` (filled by the
-/// backward loop, see [`PanelsA`]): the product reads the panels when `col`
-/// is a multiple of [`MR`], else `a` through its strides.
+/// `C[m×n] = beta·C + dY^T · B[k×n]` like [`gemm_tn`], for a `dY` (`k`
+/// rows of `m` values) held in `panels` (filled step by step by the
+/// backward loop, see [`PanelsA`]).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_tn_panels<F: Float>(
     ws: &mut Workspace<F>,
@@ -93,23 +92,22 @@ pub fn gemm_tn_panels<F: Float>(
     n: usize,
     k: usize,
     panels: &PanelsA<F>,
-    col: usize,
-    a: &[F],
-    lda: usize,
     b: &[F],
     ldb: usize,
     beta: F,
     c: &mut [F],
     ldc: usize,
 ) {
-    if !col.is_multiple_of(MR) || panels.k() != k {
-        return gemm_tn(ws, m, n, k, a, lda, b, ldb, beta, c, ldc);
-    }
+    assert_eq!(
+        (panels.k(), panels.m()),
+        (k, m),
+        "gemm_tn_panels: panels of another shape"
+    );
     if m == 0 || n == 0 {
         return;
     }
     let p = PackedB::nn_in(ws, b, k, n, ldb);
-    gemm_panels(m, panels, col, &p, beta, c, ldc);
+    gemm_panels(m, panels, 0, &p, beta, c, ldc);
     ws.give(p.into_vec());
 }
 
@@ -237,21 +235,22 @@ mod tests {
 
     #[test]
     fn weight_gradients_from_panels_match_strided() {
-        // dY [k x w] with w not a multiple of MR; members at columns 0 and MR.
-        let (k, w, n) = (37, 2 * MR + 3, 5);
+        // dY [k x w] with w not a multiple of MR, filled a few rows at a time;
+        // a member's panels hold its columns only.
+        let (k, w, n) = (37, 2 * crate::gemm::MR + 3, 5);
         let dy: Vec<f64> = (0..k * w).map(|v| (v as f64 * 0.3).sin()).collect();
         let x: Vec<f64> = (0..k * n).map(|v| (v as f64 * 0.7).cos()).collect();
         let mut ws = Workspace::new();
-        let mut panels = PanelsA::new_in(&mut ws, k, w);
-        for r0 in (0..k).step_by(8) {
-            let rows = 8.min(k - r0);
-            panels.put_rows(r0, &dy[r0 * w..], w, rows);
-        }
-        for (col, m) in [(0, w), (MR, w - MR), (1, 4)] {
+        for (col, m) in [(0, w), (3, w - 3)] {
+            let mut panels = PanelsA::new_in(&mut ws, k, m);
+            for r0 in (0..k).step_by(8) {
+                let rows = 8.min(k - r0);
+                panels.put_rows(r0, &dy[r0 * w + col..], w, rows);
+            }
             let mut want = vec![0.5; m * n];
             gemm_tn(&mut ws, m, n, k, &dy[col..], w, &x, n, 1.0, &mut want, n);
             let mut got = vec![0.5; m * n];
-            gemm_tn_panels(&mut ws, m, n, k, &panels, col, &dy[col..], w, &x, n, 1.0, &mut got, n);
+            gemm_tn_panels(&mut ws, m, n, k, &panels, &x, n, 1.0, &mut got, n);
             for (g, e) in got.iter().zip(&want) {
                 assert!((g - e).abs() < 1e-12, "col {col}: {g} vs {e}");
             }

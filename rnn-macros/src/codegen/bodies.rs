@@ -6,7 +6,7 @@
 
 use super::Ctx;
 use super::program::{Gen, buf_name, dim, dims, offset};
-use crate::schedule::{Buf, Program, Section};
+use crate::schedule::{Buf, PanelSpec, Program, Section};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -264,14 +264,16 @@ impl Ctx<'_> {
         let iw = dim(self.sg.inputs[0].shape[0]);
         // The adjoints that weight gradients read, copied step by step into
         // the layout of those products (see `PanelsA`).
-        let panels = prog.weight_grad_panels();
+        let panels = prog.weight_grad_panels(self.groups);
         let mut panel_bufs = TokenStream::new();
         let mut panel_puts = TokenStream::new();
         let mut panel_release = TokenStream::new();
-        for (i, (buf, ld)) in panels.iter().enumerate() {
-            let (pa, b, ld) = (format_ident!("__pa{}", i), buf_name(*buf), dims(ld));
-            panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __t_len * __b, #ld);));
-            panel_puts.extend(quote!(#pa.put_rows(__t * __b, &#b[__t * __b * #ld..], #ld, __b);));
+        for (i, spec) in panels.iter().enumerate() {
+            let pa = format_ident!("__pa{}", i);
+            let (b, ld, w) = (buf_name(spec.dy.buf), dims(&spec.dy.ld), dim(spec.width));
+            let off = offset(&spec.dy, Section::Body);
+            panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __t_len * __b, #w);));
+            panel_puts.extend(quote!(#pa.put_rows(__t * __b, &#b[#off..], #ld, __b);));
             panel_release.extend(quote!(ws.give(#pa.into_vec());));
         }
         panel_puts.extend(swaps);
@@ -285,22 +287,24 @@ impl Ctx<'_> {
             let (dy, op) = (buf_name(w.dy.buf), buf_name(w.operand.buf));
             let (dyo, opo) = (offset(&w.dy, Section::Post), offset(&w.operand, Section::Post));
             let (ldy, lop) = (dims(&w.dy.ld), dims(&w.operand.ld));
-            let panel = panels
-                .iter()
-                .position(|(b, _)| *b == w.dy.buf)
-                .map(|i| (format_ident!("__pa{}", i), dims(&w.dy.col)));
+            let panel = w.panels.then(|| {
+                let spec = PanelSpec {
+                    dy: w.dy.clone(),
+                    width: g.rows[w.wg.member],
+                };
+                format_ident!("__pa{}", panels.iter().position(|s| *s == spec).expect("panel"))
+            });
+            let one_hot = self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_));
             wgrads.extend(match panel {
-                _ if self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_)) => {
-                    let panel = match panel {
-                        Some((pa, col)) => quote!(::core::option::Option::Some((&#pa, #col))),
-                        None => quote!(::core::option::Option::None),
+                _ if one_hot => {
+                    let dy = match &panel {
+                        Some(pa) => quote!(__rt::DyRef::Panels(&#pa)),
+                        None => quote!(__rt::DyRef::Rows(&#dy[#dyo..], #ldy)),
                     };
-                    quote! {
-                        __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, #panel, #gp, #cols);
-                    }
+                    quote!(__rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, #dy, #gp, #cols);)
                 }
-                Some((pa, col)) => quote! {
-                    __rt::gemm_tn_panels(ws, #rows, #cols, __t_len * __b, &#pa, #col, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                Some(pa) => quote! {
+                    __rt::gemm_tn_panels(ws, #rows, #cols, __t_len * __b, &#pa, &#op[#opo..], #lop, F::one(), #gp, #cols);
                 },
                 None => quote! {
                     __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
