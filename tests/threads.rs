@@ -13,7 +13,12 @@ fn run<C: Cell<f32> + Send + Sync>(cell: &C, threads: usize) -> (Vec<f32>, Vec<V
     pool.install(|| {
         let mut s = Stepper::new(cell);
         s.train(cell, &inp).unwrap();
-        let grads = s.grads().params().iter().map(|(_, v)| v.iter().copied().collect()).collect();
+        let grads = s
+            .grads()
+            .params()
+            .iter()
+            .map(|(_, v)| v.iter().copied().collect())
+            .collect();
         (
             s.outputs().iter().copied().collect(),
             grads,

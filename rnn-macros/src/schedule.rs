@@ -59,6 +59,9 @@ pub struct Loc {
     pub col: Dims,
     pub all_steps: bool,
     pub next_block: bool,
+    /// The buffer holds one chunk of steps, not all (see [`chunk_input_products`]):
+    /// step t is block `t % chunk`.
+    pub chunked: bool,
 }
 
 impl Loc {
@@ -69,6 +72,7 @@ impl Loc {
             col: vec![],
             all_steps,
             next_block: false,
+            chunked: false,
         }
     }
 }
@@ -77,6 +81,8 @@ impl Loc {
 pub struct OwnBuf {
     pub width: Dims,
     pub all_steps: bool,
+    /// Holds one chunk of steps (see [`chunk_input_products`]).
+    pub chunked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -356,6 +362,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             own.push(OwnBuf {
                 width: g.rows.clone(),
                 all_steps: false,
+                chunked: false,
             });
             group_buf[gi] = Some(own.len() - 1);
         }
@@ -380,6 +387,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                             col: col_of(&groups[group], m),
                             all_steps: false,
                             next_block: false,
+                            chunked: false,
                         });
                     }
                 }
@@ -400,6 +408,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             match sink {
                 Sink::NewState(i) => roles.push(Loc {
                     next_block: true,
+                    chunked: false,
                     ..Loc::whole(Buf::Hist(i), w, true)
                 }),
                 Sink::Output(i) => roles.push(Loc::whole(Buf::Out(i), w, true)),
@@ -417,6 +426,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                     col: col_of(&groups[g], m),
                     all_steps: false,
                     next_block: false,
+                    chunked: false,
                 },
             );
         }
@@ -440,6 +450,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                 own.push(OwnBuf {
                     width: vec![w],
                     all_steps: true,
+                    chunked: false,
                 });
                 roles.insert(0, Loc::whole(Buf::Own(own.len() - 1), w, true));
             }
@@ -448,6 +459,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             own.push(OwnBuf {
                 width: vec![w],
                 all_steps: needs_all,
+                chunked: false,
             });
             roles.push(Loc::whole(Buf::Own(own.len() - 1), w, needs_all));
         }
@@ -527,6 +539,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                                 col: vec![],
                                 all_steps: own[b].all_steps,
                                 next_block: false,
+                                chunked: false,
                             },
                             None => homes[k.index()].clone().expect("home"),
                         };
@@ -545,6 +558,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                                 col: vec![],
                                 all_steps: own[b].all_steps,
                                 next_block: false,
+                                chunked: false,
                             },
                             None => homes[args[0].index()].clone().expect("dY home"),
                         };
@@ -724,6 +738,77 @@ pub struct Plans {
     pub one_hot_lookup: bool,
 }
 
+/// Moves each product of the input that runs before the loop into a buffer
+/// of all steps (the input projection `x W^T`) into the loop, where it runs
+/// every `chunk` steps for the next `chunk` steps into a buffer of one
+/// chunk (`chunk` is chosen at run time from the batch, about 128 rows).
+///
+/// All at once, the projection writes a buffer of T·B rows that has left
+/// the caches by the time each step reads its block (8 MB written to memory
+/// and read back for LSTM medium); a chunk is read while still in L2, and
+/// the product is as fast on 128 rows as on T·B. Only when the loop body
+/// alone reads the buffer: a kept one (the backward pass reads it) stays
+/// whole.
+pub fn chunk_input_products(flow: &Flow, prog: &mut Program, kept: &[usize]) {
+    let reads_outside_body = |prog: &Program, b: usize| {
+        prog.pre.iter().chain(&prog.post).any(|it| match it {
+            Item::Gemm { a, c, .. } | Item::GemmT { a, c, .. } => a.buf == Buf::Own(b) || c.buf == Buf::Own(b),
+            Item::Kernel(k) => {
+                let nodes = k
+                    .inline
+                    .iter()
+                    .chain(k.targets.iter().map(|t| &t.0))
+                    .chain(k.accums.iter().map(|a| &a.0));
+                k.targets.iter().any(|(_, l)| l.buf == Buf::Own(b))
+                    || nodes
+                        .flat_map(|&n| flow.args(n).into_iter().chain([n]))
+                        .any(|n| matches!(&prog.homes[n.index()], Some(l) if l.buf == Buf::Own(b)))
+            }
+        })
+    };
+    let mut i = 0;
+    while i < prog.pre.len() {
+        let target = match &prog.pre[i] {
+            Item::Gemm { a, c, .. } if matches!(a.buf, Buf::Xs(_)) && c.all_steps => match c.buf {
+                Buf::Own(b) if !kept.contains(&b) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(b) = target else {
+            i += 1;
+            continue;
+        };
+        let item = prog.pre.remove(i);
+        if reads_outside_body(prog, b) {
+            prog.pre.insert(i, item);
+            i += 1;
+            continue;
+        }
+        prog.own[b].chunked = true;
+        let mark = |l: &mut Loc| {
+            if l.buf == Buf::Own(b) {
+                l.chunked = true;
+            }
+        };
+        for h in prog.homes.iter_mut().flatten() {
+            mark(h);
+        }
+        let mut item = item;
+        for it in std::iter::once(&mut item).chain(prog.body.iter_mut()) {
+            match it {
+                Item::Gemm { a, c, .. } | Item::GemmT { a, c, .. } => {
+                    mark(a);
+                    mark(c);
+                }
+                Item::Kernel(k) => k.targets.iter_mut().for_each(|(_, l)| mark(l)),
+            }
+        }
+        // First in the body: before anything of the step reads the chunk.
+        prog.body.insert(0, item);
+    }
+}
+
 /// Whether every read of the input is a product that runs before the time
 /// loop (forward: an operand of hoisted groups only, in both programs;
 /// backward: only a weight gradient's operand, with the input gradient
@@ -790,6 +875,11 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
     };
     let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home }, naive);
     let one_hot_lookup = input_only_in_products(fwd, bwd, groups, [&infer, &train, &bwd_prog]);
+    let (mut infer, mut train) = (infer, train);
+    if !naive {
+        chunk_input_products(fwd, &mut infer, &[]);
+        chunk_input_products(fwd, &mut train, &kept);
+    }
     Plans {
         infer,
         train,
@@ -829,7 +919,13 @@ impl Program {
                 } else {
                     format!("+{:?}", l.col.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>())
                 },
-                if l.all_steps { " all" } else { " step" },
+                if l.chunked {
+                    " chunk"
+                } else if l.all_steps {
+                    " all"
+                } else {
+                    " step"
+                },
                 if l.next_block { " next" } else { "" }
             )
         };
@@ -838,7 +934,13 @@ impl Program {
                 s,
                 "buf{i}: width {:?} {}",
                 b.width.iter().map(|d| (d.coef, d.sym)).collect::<Vec<_>>(),
-                if b.all_steps { "all steps" } else { "per step" }
+                if b.chunked {
+                    "chunk of steps"
+                } else if b.all_steps {
+                    "all steps"
+                } else {
+                    "per step"
+                }
             );
         }
         for (name, items) in [("pre", &self.pre), ("body", &self.body), ("post", &self.post)] {

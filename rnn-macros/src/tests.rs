@@ -7,6 +7,7 @@
 use crate::ast::CellDef;
 use crate::codegen::Names;
 use crate::expand::{compile, emit, plan_text};
+use crate::schedule::Item;
 
 fn shipped() -> Vec<(String, CellDef)> {
     let text = include_str!("../../src/cells.rs");
@@ -68,11 +69,17 @@ fn time_plan_hoists_input_products_and_keeps_recurrent_ones() {
         let c = compile(&def, false).expect("compiles");
         let groups = &c.diff.fwd.groups;
         assert_eq!(groups.len(), 2, "{name}: one product on x, one on h");
-        assert!(groups[0].hoisted, "{name}: W_ih @ x runs for all steps at once");
+        assert!(groups[0].hoisted, "{name}: W_ih @ x runs for many steps at once");
         assert!(!groups[1].hoisted, "{name}: W_hh @ h stays in the loop");
-        // Forward: one product before the loop, one product + one fused kernel per step.
-        assert_eq!(c.plans.train.pre.len(), 1, "{name}");
-        assert_eq!(c.plans.train.body.len(), 2, "{name}");
+        // Forward: the input projection runs in the loop for a chunk of steps
+        // at a time, then one product + one fused kernel per step.
+        assert!(c.plans.train.pre.is_empty(), "{name}");
+        assert_eq!(c.plans.train.body.len(), 3, "{name}");
+        assert!(
+            matches!(&c.plans.train.body[0], Item::Gemm { group: 0, c, .. } if c.chunked),
+            "{name}: the projection writes a chunk buffer"
+        );
+        assert!(c.plans.train.own.iter().any(|b| b.chunked), "{name}");
         // Backward: the weight gradients are single products after the loop.
         assert_eq!(c.plans.bwd.weight_grads.len(), 2, "{name}");
     }

@@ -145,6 +145,24 @@ impl<F: Float> PackedB<F> {
         }
     }
 
+    /// Row `p` of `B` (`p < K`) into `out` (`N` values): `out = beta out + B[p]`.
+    pub fn copy_row(&self, p: usize, beta: F, out: &mut [F]) {
+        let (k, n) = (self.k, self.n);
+        assert!(p < k && out.len() >= n, "PackedB: row {p} of {k}");
+        for (q, panel) in self.data.chunks_exact(k * NR).enumerate() {
+            let (j0, w) = (q * NR, NR.min(n - q * NR));
+            let src = &panel[p * NR..][..w];
+            let dst = &mut out[j0..j0 + w];
+            if beta == F::zero() {
+                dst.copy_from_slice(src);
+            } else {
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = beta * *d + s;
+                }
+            }
+        }
+    }
+
     /// `K`.
     pub fn k(&self) -> usize {
         self.k

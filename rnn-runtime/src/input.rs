@@ -12,7 +12,7 @@
 use crate::cell::Trace;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::gemm::PanelsA;
+use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed};
 use crate::kernels::{gemm_nt, gemm_tn, gemm_tn_panels};
 use crate::workspace::Workspace;
 use ndarray::{ArrayView3, CowArray, Ix3};
@@ -71,6 +71,36 @@ pub enum InputRef<'a, F> {
     Dense(&'a [F]),
     /// One id per row.
     OneHot(&'a [usize]),
+}
+
+impl<'a, F> InputRef<'a, F> {
+    /// Rows `r0..r0 + n` (of width `width` for values).
+    pub fn rows(self, r0: usize, n: usize, width: usize) -> InputRef<'a, F> {
+        match self {
+            InputRef::Dense(x) => InputRef::Dense(&x[r0 * width..(r0 + n) * width]),
+            InputRef::OneHot(ids) => InputRef::OneHot(&ids[r0..r0 + n]),
+        }
+    }
+}
+
+/// Steps per chunk of an input projection computed inside the loop: about
+/// 128 rows (a chunk of a wide projection stays in L2), at most `t_len`.
+pub fn chunk_steps(batch: usize, t_len: usize) -> usize {
+    (128 / batch.max(1)).clamp(1, t_len.max(1))
+}
+
+/// `C[m×n] = beta·C + X · W^T` for the `m` rows of `x` and `W^T` packed in
+/// `w` (`K x n`): a product for values, a lookup of rows of the packed
+/// `W^T` for one-hot ids (the same numbers, see [`input_product`]).
+pub fn input_product_packed<F: Float>(x: InputRef<'_, F>, m: usize, w: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+    match x {
+        InputRef::Dense(x) => gemm_packed(m, Strided::rows(x, w.k()), w, beta, c, ldc),
+        InputRef::OneHot(ids) => {
+            for (r, &id) in ids[..m].iter().enumerate() {
+                w.copy_row(id, beta, &mut c[r * ldc..][..w.n()]);
+            }
+        }
+    }
 }
 
 /// Holds a [`CellInput`] in the form [`InputRef`] borrows from (values in

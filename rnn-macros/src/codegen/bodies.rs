@@ -69,7 +69,9 @@ impl Ctx<'_> {
         for (i, b) in prog.own.iter().enumerate() {
             let v = buf_name(Buf::Own(i));
             let w = dims(&b.width);
-            let rows = if b.all_steps {
+            let rows = if b.chunked {
+                quote!(__ch * __b)
+            } else if b.all_steps {
                 quote!(__t_len * __b)
             } else {
                 quote!(__b)
@@ -200,6 +202,7 @@ impl Ctx<'_> {
             #params
             #packed
             #bind
+            let __ch = __rt::chunk_steps(__b, __t_len);
             #states
             let mut __out0 = ws.take_dirty(__t_len * __b * #ow);
             #own

@@ -100,7 +100,9 @@ pub fn loop_packs(groups: &[Group], body: &[Item]) -> (TokenStream, TokenStream)
 
 /// First row of `loc` for the current step (body) or for all steps (pre/post).
 fn row0(loc: &Loc, sec: Section) -> TokenStream {
-    let block = if loc.all_steps && sec == Section::Body {
+    let block = if loc.chunked && sec == Section::Body {
+        quote!((__t % __ch * __b))
+    } else if loc.all_steps && sec == Section::Body {
         quote!(__t * __b)
     } else {
         quote!(0usize)
@@ -154,6 +156,21 @@ impl Gen<'_> {
         let (an, cn) = (buf_name(a.buf), buf_name(c.buf));
         let (ao, co) = (offset(a, sec), offset(c, sec));
         let (lda, ldc) = (dims(&a.ld), dims(&c.ld));
+        if c.chunked {
+            // The input projection of the next chunk of steps, at its first step.
+            let pk = packed_name(group, false);
+            let input = if self.one_hot_lookup {
+                quote!(#an.rows(__t * __b, __rows, #lda))
+            } else {
+                quote!(__rt::InputRef::Dense(&#an[__t * __b * #lda..][..__rows * #lda]))
+            };
+            return quote! {
+                if __t % __ch == 0 {
+                    let __rows = __b * __ch.min(__t_len - __t);
+                    __rt::input_product_packed(#input, __rows, &#pk, F::zero(), &mut #cn[..], #ldc);
+                }
+            };
+        }
         if self.one_hot_lookup && matches!(a.buf, Buf::Xs(_)) {
             // Values or one-hot ids, from row 0: the product runs before the loop.
             return quote!(__rt::input_product(ws, #an, #m, #r, #cols, #w, #cols, F::zero(), &mut #cn[#co..], #ldc););
