@@ -716,6 +716,15 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn rows_f32<const R: usize>(blk: &Block<'_, f32>, c: &mut [f32], ldc: usize) {
         check_a(blk, R);
+        if blk.beta != 0.0 {
+            // The C tile is read after the loop: ask for it now, so that it
+            // arrives (often from L3: C is large) while the FMAs run.
+            for i in 0..R {
+                if let Some(row) = c.get(i * ldc..i * ldc + blk.w) {
+                    super::prefetch(row);
+                }
+            }
+        }
         let mut acc = [[_mm512_setzero_ps(); 2]; R];
         let (pa, pb) = (blk.a.as_ptr(), blk.panel.as_ptr());
         // The two layouts of A get loops whose addresses are a pointer plus
