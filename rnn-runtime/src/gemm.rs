@@ -328,19 +328,36 @@ impl<'a, F> Lhs<'a, F> {
 /// Panics if `col0` is not, if the columns run past `a.m()`, or if `B` or
 /// `C` do not fit the shapes.
 pub fn gemm_panels<F: Float>(m: usize, a: &PanelsA<F>, col0: usize, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+    gemm_panels_parts(m, a, col0, [b], beta, [(c, ldc)]);
+}
+
+/// [`gemm_panels`] for several right operands at once: `C_i = beta C_i +
+/// dY^T B_i`, as if the `B_i` stood side by side. Each register block of
+/// `dY` is read once for all of them (the weight gradients of the input
+/// and the recurrent weights share `dY`).
+pub fn gemm_panels_parts<F: Float, const N: usize>(
+    m: usize,
+    a: &PanelsA<F>,
+    col0: usize,
+    bs: [&PackedB<F>; N],
+    beta: F,
+    cs: [(&mut [F], usize); N],
+) {
     assert!(
         col0.is_multiple_of(MR) && col0 + m <= a.m,
         "gemm_panels: columns {col0}..{} of {}",
         col0 + m,
         a.m
     );
-    assert_eq!(a.k, b.k, "gemm_panels: dY has {} rows, B {}", a.k, b.k);
+    for b in &bs {
+        assert_eq!(a.k, b.k, "gemm_panels: dY has {} rows, B {}", a.k, b.k);
+    }
     let lhs = Lhs::Panels {
         data: &a.data,
         k: a.k,
         first: col0 / MR,
     };
-    gemm_lhs(m, lhs, b, beta, c, ldc);
+    gemm_lhs(m, lhs, bs, beta, cs);
 }
 
 /// `C[m x N] = beta C + A[m x K] B` for a packed `B`; `C` row-major with row stride `ldc`.
@@ -361,25 +378,35 @@ pub fn gemm_packed<F: Float>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, beta: 
     if m > 0 && k > 0 {
         assert!(a.data.len() > (m - 1) * a.row + (k - 1) * a.col, "gemm: A too short");
     }
-    gemm_lhs(m, Lhs::Strided(a), b, beta, c, ldc);
+    gemm_lhs(m, Lhs::Strided(a), [b], beta, [(c, ldc)]);
 }
 
-/// Checks `C`, handles the empty cases, and runs the product.
-fn gemm_lhs<F: Float>(m: usize, a: Lhs<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
-    let (k, n) = (b.k, b.n);
-    if m == 0 || n == 0 {
+/// The `C` of each right operand, with its row stride.
+type Outs<'a, F, const N: usize> = [(&'a mut [F], usize); N];
+
+/// Checks every `C`, handles the empty cases, and runs the product.
+fn gemm_lhs<F: Float, const N: usize>(m: usize, a: Lhs<'_, F>, bs: [&PackedB<F>; N], beta: F, mut cs: Outs<'_, F, N>) {
+    if m == 0 || bs.iter().all(|b| b.n == 0) {
         return;
     }
-    assert!(ldc >= n && c.len() >= (m - 1) * ldc + n, "gemm: C too short");
-    if k == 0 {
-        for i in 0..m {
-            for v in &mut c[i * ldc..][..n] {
-                *v = if beta == F::zero() { F::zero() } else { beta * *v };
+    for (b, (c, ldc)) in bs.iter().zip(cs.iter_mut()) {
+        let n = b.n;
+        if n == 0 {
+            continue;
+        }
+        assert!(*ldc >= n && c.len() >= (m - 1) * *ldc + n, "gemm: C too short");
+        if b.k == 0 {
+            for i in 0..m {
+                for v in &mut c[i * *ldc..][..n] {
+                    *v = if beta == F::zero() { F::zero() } else { beta * *v };
+                }
             }
         }
+    }
+    if bs[0].k == 0 {
         return;
     }
-    gemm_rows(m, a, b, beta, c, ldc, rayon::current_num_threads());
+    gemm_rows(m, a, bs, beta, cs, rayon::current_num_threads());
 }
 
 /// Sets how many threads matrix products may use (rayon's global pool).
@@ -424,32 +451,46 @@ const PAR_MIN: usize = 1 << 20;
 /// Splits the rows of `C` between `threads` threads (rayon's pool): each
 /// part is computed exactly as it would be alone, so the result does not
 /// depend on the thread count.
-fn gemm_rows<F: Float>(m: usize, a: Lhs<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize, threads: usize) {
-    if threads > 1 && m >= 2 * MR && m * b.n * b.k >= PAR_MIN {
+fn gemm_rows<F: Float, const N: usize>(
+    m: usize,
+    a: Lhs<'_, F>,
+    bs: [&PackedB<F>; N],
+    beta: F,
+    cs: Outs<'_, F, N>,
+    threads: usize,
+) {
+    let work: usize = bs.iter().map(|b| m * b.n * b.k).sum();
+    if threads > 1 && m >= 2 * MR && work >= PAR_MIN {
         let top = (m / 2).div_ceil(MR) * MR;
-        let (c_top, c_rest) = c.split_at_mut(top * ldc);
+        let halves = cs.map(|(c, ldc)| {
+            let (t, r) = c.split_at_mut((top * ldc).min(c.len()));
+            ((t, ldc), (r, ldc))
+        });
+        let mut tops = halves.map(|h| (Some(h.0), Some(h.1)));
+        let c_top: Outs<'_, F, N> = core::array::from_fn(|i| tops[i].0.take().expect("top half"));
+        let c_rest: Outs<'_, F, N> = core::array::from_fn(|i| tops[i].1.take().expect("bottom half"));
         let a_rest = a.skip(top);
         let half = threads / 2;
         rayon::join(
-            || gemm_rows(top, a, b, beta, c_top, ldc, half.max(1)),
-            || gemm_rows(m - top, a_rest, b, beta, c_rest, ldc, (threads - half).max(1)),
+            || gemm_rows(top, a, bs, beta, c_top, half.max(1)),
+            || gemm_rows(m - top, a_rest, bs, beta, c_rest, (threads - half).max(1)),
         );
         return;
     }
-    gemm_serial(m, a, b, beta, c, ldc);
+    gemm_serial(m, a, bs, beta, cs);
 }
 
-fn gemm_serial<F: Float>(m: usize, a: Lhs<'_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
+fn gemm_serial<F: Float, const N: usize>(m: usize, a: Lhs<'_, F>, bs: [&PackedB<F>; N], beta: F, cs: Outs<'_, F, N>) {
     match a {
         // Row-major A is read in place, and panels as they are.
-        Lhs::Strided(s) if s.col == 1 => gemm_blocks(m, ASource::InPlace(s), b, beta, c, ldc),
-        Lhs::Panels { data, k, first } => gemm_blocks(m, ASource::Panels { data, k, first }, b, beta, c, ldc),
+        Lhs::Strided(s) if s.col == 1 => gemm_blocks(m, ASource::InPlace(s), bs, beta, cs),
+        Lhs::Panels { data, k, first } => gemm_blocks(m, ASource::Panels { data, k, first }, bs, beta, cs),
         // Any other layout (the transposed A of weight gradients, whose rows
         // of one k lie a whole row of storage apart) is copied, MC rows at a
         // time, into register-block panels: the kernel then reads the MR
         // values of a k from one cache line.
         Lhs::Strided(s) => {
-            F::with_pack_buffer(MC * KC, |buf| gemm_blocks(m, ASource::Pack(s, buf), b, beta, c, ldc));
+            F::with_pack_buffer(MC * KC, |buf| gemm_blocks(m, ASource::Pack(s, buf), bs, beta, cs));
         }
     }
 }
@@ -464,10 +505,22 @@ enum ASource<'a, 'b, F> {
     Panels { data: &'a [F], k: usize, first: usize },
 }
 
-/// The loops around the register-block kernel, reading `A` from `a`.
-fn gemm_blocks<F: Float>(m: usize, mut a: ASource<'_, '_, F>, b: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
-    let (k, n) = (b.k, b.n);
-    let panels = n.div_ceil(NR);
+/// The loops around the register-block kernel, reading `A` from `a`; the
+/// panels of the right operands `bs` are visited as if they stood side by
+/// side (panel `q` overall is panel `q - first[i]` of `bs[i]`).
+fn gemm_blocks<F: Float, const N: usize>(
+    m: usize,
+    mut a: ASource<'_, '_, F>,
+    bs: [&PackedB<F>; N],
+    beta: F,
+    mut cs: Outs<'_, F, N>,
+) {
+    let k = bs[0].k;
+    let mut first = [0usize; N];
+    for i in 1..N {
+        first[i] = first[i - 1] + bs[i - 1].n.div_ceil(NR);
+    }
+    let panels = first[N - 1] + bs[N - 1].n.div_ceil(NR);
     let mut k0 = 0;
     while k0 < k {
         let kc = KC.min(k - k0);
@@ -492,8 +545,11 @@ fn gemm_blocks<F: Float>(m: usize, mut a: ASource<'_, '_, F>, b: &PackedB<F>, be
                         (&data[panel * *k * MR + k0 * MR..][..MR * kc], 1, MR)
                     }
                 };
-                for p in p0..p1 {
-                    let (j0, w) = (p * NR, NR.min(n - p * NR));
+                for q in p0..p1 {
+                    let i = first.iter().rposition(|&f| f <= q).expect("panel of some operand");
+                    let (b, (c, ldc)) = (bs[i], &mut cs[i]);
+                    let p = q - first[i];
+                    let (j0, w) = (p * NR, NR.min(b.n - p * NR));
                     let block = Block {
                         a: a_blk,
                         row,
@@ -504,7 +560,7 @@ fn gemm_blocks<F: Float>(m: usize, mut a: ASource<'_, '_, F>, b: &PackedB<F>, be
                         w,
                         beta,
                     };
-                    F::kernel(&block, &mut c[i0 * ldc + j0..], ldc);
+                    F::kernel(&block, &mut c[i0 * *ldc + j0..], *ldc);
                 }
                 i0 += mr;
             }
@@ -851,10 +907,17 @@ mod tests {
         let w: Vec<f32> = (0..n * k).map(|v| (v as f32 * 0.11).cos()).collect();
         let b = PackedB::nt(&w, n, k, k);
         let mut one = vec![0.0_f32; m * n];
-        gemm_rows(m, Lhs::Strided(Strided::rows(&a, k)), &b, 0.0, &mut one, n, 1);
+        gemm_rows(m, Lhs::Strided(Strided::rows(&a, k)), [&b], 0.0, [(&mut one[..], n)], 1);
         for threads in [2, 3, 4] {
             let mut many = vec![0.0_f32; m * n];
-            gemm_rows(m, Lhs::Strided(Strided::rows(&a, k)), &b, 0.0, &mut many, n, threads);
+            gemm_rows(
+                m,
+                Lhs::Strided(Strided::rows(&a, k)),
+                [&b],
+                0.0,
+                [(&mut many[..], n)],
+                threads,
+            );
             assert_eq!(one, many, "{threads} threads");
         }
     }

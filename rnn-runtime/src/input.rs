@@ -74,6 +74,16 @@ pub enum InputRef<'a, F> {
 }
 
 impl<'a, F> InputRef<'a, F> {
+    /// The values.
+    ///
+    /// Panics for one-hot ids (the emitted code asks only after checking).
+    pub fn dense(self) -> &'a [F] {
+        match self {
+            InputRef::Dense(x) => x,
+            InputRef::OneHot(_) => panic!("a one-hot input has no values"),
+        }
+    }
+
     /// Rows `r0..r0 + n` (of width `width` for values).
     pub fn rows(self, r0: usize, n: usize, width: usize) -> InputRef<'a, F> {
         match self {

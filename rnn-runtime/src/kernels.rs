@@ -7,7 +7,7 @@
 //! [`gemm_packed`] directly.
 
 use crate::float::Float;
-use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed, gemm_panels};
+use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed, gemm_panels, gemm_panels_parts};
 use crate::workspace::Workspace;
 use rand::Rng;
 
@@ -109,6 +109,38 @@ pub fn gemm_tn_panels<F: Float>(
     let p = PackedB::nn_in(ws, b, k, n, ldb);
     gemm_panels(m, panels, 0, &p, beta, c, ldc);
     ws.give(p.into_vec());
+}
+
+/// One operand of [`gemm_tn_panels_parts`]: `(B, ldb, n, C, ldc)`.
+pub type WeightGradPart<'a, F> = (&'a [F], usize, usize, &'a mut [F], usize);
+
+/// [`gemm_tn_panels`] for several operands sharing `dY`: `C_i = beta·C_i +
+/// dY^T · B_i` for each part `(B_i, ldb_i, n_i, C_i, ldc_i)`, in one pass
+/// over the panels of `dY` (the weight gradients of a cell's input and
+/// recurrent weights).
+pub fn gemm_tn_panels_parts<F: Float, const N: usize>(
+    ws: &mut Workspace<F>,
+    m: usize,
+    k: usize,
+    panels: &PanelsA<F>,
+    parts: [WeightGradPart<'_, F>; N],
+    beta: F,
+) {
+    assert_eq!(
+        (panels.k(), panels.m()),
+        (k, m),
+        "gemm_tn_panels: panels of another shape"
+    );
+    if m == 0 {
+        return;
+    }
+    let packed: [PackedB<F>; N] = core::array::from_fn(|i| PackedB::nn_in(ws, parts[i].0, k, parts[i].2, parts[i].1));
+    let bs: [&PackedB<F>; N] = core::array::from_fn(|i| &packed[i]);
+    let cs = parts.map(|(_, _, _, c, ldc)| (c, ldc));
+    gemm_panels_parts(m, panels, 0, bs, beta, cs);
+    for p in packed {
+        ws.give(p.into_vec());
+    }
 }
 
 /// Copies `src` (`rows×cols`, row-major) into `dst` at row `row0` of a
@@ -253,6 +285,24 @@ mod tests {
             gemm_tn_panels(&mut ws, m, n, k, &panels, &x, n, 1.0, &mut got, n);
             for (g, e) in got.iter().zip(&want) {
                 assert!((g - e).abs() < 1e-12, "col {col}: {g} vs {e}");
+            }
+            // Two operands in one pass: x, and x's first 3 columns.
+            let (mut g1, mut g2) = (vec![0.5; m * n], vec![0.5; m * 3]);
+            gemm_tn_panels_parts(
+                &mut ws,
+                m,
+                k,
+                &panels,
+                [(&x[..], n, n, &mut g1[..], n), (&x[..], n, 3, &mut g2[..], 3)],
+                1.0,
+            );
+            assert_eq!(g1, got, "col {col}: first operand");
+            for i in 0..m {
+                assert_eq!(
+                    &g2[i * 3..i * 3 + 3],
+                    &got[i * n..i * n + 3],
+                    "col {col}: second operand"
+                );
             }
         }
     }

@@ -54,7 +54,8 @@ pub mod __private {
         input_weight_grad, save_input, saved_input,
     };
     pub use crate::kernels::{
-        chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels, pack_rows, simd, split_ranges_mut, uniform_fill, zeros,
+        chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels, gemm_tn_panels_parts, pack_rows, simd, split_ranges_mut,
+        uniform_fill, zeros,
     };
     pub use crate::math::{exp, sigmoid, tanh};
     pub use crate::rows::{RowBlocks, RowCursor, join, row_split};

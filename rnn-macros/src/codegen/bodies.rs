@@ -7,7 +7,7 @@
 use super::Ctx;
 use super::program::{Gen, buf_name, dim, dims, offset};
 use crate::schedule::{Buf, PanelSpec, Program, Section};
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 impl Ctx<'_> {
@@ -216,6 +216,94 @@ impl Ctx<'_> {
         }
     }
 
+    /// The weight-gradient products after the loop. Those reading the same
+    /// panels run as one product over their operands side by side (one pass
+    /// over `dY`); a one-hot input's gradient is a scatter instead.
+    fn weight_grads(&self, prog: &Program, panels: &[PanelSpec]) -> TokenStream {
+        let lookup = self.plans.one_hot_lookup;
+        let member = |w: &crate::schedule::WeightGradItem| {
+            let g = &self.groups[w.wg.group];
+            let gp = format_ident!("__gp{}", g.weights[w.wg.member]);
+            (gp, dim(g.rows[w.wg.member]), dim(g.cols))
+        };
+        let operand = |w: &crate::schedule::WeightGradItem| {
+            let (op, opo, lop) = (
+                buf_name(w.operand.buf),
+                offset(&w.operand, Section::Post),
+                dims(&w.operand.ld),
+            );
+            if lookup && matches!(w.operand.buf, Buf::Xs(_)) {
+                // Values here: the one-hot case is a scatter, handled apart.
+                quote!((&#op.dense()[#opo..], #lop))
+            } else {
+                quote!((&#op[#opo..], #lop))
+            }
+        };
+        let parts_call = |pa: &Ident, ws: &[&crate::schedule::WeightGradItem]| {
+            let rows = member(ws[0]).1;
+            let parts = ws.iter().map(|w| {
+                let (gp, _, cols) = member(w);
+                let op = operand(w);
+                quote!({ let (__o, __ld) = #op; (__o, __ld, #cols, &mut #gp[..], #cols) })
+            });
+            quote!(__rt::gemm_tn_panels_parts(ws, #rows, __t_len * __b, &#pa, [#(#parts),*], F::one());)
+        };
+        let mut out = TokenStream::new();
+        for (i, spec) in panels.iter().enumerate() {
+            let pa = format_ident!("__pa{}", i);
+            let users: Vec<&crate::schedule::WeightGradItem> = prog
+                .weight_grads
+                .iter()
+                .filter(|w| w.panels && w.dy == spec.dy && self.groups[w.wg.group].rows[w.wg.member] == spec.width)
+                .collect();
+            let (inputs, others): (Vec<_>, Vec<_>) = users
+                .iter()
+                .copied()
+                .partition(|w| lookup && matches!(w.operand.buf, Buf::Xs(_)));
+            if inputs.is_empty() {
+                out.extend(parts_call(&pa, &users));
+                continue;
+            }
+            let scatters = inputs.iter().map(|w| {
+                let (gp, rows, cols) = member(w);
+                quote!(__rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, __rt::DyRef::Panels(&#pa), #gp, #cols);)
+            });
+            let rest = if others.is_empty() {
+                TokenStream::new()
+            } else {
+                parts_call(&pa, &others)
+            };
+            let all = parts_call(&pa, &users);
+            out.extend(quote! {
+                if trace.one_hot {
+                    #(#scatters)*
+                    #rest
+                } else {
+                    #all
+                }
+            });
+        }
+        for w in prog.weight_grads.iter().filter(|w| !w.panels) {
+            let (gp, rows, cols) = member(w);
+            let (dy, dyo, ldy) = (buf_name(w.dy.buf), offset(&w.dy, Section::Post), dims(&w.dy.ld));
+            if lookup && matches!(w.operand.buf, Buf::Xs(_)) {
+                out.extend(quote! {
+                    __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, __rt::DyRef::Rows(&#dy[#dyo..], #ldy), #gp, #cols);
+                });
+            } else {
+                let (op, opo, lop) = (
+                    buf_name(w.operand.buf),
+                    offset(&w.operand, Section::Post),
+                    dims(&w.operand.ld),
+                );
+                out.extend(quote! {
+                    __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                });
+            }
+        }
+        out
+    }
+
     pub fn backward_body(&self) -> TokenStream {
         let prog = &self.plans.bwd;
         let dims_l = self.dim_locals(quote!(self.dims));
@@ -281,39 +369,7 @@ impl Ctx<'_> {
         }
         panel_puts.extend(swaps);
         let run = self.run(prog, self.bwd_flow, true, panel_puts);
-        let mut wgrads = TokenStream::new();
-        for w in &prog.weight_grads {
-            let g = &self.groups[w.wg.group];
-            let p = g.weights[w.wg.member];
-            let gp = format_ident!("__gp{}", p);
-            let (rows, cols) = (dim(g.rows[w.wg.member]), dim(g.cols));
-            let (dy, op) = (buf_name(w.dy.buf), buf_name(w.operand.buf));
-            let (dyo, opo) = (offset(&w.dy, Section::Post), offset(&w.operand, Section::Post));
-            let (ldy, lop) = (dims(&w.dy.ld), dims(&w.operand.ld));
-            let panel = w.panels.then(|| {
-                let spec = PanelSpec {
-                    dy: w.dy.clone(),
-                    width: g.rows[w.wg.member],
-                };
-                format_ident!("__pa{}", panels.iter().position(|s| *s == spec).expect("panel"))
-            });
-            let one_hot = self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_));
-            wgrads.extend(match panel {
-                _ if one_hot => {
-                    let dy = match &panel {
-                        Some(pa) => quote!(__rt::DyRef::Panels(&#pa)),
-                        None => quote!(__rt::DyRef::Rows(&#dy[#dyo..], #ldy)),
-                    };
-                    quote!(__rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, #dy, #gp, #cols);)
-                }
-                Some(pa) => quote! {
-                    __rt::gemm_tn_panels(ws, #rows, #cols, __t_len * __b, &#pa, &#op[#opo..], #lop, F::one(), #gp, #cols);
-                },
-                None => quote! {
-                    __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
-                },
-            });
-        }
+        let wgrads = self.weight_grads(prog, &panels);
         let own_names = (0..prog.own.len()).map(|b| buf_name(Buf::Own(b)));
         let dx_rows = if self.plans.one_hot_lookup {
             // The input-gradient products are skipped for one-hot ids.
