@@ -119,20 +119,20 @@ impl<F: Float> PackedB<F> {
     /// Repacks from `W[N x K]` (see [`PackedB::nt`]), reusing the memory.
     pub fn pack_nt(&mut self, w: &[F], n: usize, k: usize, ldw: usize) {
         self.resize(k, n);
-        for (p, panel) in self.data.chunks_exact_mut(k * NR).enumerate() {
+        for_panels(&mut self.data, k * NR, |p, panel| {
             for j in 0..NR.min(n - p * NR) {
                 let row = &w[(p * NR + j) * ldw..][..k];
                 for (kk, &v) in row.iter().enumerate() {
                     panel[kk * NR + j] = v;
                 }
             }
-        }
+        });
     }
 
     /// Repacks from `B[K x N]` (see [`PackedB::nn`]), reusing the memory.
     pub fn pack_nn(&mut self, b: &[F], k: usize, n: usize, ldb: usize) {
         self.resize(k, n);
-        for (p, panel) in self.data.chunks_exact_mut(k * NR).enumerate() {
+        for_panels(&mut self.data, k * NR, |p, panel| {
             let (j0, w) = (p * NR, NR.min(n - p * NR));
             for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
                 let src = &b[kk * ldb + j0..][..w];
@@ -142,7 +142,7 @@ impl<F: Float> PackedB<F> {
                     Err(_) => dst[..w].copy_from_slice(src),
                 }
             }
-        }
+        });
     }
 
     /// Row `p` of `B` (`p < K`) into `out` (`N` values): `out = beta out + B[p]`.
@@ -250,7 +250,8 @@ impl<F: Float> PanelsA<F> {
     pub fn put_rows(&mut self, r0: usize, src: &[F], ld: usize, n: usize) {
         assert!(r0 + n <= self.k, "PanelsA: rows past k");
         let (k, m) = (self.k, self.m);
-        for (s, panel) in self.data.chunks_exact_mut(k * MR).enumerate() {
+        let work = n * m;
+        for_panels_if(work >= PAR_COPY_MIN, &mut self.data, k * MR, |s, panel| {
             let (j0, w) = (s * MR, MR.min(m - s * MR));
             let dst = &mut panel[r0 * MR..(r0 + n) * MR];
             for (r, group) in dst.chunks_exact_mut(MR).enumerate() {
@@ -260,7 +261,7 @@ impl<F: Float> PanelsA<F> {
                     Err(_) => group[..w].copy_from_slice(row),
                 }
             }
-        }
+        });
     }
 
     /// Adds row `r` of `dY` into row `ids[r]` of `out` (rows of `m`
@@ -292,6 +293,30 @@ impl<F: Float> PanelsA<F> {
     /// The memory, to give back to a workspace.
     pub fn into_vec(self) -> Vec<F> {
         self.data
+    }
+}
+
+/// Values below which a copy into panels stays on one thread.
+const PAR_COPY_MIN: usize = 1 << 15;
+
+/// Runs `f(p, panel)` on every panel of `len` values of `data`, the two
+/// halves on two threads when the pool has them and the copy is large.
+fn for_panels<F: Send>(data: &mut [F], len: usize, f: impl Fn(usize, &mut [F]) + Sync) {
+    let big = data.len() >= 4 * PAR_COPY_MIN;
+    for_panels_if(big, data, len, f);
+}
+
+fn for_panels_if<F: Send>(split: bool, data: &mut [F], len: usize, f: impl Fn(usize, &mut [F]) + Sync) {
+    let panels = data.len() / len.max(1);
+    if split && panels >= 2 && rayon::current_num_threads() > 1 {
+        let half = panels / 2;
+        let (lo, hi) = data.split_at_mut(half * len);
+        rayon::join(
+            || lo.chunks_exact_mut(len).enumerate().for_each(|(p, d)| f(p, d)),
+            || hi.chunks_exact_mut(len).enumerate().for_each(|(p, d)| f(half + p, d)),
+        );
+    } else {
+        data.chunks_exact_mut(len.max(1)).enumerate().for_each(|(p, d)| f(p, d));
     }
 }
 
