@@ -124,6 +124,32 @@ fn sgemm_rate(m: usize, n: usize, k: usize) -> f64 {
     2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
 }
 
+/// GFLOP/s of `gemm_packed::<f32>` on a `B` packed once beforehand, as the
+/// time loop uses its weights.
+fn sgemm_prepacked_rate(m: usize, n: usize, k: usize) -> f64 {
+    let a = workload::stream(11, m * k, 1.0);
+    let b = workload::stream(12, n * k, 1.0);
+    let packed = rnn::runtime::gemm::PackedB::nt(&b, n, k, k);
+    let mut c = vec![0.0f32; m * n];
+    let t = time_steps(|| {
+        rnn::runtime::gemm::gemm_packed(m, rnn::runtime::gemm::Strided::rows(&a, k), &packed, 0.0, &mut c, n);
+        black_box(&c);
+    });
+    2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
+}
+
+/// GFLOP/s of ndarray's `general_mat_mul` (matrixmultiply's sgemm) for the same product.
+fn matrixmultiply_rate(m: usize, n: usize, k: usize) -> f64 {
+    let a = ndarray::Array2::from_shape_vec((m, k), workload::stream(11, m * k, 1.0)).expect("shape");
+    let b = ndarray::Array2::from_shape_vec((n, k), workload::stream(12, n * k, 1.0)).expect("shape");
+    let mut c = ndarray::Array2::<f32>::zeros((m, n));
+    let t = time_steps(|| {
+        ndarray::linalg::general_mat_mul(1.0, &a, &b.t(), 0.0, &mut c);
+        black_box(&c);
+    });
+    2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Err(e) = rnn::runtime::gemm::set_threads(args.threads) {
@@ -263,13 +289,27 @@ fn main() -> ExitCode {
         let shapes = [(large.t * large.b, n, k), (large.b, n, k)];
         for (m, n, k) in shapes {
             let rate = sgemm_rate(m, n, k);
+            let prepacked = sgemm_prepacked_rate(m, n, k);
+            // The alternative we measured against: ndarray's GEMM (matrixmultiply).
+            let mm = matrixmultiply_rate(m, n, k);
             if args.json {
                 println!(
                     "{}",
                     serde_json::json!({"system": "rnn", "kernel": "gemm_nt_f32", "m": m, "n": n, "k": k, "threads": args.threads, "gflops": rate})
                 );
+                println!(
+                    "{}",
+                    serde_json::json!({"system": "rnn", "kernel": "gemm_packed_f32", "m": m, "n": n, "k": k, "threads": args.threads, "gflops": prepacked})
+                );
+                println!(
+                    "{}",
+                    serde_json::json!({"system": "ndarray", "kernel": "matrixmultiply_sgemm", "m": m, "n": n, "k": k, "threads": 1, "gflops": mm})
+                );
             } else {
-                println!("sgemm gemm_nt f32 single-thread M={m} N={n} K={k}: {rate:.2} GFLOP/s");
+                println!(
+                    "sgemm M={m} N={n} K={k}, {} thread(s): ours {rate:.2} GFLOP/s packing B in the call, {prepacked:.2} on B packed once (as in the loop); ndarray/matrixmultiply (1 thread) {mm:.2} GFLOP/s",
+                    args.threads
+                );
             }
         }
     }
