@@ -180,26 +180,11 @@ pub fn input_product<F: Float>(
 ) {
     match x {
         InputRef::Dense(x) => gemm_nt(ws, m, n, k, x, k, w, ldw, beta, c, ldc),
-        InputRef::OneHot(ids) => {
-            // W^T once, so that each row's lookup is one contiguous copy.
-            let mut wt = ws.take_dirty(k * n);
-            for (j, row) in w.chunks(ldw).take(n).enumerate() {
-                for (p, &v) in row[..k].iter().enumerate() {
-                    wt[p * n + j] = v;
-                }
-            }
-            for (r, &id) in ids[..m].iter().enumerate() {
-                let src = &wt[id * n..][..n];
-                let dst = &mut c[r * ldc..][..n];
-                if beta == F::zero() {
-                    dst.copy_from_slice(src);
-                } else {
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d = beta * *d + s;
-                    }
-                }
-            }
-            ws.give(wt);
+        InputRef::OneHot(_) => {
+            // W^T packed once: each row's lookup is a copy from its panels.
+            let wt = PackedB::nt_in(ws, w, n, k, ldw);
+            input_product_packed(x, m, &wt, beta, c, ldc);
+            ws.give(wt.into_vec());
         }
     }
 }

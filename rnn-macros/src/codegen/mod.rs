@@ -198,67 +198,68 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
     let forward_train = cx.forward_body(true);
     let backward = cx.backward_body();
     let n_states = sg.states.len();
-    let forwards = if cx.plans.one_hot_lookup {
-        // The bodies take values or one-hot ids; the plain forms pass values.
-        quote! {
-            fn forward_ws(
-                &self,
-                xs: __rt::ndarray::ArrayView3<'_, F>,
-                init: &[__rt::ndarray::Array2<F>],
-                ws: &mut __rt::Workspace<F>,
-                out: &mut __rt::Forward<F>,
-            ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                <Self as __rt::Cell<F>>::forward_input_ws(self, __rt::CellInput::Values(xs), init, ws, out)
-            }
-            fn forward_train_ws(
-                &self,
-                xs: __rt::ndarray::ArrayView3<'_, F>,
-                init: &[__rt::ndarray::Array2<F>],
-                ws: &mut __rt::Workspace<F>,
-                trace: &mut __rt::Trace<F>,
-            ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                <Self as __rt::Cell<F>>::forward_train_input_ws(self, __rt::CellInput::Values(xs), init, ws, trace)
-            }
-            fn forward_input_ws(
-                &self,
-                input: __rt::CellInput<'_, F>,
-                init: &[__rt::ndarray::Array2<F>],
-                ws: &mut __rt::Workspace<F>,
-                out: &mut __rt::Forward<F>,
-            ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                #forward
-            }
-            fn forward_train_input_ws(
-                &self,
-                input: __rt::CellInput<'_, F>,
-                init: &[__rt::ndarray::Array2<F>],
-                ws: &mut __rt::Workspace<F>,
-                trace: &mut __rt::Trace<F>,
-            ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                #forward_train
-            }
-        }
+    // Cells that can look one-hot rows up implement the `*_input_ws` forms
+    // (values or ids); their plain forms pass values to them.
+    let (fwd, fwd_train, input_forms) = if cx.plans.one_hot_lookup {
+        (
+            quote!(<Self as __rt::Cell<F>>::forward_input_ws(
+                self,
+                __rt::CellInput::Values(xs),
+                init,
+                ws,
+                out
+            )),
+            quote!(<Self as __rt::Cell<F>>::forward_train_input_ws(
+                self,
+                __rt::CellInput::Values(xs),
+                init,
+                ws,
+                trace
+            )),
+            quote! {
+                fn forward_input_ws(
+                    &self,
+                    input: __rt::CellInput<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                    ws: &mut __rt::Workspace<F>,
+                    out: &mut __rt::Forward<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                    #forward
+                }
+                fn forward_train_input_ws(
+                    &self,
+                    input: __rt::CellInput<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                    ws: &mut __rt::Workspace<F>,
+                    trace: &mut __rt::Trace<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                    #forward_train
+                }
+            },
+        )
     } else {
-        quote! {
-            fn forward_ws(
-                &self,
-                xs: __rt::ndarray::ArrayView3<'_, F>,
-                init: &[__rt::ndarray::Array2<F>],
-                ws: &mut __rt::Workspace<F>,
-                out: &mut __rt::Forward<F>,
-            ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                #forward
-            }
-            fn forward_train_ws(
-                &self,
-                xs: __rt::ndarray::ArrayView3<'_, F>,
-                init: &[__rt::ndarray::Array2<F>],
-                ws: &mut __rt::Workspace<F>,
-                trace: &mut __rt::Trace<F>,
-            ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                #forward_train
-            }
+        (forward, forward_train, TokenStream::new())
+    };
+    let forwards = quote! {
+        fn forward_ws(
+            &self,
+            xs: __rt::ndarray::ArrayView3<'_, F>,
+            init: &[__rt::ndarray::Array2<F>],
+            ws: &mut __rt::Workspace<F>,
+            out: &mut __rt::Forward<F>,
+        ) -> __rt::core::result::Result<(), __rt::RnnError> {
+            #fwd
         }
+        fn forward_train_ws(
+            &self,
+            xs: __rt::ndarray::ArrayView3<'_, F>,
+            init: &[__rt::ndarray::Array2<F>],
+            ws: &mut __rt::Workspace<F>,
+            trace: &mut __rt::Trace<F>,
+        ) -> __rt::core::result::Result<(), __rt::RnnError> {
+            #fwd_train
+        }
+        #input_forms
     };
     quote! {
         #[allow(clippy::all, unused_mut, unused_variables, unused_parens, non_snake_case, clippy::pedantic)]
