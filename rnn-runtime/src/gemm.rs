@@ -296,8 +296,9 @@ impl<F: Float> PanelsA<F> {
     }
 }
 
-/// Values below which a copy into panels stays on one thread.
-const PAR_COPY_MIN: usize = 1 << 15;
+/// Values below which a copy into panels stays on one thread (one time
+/// step's `dY` of the medium workload, 24K values, is split).
+const PAR_COPY_MIN: usize = 1 << 13;
 
 /// Runs `f(p, panel)` on every panel of `len` values of `data`, the two
 /// halves on two threads when the pool has them and the copy is large.
