@@ -270,14 +270,30 @@ impl<F: Float> PanelsA<F> {
     pub fn add_rows_into(&self, ids: &[usize], out: &mut [F]) {
         let (k, m) = (self.k, self.m);
         assert!(ids.len() <= k, "PanelsA: more ids than rows");
-        for (s, panel) in self.data.chunks_exact(k * MR).enumerate() {
-            let (j0, w) = (s * MR, MR.min(m - s * MR));
-            for (group, &id) in panel.chunks_exact(MR).zip(ids) {
-                for (o, &v) in out[id * m + j0..][..w].iter_mut().zip(group) {
-                    *o += v;
+        crate::kernels::simd(
+            #[inline(always)]
+            || {
+                for (s, panel) in self.data.chunks_exact(k * MR).enumerate() {
+                    let (j0, w) = (s * MR, MR.min(m - s * MR));
+                    for (group, &id) in panel.chunks_exact(MR).zip(ids) {
+                        let dst = &mut out[id * m + j0..][..w];
+                        if let (Ok(full), Ok(src)) = (<&mut [F; MR]>::try_from(&mut *dst), <&[F; MR]>::try_from(group))
+                        {
+                            // A whole group: one vector load, add and store.
+                            let mut sum = *full;
+                            for (o, &v) in sum.iter_mut().zip(src) {
+                                *o += v;
+                            }
+                            *full = sum;
+                            continue;
+                        }
+                        for (o, &v) in dst.iter_mut().zip(group) {
+                            *o += v;
+                        }
+                    }
                 }
-            }
-        }
+            },
+        );
     }
 
     /// `k`, the number of rows of `dY`.

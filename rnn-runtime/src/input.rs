@@ -217,27 +217,88 @@ pub fn input_weight_grad<F: Float>(
         (InputRef::Dense(x), DyRef::Rows(dy, lda)) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
         (InputRef::Dense(x), DyRef::Panels(p)) => gemm_tn_panels(ws, m, n, k, p, x, n, F::one(), g, ldg),
         (InputRef::OneHot(ids), dy) => {
-            // Sum the rows of each id into G^T (contiguous adds), then add
-            // the transpose into G.
-            let mut gt = ws.take(n * m);
+            let mut sums = OneHotSums::new_in(ws, x, n, m);
             match dy {
-                DyRef::Rows(dy, lda) => {
-                    for (r, &id) in ids[..k].iter().enumerate() {
-                        let src = &dy[r * lda..][..m];
-                        for (d, &s) in gt[id * m..][..m].iter_mut().zip(src) {
-                            *d += s;
-                        }
+                DyRef::Rows(dy, lda) => sums.add_rows(x, 0, dy, lda, k),
+                DyRef::Panels(p) => p.add_rows_into(&ids[..k], &mut sums.sums),
+            }
+            sums.add_into(ws, g, ldg);
+        }
+    }
+}
+
+/// The weight gradient of one-hot inputs as it builds up: for each id, the
+/// sum of the `dY` rows of that id (`G^T`, `n` ids by `m`). A backward loop
+/// adds each step's rows with [`OneHotSums::add_rows`] while they are still
+/// in cache (contiguous vector adds), instead of reading every row again
+/// after the loop; [`OneHotSums::add_into`] then adds `G^T`'s transpose
+/// into the gradient. For dense inputs it holds nothing and does nothing.
+///
+/// ```
+/// use rnn_runtime::input::{InputRef, OneHotSums};
+/// use rnn_runtime::Workspace;
+/// let mut ws = Workspace::<f32>::new();
+/// let ids = [1, 0, 1];
+/// let x = InputRef::OneHot(&ids);
+/// // dY: 3 rows of m = 2; G is m x n = 2 x 2 (n = 2 ids).
+/// let mut sums = OneHotSums::new_in(&mut ws, x, 2, 2);
+/// sums.add_rows(x, 0, &[1.0, 2.0, 3.0, 4.0], 2, 2);
+/// sums.add_rows(x, 2, &[5.0, 6.0], 2, 1);
+/// let mut g = [0.0_f32; 4];
+/// sums.add_into(&mut ws, &mut g, 2);
+/// assert_eq!(g, [3.0, 6.0, 4.0, 8.0]);
+/// ```
+#[derive(Debug)]
+pub struct OneHotSums<F> {
+    sums: Vec<F>,
+    n: usize,
+    m: usize,
+}
+
+impl<F: Float> OneHotSums<F> {
+    /// Zeroed sums for `n` ids of `m` values, from `ws`, if `x` is one-hot.
+    pub fn new_in(ws: &mut Workspace<F>, x: InputRef<'_, F>, n: usize, m: usize) -> Self {
+        let len = if matches!(x, InputRef::OneHot(_)) { n * m } else { 0 };
+        OneHotSums {
+            sums: ws.take(len),
+            n,
+            m,
+        }
+    }
+
+    /// Adds rows `r0..r0 + rows` of `dY` (the first `m` values of each row
+    /// of `dy`, row stride `ld`) into the sums of their ids `ids[r0 + r]`.
+    pub fn add_rows(&mut self, x: InputRef<'_, F>, r0: usize, dy: &[F], ld: usize, rows: usize) {
+        let InputRef::OneHot(ids) = x else { return };
+        if self.sums.is_empty() {
+            return;
+        }
+        let m = self.m;
+        crate::kernels::simd(
+            #[inline(always)]
+            || {
+                for (r, &id) in ids[r0..r0 + rows].iter().enumerate() {
+                    let src = &dy[r * ld..][..m];
+                    for (d, &s) in self.sums[id * m..][..m].iter_mut().zip(src) {
+                        *d += s;
                     }
                 }
-                DyRef::Panels(p) => p.add_rows_into(&ids[..k], &mut gt),
-            }
+            },
+        );
+    }
+
+    /// `G[m x n] += (G^T)^T` (row stride `ldg`), giving the memory back to
+    /// `ws`.
+    pub fn add_into(self, ws: &mut Workspace<F>, g: &mut [F], ldg: usize) {
+        if !self.sums.is_empty() {
+            let (n, m) = (self.n, self.m);
             for (i, row) in g.chunks_mut(ldg).take(m).enumerate() {
                 for (c, v) in row[..n].iter_mut().enumerate() {
-                    *v += gt[c * m + i];
+                    *v += self.sums[c * m + i];
                 }
             }
-            ws.give(gt);
         }
+        ws.give(self.sums);
     }
 }
 

@@ -216,6 +216,30 @@ impl Ctx<'_> {
         }
     }
 
+    /// The weight gradients that read the panels of `spec`.
+    fn panel_users<'p>(&self, prog: &'p Program, spec: &PanelSpec) -> Vec<&'p crate::schedule::WeightGradItem> {
+        prog.weight_grads
+            .iter()
+            .filter(|w| w.panels && w.dy == spec.dy && self.groups[w.wg.group].rows[w.wg.member] == spec.width)
+            .collect()
+    }
+
+    /// The gradients of one-hot inputs among the users of `spec`'s panels
+    /// (none unless the cell can look its input up): `(rows, cols)` each.
+    fn one_hot_users(&self, prog: &Program, spec: &PanelSpec) -> Vec<(TokenStream, TokenStream)> {
+        if !self.plans.one_hot_lookup {
+            return Vec::new();
+        }
+        self.panel_users(prog, spec)
+            .into_iter()
+            .filter(|w| matches!(w.operand.buf, Buf::Xs(_)))
+            .map(|w| {
+                let g = &self.groups[w.wg.group];
+                (dim(g.rows[w.wg.member]), dim(g.cols))
+            })
+            .collect()
+    }
+
     /// The weight-gradient products after the loop. Those reading the same
     /// panels run as one product over their operands side by side (one pass
     /// over `dY`); a one-hot input's gradient is a scatter instead.
@@ -251,11 +275,7 @@ impl Ctx<'_> {
         let mut out = TokenStream::new();
         for (i, spec) in panels.iter().enumerate() {
             let pa = format_ident!("__pa{}", i);
-            let users: Vec<&crate::schedule::WeightGradItem> = prog
-                .weight_grads
-                .iter()
-                .filter(|w| w.panels && w.dy == spec.dy && self.groups[w.wg.group].rows[w.wg.member] == spec.width)
-                .collect();
+            let users = self.panel_users(prog, spec);
             let (inputs, others): (Vec<_>, Vec<_>) = users
                 .iter()
                 .copied()
@@ -264,9 +284,11 @@ impl Ctx<'_> {
                 out.extend(parts_call(&pa, &users));
                 continue;
             }
-            let scatters = inputs.iter().map(|w| {
-                let (gp, rows, cols) = member(w);
-                quote!(__rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, __rt::DyRef::Panels(&#pa), #gp, #cols);)
+            // The one-hot sums were built in the loop (see `backward`).
+            let scatters = inputs.iter().enumerate().map(|(j, w)| {
+                let (gp, _, cols) = member(w);
+                let sums = one_hot_sums_ident(i, j);
+                quote!(#sums.add_into(ws, #gp, #cols);)
             });
             let rest = if others.is_empty() {
                 TokenStream::new()
@@ -363,9 +385,29 @@ impl Ctx<'_> {
             let pa = format_ident!("__pa{}", i);
             let (b, ld, w) = (buf_name(spec.dy.buf), dims(&spec.dy.ld), dim(spec.width));
             let off = offset(&spec.dy, Section::Body);
-            panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __t_len * __b, #w);));
-            panel_puts.extend(quote!(#pa.put_rows(__t * __b, &#b[#off..], #ld, __b);));
+            let one_hot = self.one_hot_users(prog, spec);
+            if one_hot.len() == self.panel_users(prog, spec).len() {
+                // Only one-hot inputs read these panels: none for ids.
+                panel_bufs.extend(quote! {
+                    let mut #pa = __rt::PanelsA::new_in(ws, if trace.one_hot { 0 } else { __t_len * __b }, #w);
+                });
+                panel_puts.extend(quote! {
+                    if !trace.one_hot {
+                        #pa.put_rows(__t * __b, &#b[#off..], #ld, __b);
+                    }
+                });
+            } else {
+                panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __t_len * __b, #w);));
+                panel_puts.extend(quote!(#pa.put_rows(__t * __b, &#b[#off..], #ld, __b);));
+            }
             panel_release.extend(quote!(ws.give(#pa.into_vec());));
+            // One-hot input gradients: the step's rows summed per id now,
+            // while they are in cache (nothing to do for dense inputs).
+            for (j, (rows, cols)) in one_hot.into_iter().enumerate() {
+                let sums = one_hot_sums_ident(i, j);
+                panel_bufs.extend(quote!(let mut #sums = __rt::OneHotSums::new_in(ws, __xs0, #cols, #rows);));
+                panel_puts.extend(quote!(#sums.add_rows(__xs0, __t * __b, &#b[#off..], #ld, __b);));
+            }
         }
         panel_puts.extend(swaps);
         let run = self.run(prog, self.bwd_flow, true, panel_puts);
@@ -426,4 +468,9 @@ impl Ctx<'_> {
             __rt::core::result::Result::Ok(())
         }
     }
+}
+
+/// The per-id sums of the `j`-th one-hot input gradient on panels `i`.
+fn one_hot_sums_ident(i: usize, j: usize) -> Ident {
+    format_ident!("__ohs{}_{}", i, j)
 }
