@@ -150,6 +150,65 @@ fn matrixmultiply_rate(m: usize, n: usize, k: usize) -> f64 {
     2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
 }
 
+/// GFLOP/s of the `gemm` crate (one thread) for the same product.
+fn gemm_crate_rate(m: usize, n: usize, k: usize) -> f64 {
+    let a = workload::stream(11, m * k, 1.0);
+    let b = workload::stream(12, n * k, 1.0);
+    let mut c = vec![0.0f32; m * n];
+    let t = time_steps(|| {
+        // SAFETY: A is m x k row-major, B^T (k x n) reads B (n x k) with
+        // column stride k, and C is m x n row-major: every pointer and
+        // stride stays inside its buffer. `gemm` computes
+        // dst = alpha dst + beta lhs rhs, so beta = 1 and dst is not read.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                k as isize,
+                b.as_ptr(),
+                k as isize,
+                1,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        black_box(&c);
+    });
+    // The same product as ours (so the strides above are right).
+    let mut ours = vec![0.0f32; m * n];
+    rnn::runtime::kernels::gemm_nt::<f32>(
+        &mut rnn::runtime::Workspace::new(),
+        m,
+        n,
+        k,
+        &a,
+        k,
+        &b,
+        k,
+        0.0,
+        &mut ours,
+        n,
+    );
+    let worst = c
+        .iter()
+        .zip(&ours)
+        .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "the gemm crate's product differs from ours by {worst}");
+    2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Err(e) = rnn::runtime::gemm::set_threads(args.threads) {
@@ -290,8 +349,9 @@ fn main() -> ExitCode {
         for (m, n, k) in shapes {
             let rate = sgemm_rate(m, n, k);
             let prepacked = sgemm_prepacked_rate(m, n, k);
-            // The alternative we measured against: ndarray's GEMM (matrixmultiply).
+            // The alternatives we measured against: ndarray's GEMM (matrixmultiply) and the `gemm` crate.
             let mm = matrixmultiply_rate(m, n, k);
+            let gc = gemm_crate_rate(m, n, k);
             if args.json {
                 println!(
                     "{}",
@@ -305,9 +365,13 @@ fn main() -> ExitCode {
                     "{}",
                     serde_json::json!({"system": "ndarray", "kernel": "matrixmultiply_sgemm", "m": m, "n": n, "k": k, "threads": 1, "gflops": mm})
                 );
+                println!(
+                    "{}",
+                    serde_json::json!({"system": "gemm", "kernel": "gemm_crate_sgemm", "m": m, "n": n, "k": k, "threads": 1, "gflops": gc})
+                );
             } else {
                 println!(
-                    "sgemm M={m} N={n} K={k}, {} thread(s): ours {rate:.2} GFLOP/s packing B in the call, {prepacked:.2} on B packed once (as in the loop); ndarray/matrixmultiply (1 thread) {mm:.2} GFLOP/s",
+                    "sgemm M={m} N={n} K={k}, {} thread(s): ours {rate:.2} GFLOP/s packing B in the call, {prepacked:.2} on B packed once (as in the loop); ndarray/matrixmultiply (1 thread) {mm:.2}, the gemm crate (1 thread) {gc:.2} GFLOP/s",
                     args.threads
                 );
             }
