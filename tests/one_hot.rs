@@ -151,32 +151,17 @@ fn ids_outside_the_vocabulary_are_an_error() {
     let mut r = common::rng(9);
     let cell = Lstm::<f64>::new(LstmDims { i: 4, h: 3 }, &mut r);
     let mut ws = Workspace::new();
-    let bad = [0usize, 4];
-    let err = cell
-        .forward_input_ws(
-            CellInput::OneHot {
-                ids: &bad,
-                len: 1,
-                batch: 2,
-            },
+    let mut forward = |ids: &[usize]| {
+        cell.forward_input_ws(
+            CellInput::OneHot { ids, len: 1, batch: 2 },
             &[],
             &mut ws,
             &mut Forward::empty(),
         )
-        .unwrap_err();
+        .unwrap_err()
+    };
+    let err = forward(&[0, 4]);
     assert!(matches!(err, RnnError::Invalid(_)), "{err}");
-    let short = [0usize];
-    let err = cell
-        .forward_input_ws(
-            CellInput::OneHot {
-                ids: &short,
-                len: 1,
-                batch: 2,
-            },
-            &[],
-            &mut ws,
-            &mut Forward::empty(),
-        )
-        .unwrap_err();
+    let err = forward(&[0]);
     assert!(matches!(err, RnnError::Shape { .. }), "{err}");
 }

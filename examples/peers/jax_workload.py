@@ -8,21 +8,10 @@ side-by-side run.
 Prints one JSON object per line like `cargo run --release --example bench -- --json`.
 Not part of the Rust build or of CI: it needs `pip install jax`.
 """
-import argparse
-import json
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 
-CONFIGS = {
-    "tiny": (100, 1, 16, 32),
-    "small": (64, 32, 64, 128),
-    "medium": (64, 32, 256, 256),
-    "large": (64, 64, 512, 512),
-}
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+from workload_common import CONFIGS, GATES, main
 
 
 def step_fn(cell):
@@ -54,18 +43,7 @@ def step_fn(cell):
     return {"lstm": lstm, "gru": gru, "rnn": rnn}[cell]
 
 
-def time_steps(step):
-    for _ in range(3):
-        step()
-    times = []
-    while len(times) < 3 or (sum(times) < 2.0 and len(times) < 20):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, min(times) * 1e3, len(times)
-
-
-def run(cell, name, mode, threads):
+def make_step(cell, name, mode):
     t, b, i, h = CONFIGS[name]
     g = GATES[cell]
     keys = jax.random.split(jax.random.PRNGKey(0), 6)
@@ -95,34 +73,8 @@ def run(cell, name, mode, threads):
         out = train(p, x) if mode == "train" else infer(p, x)
         jax.block_until_ready(out)
 
-    median, best, reps = time_steps(step)
-    fwd = 2 * t * b * (i + h) * g * h
-    flops = fwd * (3 if mode == "train" else 1)
-    return {
-        "system": f"jax {jax.__version__}",
-        "cell": cell,
-        "config": name,
-        "mode": mode,
-        "threads": threads,
-        "median_ms": median,
-        "min_ms": best,
-        "reps": reps,
-        "gflops": flops / (median * 1e-3) / 1e9,
-    }
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cells", default="lstm,gru,rnn")
-    ap.add_argument("--configs", default="tiny,small,medium,large")
-    ap.add_argument("--modes", default="train,infer")
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args()
-    for name in a.configs.split(","):
-        for cell in a.cells.split(","):
-            for mode in a.modes.split(","):
-                print(json.dumps(run(cell, name, mode, a.threads)), flush=True)
+    return step
 
 
 if __name__ == "__main__":
-    main()
+    main(f"jax {jax.__version__}", make_step)

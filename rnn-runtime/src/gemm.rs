@@ -135,12 +135,7 @@ impl<F: Float> PackedB<F> {
         for_panels(&mut self.data, k * NR, |p, panel| {
             let (j0, w) = (p * NR, NR.min(n - p * NR));
             for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
-                let src = &b[kk * ldb + j0..][..w];
-                match <&[F; NR]>::try_from(src) {
-                    // A whole panel row: a fixed-size copy, a few vector moves.
-                    Ok(full) => *<&mut [F; NR]>::try_from(dst).expect("NR values") = *full,
-                    Err(_) => dst[..w].copy_from_slice(src),
-                }
+                copy_group::<F, NR>(dst, &b[kk * ldb + j0..][..w]);
             }
         });
     }
@@ -255,45 +250,9 @@ impl<F: Float> PanelsA<F> {
             let (j0, w) = (s * MR, MR.min(m - s * MR));
             let dst = &mut panel[r0 * MR..(r0 + n) * MR];
             for (r, group) in dst.chunks_exact_mut(MR).enumerate() {
-                let row = &src[r * ld + j0..][..w];
-                match <&[F; MR]>::try_from(row) {
-                    Ok(full) => *<&mut [F; MR]>::try_from(group).expect("MR values") = *full,
-                    Err(_) => group[..w].copy_from_slice(row),
-                }
+                copy_group::<F, MR>(group, &src[r * ld + j0..][..w]);
             }
         });
-    }
-
-    /// Adds row `r` of `dY` into row `ids[r]` of `out` (rows of `m`
-    /// values), for every `r < ids.len()`: the weight gradient of one-hot
-    /// inputs, `ids` being the token of each row.
-    pub fn add_rows_into(&self, ids: &[usize], out: &mut [F]) {
-        let (k, m) = (self.k, self.m);
-        assert!(ids.len() <= k, "PanelsA: more ids than rows");
-        crate::kernels::simd(
-            #[inline(always)]
-            || {
-                for (s, panel) in self.data.chunks_exact(k * MR).enumerate() {
-                    let (j0, w) = (s * MR, MR.min(m - s * MR));
-                    for (group, &id) in panel.chunks_exact(MR).zip(ids) {
-                        let dst = &mut out[id * m + j0..][..w];
-                        if let (Ok(full), Ok(src)) = (<&mut [F; MR]>::try_from(&mut *dst), <&[F; MR]>::try_from(group))
-                        {
-                            // A whole group: one vector load, add and store.
-                            let mut sum = *full;
-                            for (o, &v) in sum.iter_mut().zip(src) {
-                                *o += v;
-                            }
-                            *full = sum;
-                            continue;
-                        }
-                        for (o, &v) in dst.iter_mut().zip(group) {
-                            *o += v;
-                        }
-                    }
-                }
-            },
-        );
     }
 
     /// `k`, the number of rows of `dY`.
@@ -309,6 +268,16 @@ impl<F: Float> PanelsA<F> {
     /// The memory, to give back to a workspace.
     pub fn into_vec(self) -> Vec<F> {
         self.data
+    }
+}
+
+/// Copies `src` (at most `W` values) to the start of the `W` values of
+/// `dst`: a whole group as one fixed-size copy (a few vector moves).
+#[inline(always)]
+fn copy_group<F: Copy, const W: usize>(dst: &mut [F], src: &[F]) {
+    match <&[F; W]>::try_from(src) {
+        Ok(full) => *<&mut [F; W]>::try_from(dst).expect("W values") = *full,
+        Err(_) => dst[..src.len()].copy_from_slice(src),
     }
 }
 
@@ -504,13 +473,12 @@ fn gemm_rows<F: Float, const N: usize>(
     let work: usize = bs.iter().map(|b| m * b.n * b.k).sum();
     if threads > 1 && m >= 2 * MR && work >= PAR_MIN {
         let top = (m / 2).div_ceil(MR) * MR;
-        let halves = cs.map(|(c, ldc)| {
+        let mut halves = cs.map(|(c, ldc)| {
             let (t, r) = c.split_at_mut((top * ldc).min(c.len()));
-            ((t, ldc), (r, ldc))
+            (Some((t, ldc)), Some((r, ldc)))
         });
-        let mut tops = halves.map(|h| (Some(h.0), Some(h.1)));
-        let c_top: Outs<'_, F, N> = core::array::from_fn(|i| tops[i].0.take().expect("top half"));
-        let c_rest: Outs<'_, F, N> = core::array::from_fn(|i| tops[i].1.take().expect("bottom half"));
+        let c_top: Outs<'_, F, N> = core::array::from_fn(|i| halves[i].0.take().expect("top half"));
+        let c_rest: Outs<'_, F, N> = core::array::from_fn(|i| halves[i].1.take().expect("bottom half"));
         let a_rest = a.skip(top);
         let half = threads / 2;
         rayon::join(

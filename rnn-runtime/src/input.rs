@@ -12,8 +12,8 @@
 use crate::cell::Trace;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed};
-use crate::kernels::{gemm_nt, gemm_tn, gemm_tn_panels};
+use crate::gemm::{PackedB, Strided, gemm_packed};
+use crate::kernels::{gemm_nt, gemm_tn};
 use crate::workspace::Workspace;
 use ndarray::{ArrayView3, CowArray, Ix3};
 
@@ -189,19 +189,9 @@ pub fn input_product<F: Float>(
     }
 }
 
-/// The `dY` of a weight gradient: rows in a buffer, or the panels the
-/// backward loop filled ([`PanelsA`]).
-#[derive(Debug, Clone, Copy)]
-pub enum DyRef<'a, F> {
-    /// `k` rows with row stride `lda` (the first `m` values of each).
-    Rows(&'a [F], usize),
-    /// Panels of `k` rows and `m` columns.
-    Panels(&'a PanelsA<F>),
-}
-
-/// `G[m×n] += dY^T · X` for `dY` (`k` rows of width `m`) and the input `X`
-/// (`k` rows of width `n`): a product for values; for one-hot rows each row
-/// of `dY` is added into the column of its id.
+/// `G[m×n] += dY^T · X` for `dY` (`k` rows of width `m`, row stride `lda`)
+/// and the input `X` (`k` rows of width `n`): a product for values; for
+/// one-hot rows each row of `dY` is added into the column of its id.
 #[allow(clippy::too_many_arguments)]
 pub fn input_weight_grad<F: Float>(
     ws: &mut Workspace<F>,
@@ -209,19 +199,16 @@ pub fn input_weight_grad<F: Float>(
     m: usize,
     n: usize,
     k: usize,
-    dy: DyRef<'_, F>,
+    dy: &[F],
+    lda: usize,
     g: &mut [F],
     ldg: usize,
 ) {
-    match (x, dy) {
-        (InputRef::Dense(x), DyRef::Rows(dy, lda)) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
-        (InputRef::Dense(x), DyRef::Panels(p)) => gemm_tn_panels(ws, m, n, k, p, x, n, F::one(), g, ldg),
-        (InputRef::OneHot(ids), dy) => {
+    match x {
+        InputRef::Dense(x) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
+        InputRef::OneHot(_) => {
             let mut sums = OneHotSums::new_in(ws, x, n, m);
-            match dy {
-                DyRef::Rows(dy, lda) => sums.add_rows(x, 0, dy, lda, k),
-                DyRef::Panels(p) => p.add_rows_into(&ids[..k], &mut sums.sums),
-            }
+            sums.add_rows(x, 0, dy, lda, k);
             sums.add_into(ws, g, ldg);
         }
     }
@@ -348,40 +335,19 @@ mod tests {
         assert_eq!(c1, c2);
         let dy: Vec<f64> = (0..m * n).map(|v| (v as f64 * 0.11).cos()).collect();
         let (mut g1, mut g2) = (vec![1.0; n * k], vec![1.0; n * k]);
-        input_weight_grad(
-            &mut ws,
-            InputRef::Dense(&dense),
-            n,
-            k,
-            m,
-            DyRef::Rows(&dy, n),
-            &mut g1,
-            k,
-        );
-        input_weight_grad(
-            &mut ws,
-            InputRef::OneHot(&ids),
-            n,
-            k,
-            m,
-            DyRef::Rows(&dy, n),
-            &mut g2,
-            k,
-        );
-        let mut panels = PanelsA::new(m, n);
-        panels.put_rows(0, &dy, n, m);
+        input_weight_grad(&mut ws, InputRef::Dense(&dense), n, k, m, &dy, n, &mut g1, k);
+        input_weight_grad(&mut ws, InputRef::OneHot(&ids), n, k, m, &dy, n, &mut g2, k);
+        // As a backward loop builds it: the last rows first, a few at a time.
+        let x = InputRef::OneHot(&ids);
+        let mut sums = OneHotSums::new_in(&mut ws, x, k, n);
+        for (r0, rows) in [(3, 2), (1, 2), (0, 1)] {
+            sums.add_rows(x, r0, &dy[r0 * n..], n, rows);
+        }
         let mut g3 = vec![1.0; n * k];
-        input_weight_grad(
-            &mut ws,
-            InputRef::OneHot(&ids),
-            n,
-            k,
-            m,
-            DyRef::Panels(&panels),
-            &mut g3,
-            k,
-        );
-        assert_eq!(g2, g3);
+        sums.add_into(&mut ws, &mut g3, k);
+        for (a, b) in g2.iter().zip(&g3) {
+            assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+        }
         for (a, b) in g1.iter().zip(&g2) {
             assert!((a - b).abs() < 1e-14, "{a} vs {b}");
         }

@@ -50,12 +50,12 @@ pub mod __private {
     pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad};
     pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed};
     pub use crate::input::{
-        CellInput, DyRef, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product,
-        input_product_packed, input_weight_grad, save_input, saved_input,
+        CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
+        input_weight_grad, save_input, saved_input,
     };
     pub use crate::kernels::{
-        chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels, gemm_tn_panels_parts, pack_rows, simd, split_ranges_mut,
-        uniform_fill, zeros,
+        chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels_parts, pack_rows, simd, split_ranges_mut, uniform_fill,
+        zeros,
     };
     pub use crate::math::{exp, sigmoid, tanh};
     pub use crate::rows::{RowBlocks, RowCursor, join, row_split};

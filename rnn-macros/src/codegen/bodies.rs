@@ -6,7 +6,7 @@
 
 use super::Ctx;
 use super::program::{Gen, buf_name, dim, dims, offset};
-use crate::schedule::{Buf, PanelSpec, Program, Section};
+use crate::schedule::{Buf, PanelSpec, Program, Section, WeightGradItem};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -217,53 +217,45 @@ impl Ctx<'_> {
     }
 
     /// The weight gradients that read the panels of `spec`.
-    fn panel_users<'p>(&self, prog: &'p Program, spec: &PanelSpec) -> Vec<&'p crate::schedule::WeightGradItem> {
+    fn panel_users<'p>(&self, prog: &'p Program, spec: &PanelSpec) -> Vec<&'p WeightGradItem> {
         prog.weight_grads
             .iter()
             .filter(|w| w.panels && w.dy == spec.dy && self.groups[w.wg.group].rows[w.wg.member] == spec.width)
             .collect()
     }
 
-    /// The gradients of one-hot inputs among the users of `spec`'s panels
-    /// (none unless the cell can look its input up): `(rows, cols)` each.
-    fn one_hot_users(&self, prog: &Program, spec: &PanelSpec) -> Vec<(TokenStream, TokenStream)> {
-        if !self.plans.one_hot_lookup {
-            return Vec::new();
-        }
-        self.panel_users(prog, spec)
-            .into_iter()
-            .filter(|w| matches!(w.operand.buf, Buf::Xs(_)))
-            .map(|w| {
-                let g = &self.groups[w.wg.group];
-                (dim(g.rows[w.wg.member]), dim(g.cols))
-            })
-            .collect()
+    /// Whether `w` is the gradient of an input the cell can look up (for
+    /// one-hot ids it is a sum of rows per id, not a product).
+    fn looked_up(&self, w: &WeightGradItem) -> bool {
+        self.plans.one_hot_lookup && matches!(w.operand.buf, Buf::Xs(_))
+    }
+
+    /// The gradient buffer `w` adds into, with its rows and columns.
+    fn grad_member(&self, w: &WeightGradItem) -> (Ident, TokenStream, TokenStream) {
+        let g = &self.groups[w.wg.group];
+        let gp = format_ident!("__gp{}", g.weights[w.wg.member]);
+        (gp, dim(g.rows[w.wg.member]), dim(g.cols))
     }
 
     /// The weight-gradient products after the loop. Those reading the same
     /// panels run as one product over their operands side by side (one pass
-    /// over `dY`); a one-hot input's gradient is a scatter instead.
+    /// over `dY`); a one-hot input's gradient was summed per id in the loop.
     fn weight_grads(&self, prog: &Program, panels: &[PanelSpec]) -> TokenStream {
-        let lookup = self.plans.one_hot_lookup;
-        let member = |w: &crate::schedule::WeightGradItem| {
-            let g = &self.groups[w.wg.group];
-            let gp = format_ident!("__gp{}", g.weights[w.wg.member]);
-            (gp, dim(g.rows[w.wg.member]), dim(g.cols))
-        };
-        let operand = |w: &crate::schedule::WeightGradItem| {
+        let member = |w: &WeightGradItem| self.grad_member(w);
+        let operand = |w: &WeightGradItem| {
             let (op, opo, lop) = (
                 buf_name(w.operand.buf),
                 offset(&w.operand, Section::Post),
                 dims(&w.operand.ld),
             );
-            if lookup && matches!(w.operand.buf, Buf::Xs(_)) {
-                // Values here: the one-hot case is a scatter, handled apart.
+            if self.looked_up(w) {
+                // Values here: the one-hot case is a sum per id, handled apart.
                 quote!((&#op.dense()[#opo..], #lop))
             } else {
                 quote!((&#op[#opo..], #lop))
             }
         };
-        let parts_call = |pa: &Ident, ws: &[&crate::schedule::WeightGradItem]| {
+        let parts_call = |pa: &Ident, ws: &[&WeightGradItem]| {
             let rows = member(ws[0]).1;
             let parts = ws.iter().map(|w| {
                 let (gp, _, cols) = member(w);
@@ -276,10 +268,7 @@ impl Ctx<'_> {
         for (i, spec) in panels.iter().enumerate() {
             let pa = format_ident!("__pa{}", i);
             let users = self.panel_users(prog, spec);
-            let (inputs, others): (Vec<_>, Vec<_>) = users
-                .iter()
-                .copied()
-                .partition(|w| lookup && matches!(w.operand.buf, Buf::Xs(_)));
+            let (inputs, others): (Vec<_>, Vec<_>) = users.iter().copied().partition(|w| self.looked_up(w));
             if inputs.is_empty() {
                 out.extend(parts_call(&pa, &users));
                 continue;
@@ -308,9 +297,9 @@ impl Ctx<'_> {
         for w in prog.weight_grads.iter().filter(|w| !w.panels) {
             let (gp, rows, cols) = member(w);
             let (dy, dyo, ldy) = (buf_name(w.dy.buf), offset(&w.dy, Section::Post), dims(&w.dy.ld));
-            if lookup && matches!(w.operand.buf, Buf::Xs(_)) {
+            if self.looked_up(w) {
                 out.extend(quote! {
-                    __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, __rt::DyRef::Rows(&#dy[#dyo..], #ldy), #gp, #cols);
+                    __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, #gp, #cols);
                 });
             } else {
                 let (op, opo, lop) = (
@@ -385,8 +374,9 @@ impl Ctx<'_> {
             let pa = format_ident!("__pa{}", i);
             let (b, ld, w) = (buf_name(spec.dy.buf), dims(&spec.dy.ld), dim(spec.width));
             let off = offset(&spec.dy, Section::Body);
-            let one_hot = self.one_hot_users(prog, spec);
-            if one_hot.len() == self.panel_users(prog, spec).len() {
+            let users = self.panel_users(prog, spec);
+            let one_hot: Vec<&WeightGradItem> = users.iter().copied().filter(|w| self.looked_up(w)).collect();
+            if one_hot.len() == users.len() {
                 // Only one-hot inputs read these panels: none for ids.
                 panel_bufs.extend(quote! {
                     let mut #pa = __rt::PanelsA::new_in(ws, if trace.one_hot { 0 } else { __t_len * __b }, #w);
@@ -403,7 +393,8 @@ impl Ctx<'_> {
             panel_release.extend(quote!(ws.give(#pa.into_vec());));
             // One-hot input gradients: the step's rows summed per id now,
             // while they are in cache (nothing to do for dense inputs).
-            for (j, (rows, cols)) in one_hot.into_iter().enumerate() {
+            for (j, w) in one_hot.into_iter().enumerate() {
+                let (_, rows, cols) = self.grad_member(w);
                 let sums = one_hot_sums_ident(i, j);
                 panel_bufs.extend(quote!(let mut #sums = __rt::OneHotSums::new_in(ws, __xs0, #cols, #rows);));
                 panel_puts.extend(quote!(#sums.add_rows(__xs0, __t * __b, &#b[#off..], #ld, __b);));

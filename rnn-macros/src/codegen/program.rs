@@ -429,28 +429,24 @@ impl Gen<'_> {
                 ws.give(#a);
             }
         });
-        let first: Vec<TokenStream> = written_bufs
-            .iter()
-            .map(|b| {
-                let c = cursor_ident(*b, 0);
-                quote!(#c)
-            })
-            .chain(grads.iter().map(|p| {
-                let g = format_ident!("__gp{}", p);
-                quote!(&mut #g[..])
-            }))
-            .collect();
-        let second: Vec<TokenStream> = written_bufs
-            .iter()
-            .map(|b| {
-                let c = cursor_ident(*b, 1);
-                quote!(#c)
-            })
-            .chain(grads.iter().map(|p| {
-                let a = format_ident!("__acc{}", p);
-                quote!(&mut #a[..])
-            }))
-            .collect();
+        // Half `h`'s arguments: its cursors, then the gradients it sums into
+        // (the gradients themselves for the first half, its own buffers for
+        // the second).
+        let half_args = |h: usize| -> Vec<TokenStream> {
+            let prefix = if h == 0 { "__gp" } else { "__acc" };
+            written_bufs
+                .iter()
+                .map(|b| {
+                    let c = cursor_ident(*b, h);
+                    quote!(#c)
+                })
+                .chain(grads.iter().map(|p| {
+                    let g = format_ident!("{}{}", prefix, p);
+                    quote!(&mut #g[..])
+                }))
+                .collect()
+        };
+        let (first, second) = (half_args(0), half_args(1));
         quote! {
             {
                 #[inline(always)]
