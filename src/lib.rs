@@ -47,10 +47,11 @@
 //! from the encoding and the head's from the cell, so they cannot disagree;
 //! a head and a loss that do not go together, an unknown or unused size, a
 //! missing part or a misspelled field of the cell's `Dims` do not compile.
-//! The generated struct dereferences to [`runtime::train::SeqModel`].
+//! The generated struct dereferences to [`runtime::model::SeqModel`], and
+//! trains through the same [`runtime::train::Trainer`] as a hand-built one.
 //!
 //! ```
-//! use rnn::runtime::train::{SeqInput, SeqTarget};
+//! use rnn::{SeqInput, SeqTarget};
 //!
 //! rnn::model! {
 //!     /// A character language model.
@@ -74,20 +75,15 @@
 extern crate self as rnn;
 
 pub mod cells;
-pub mod fixtures;
-/// Loss curves as SVG: named series (train, validation) against step.
-pub mod plot;
 pub mod prelude;
-/// A training progress bar (step, loss, gradient norm, speed) over `indicatif`.
-pub mod progress;
-/// The learning tasks behind the example programs (data, model, training, report).
-pub mod tasks;
-pub mod workload;
 
 pub use rnn_macros::cell;
 pub use rnn_macros::model;
 pub use rnn_runtime as runtime;
-pub use rnn_runtime::{Cell, CellInput, Float, Forward, InputGrads, RnnError, Trace, Workspace};
+pub use rnn_runtime::{
+    Cell, CellInput, Float, Forward, InputGrads, Layers, Params, RnnError, SeqInput, SeqModel, SeqModelConfig,
+    SeqScratch, SeqTarget, Trace, Workspace,
+};
 
 /// A seeded, reproducible random generator for initialisation and sampling.
 pub fn seeded_rng(seed: u64) -> rand::rngs::StdRng {
@@ -99,5 +95,5 @@ pub fn seeded_rng(seed: u64) -> rand::rngs::StdRng {
 #[doc(hidden)]
 pub mod __private {
     pub use rnn_runtime::__private::*;
-    pub use rnn_runtime::train::model::{Activation, Encoding, LossKind, SeqModel, SeqModelConfig};
+    pub use rnn_runtime::model::{Activation, Encoding, LossKind, SeqModel, SeqModelConfig};
 }

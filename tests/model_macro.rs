@@ -5,9 +5,8 @@
 
 use ndarray::Array3;
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims};
-use rnn::runtime::train::{
-    Activation, Adam, AdamConfig, Encoding, LossKind, SeqInput, SeqModel, SeqModelConfig, SeqTarget,
-};
+use rnn::runtime::model::{Activation, Encoding, LossKind, SeqInput, SeqModel, SeqModelConfig, SeqTarget};
+use rnn::runtime::optim::{Adam, AdamConfig};
 use rnn::{Float, RnnError};
 use std::collections::BTreeMap;
 

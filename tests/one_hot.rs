@@ -11,7 +11,9 @@ use common::cells::*;
 use ndarray::{Array2, Array3};
 use rand::Rng;
 use rnn::prelude::*;
-use rnn::runtime::{CellInput, Forward, InputGrads, Layers, LayersTrace, Trace, Workspace};
+use rnn::runtime::{
+    CellInput, Forward, InputGrads, Layers, LayersInputGrads, LayersOutput, LayersTrace, Trace, Workspace,
+};
 
 rnn::cell! {
     /// Reads its input elementwise as well (a skip connection), so one-hot
@@ -122,25 +124,35 @@ fn bidirectional_layers_give_the_same_numbers_for_ids_and_vectors() {
         len: t,
         batch: b,
     };
-    let (ids_out, ids_states) = layers.forward_input_ws(input, &[], &mut ws).unwrap();
-    assert_eq!(out, ids_out);
-    assert_eq!(states, ids_states);
+    let mut looked_up = LayersOutput::empty();
+    layers.forward_ws(input, &[], &mut ws, &mut looked_up).unwrap();
+    assert_eq!(out, looked_up.out);
+    assert_eq!(states, looked_up.states);
 
     let trace = layers.forward_train(xs.view(), &[]).unwrap();
     let (grads, d_xs, d_init) = layers.backward(&trace, d_out.view(), &[]).unwrap();
     // Twice through the same workspace and trace: the second pass reuses the first's memory.
     let mut ids_trace = LayersTrace::empty();
+    let mut ids_input_grads = LayersInputGrads::empty();
     for _ in 0..2 {
         layers.forward_train_ws(input, &[], &mut ws, &mut ids_trace).unwrap();
         assert_eq!(trace.out, ids_trace.out);
         let mut ids_grads = layers.zeros_like();
-        let (ids_dxs, ids_init) = layers
-            .backward_ws(&ids_trace, d_out.view(), &[], &mut ids_grads, &mut ws)
+        layers
+            .backward_ws(
+                &ids_trace,
+                d_out.view(),
+                &[],
+                &mut ids_grads,
+                &mut ws,
+                &mut ids_input_grads,
+            )
             .unwrap();
+        let (ids_dxs, ids_init) = (&ids_input_grads.d_xs, &ids_input_grads.d_init);
         for ((name, a), (_, e)) in ids_grads.named_params().iter().zip(grads.named_params().iter()) {
             assert_close(&format!("d{name}"), a.as_slice().unwrap(), e.as_slice().unwrap());
         }
-        assert_eq!(d_init, ids_init);
+        assert_eq!(&d_init, ids_init);
         assert_eq!(d_xs.dim(), (t, b, v));
         assert_eq!(ids_dxs.dim(), (0, 0, 0));
     }

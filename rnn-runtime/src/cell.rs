@@ -91,6 +91,18 @@ pub trait Cell<F: Float>: Clone + Sized {
     /// Every parameter, mutably, with its name.
     fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)>;
 
+    /// Parameter `k` in declaration order (`k < PARAM_NAMES.len()`, panics
+    /// otherwise). Emitted cells return it without allocating; the default
+    /// goes through [`Cell::params`].
+    fn param(&self, k: usize) -> ArrayViewD<'_, F> {
+        self.params().swap_remove(k).1
+    }
+
+    /// Parameter `k`, mutably (see [`Cell::param`]).
+    fn param_mut(&mut self, k: usize) -> ArrayViewMutD<'_, F> {
+        self.params_mut().swap_remove(k).1
+    }
+
     /// Sets every parameter to zero (to reuse a gradient; emitted cells do
     /// it without allocating).
     fn fill_zero(&mut self) {

@@ -23,6 +23,7 @@ use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::io::{TensorFile, read_tensors, write_tensors};
+use crate::params::Params;
 use ndarray::{ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,13 +36,16 @@ pub(crate) mod test_cell;
 #[cfg(test)]
 mod tests;
 
-pub use run::LayersTrace;
+pub use run::{LayersInputGrads, LayersOutput, LayersTrace};
 
 /// A stack of `num_layers` recurrent layers, each unidirectional or
 /// bidirectional, over the cell type `C` (see the [module docs](self)).
 pub struct Layers<F: Float, C: Cell<F>> {
     /// Cells in order `l*D + d`.
     cells: Vec<C>,
+    /// Width of each state (the cells' [`Cell::state_sizes`], kept so that
+    /// a run does not ask for them again).
+    state_widths: Vec<usize>,
     num_layers: usize,
     bidirectional: bool,
     _float: PhantomData<fn() -> F>,
@@ -51,6 +55,7 @@ impl<F: Float, C: Cell<F>> Clone for Layers<F, C> {
     fn clone(&self) -> Self {
         Layers {
             cells: self.cells.clone(),
+            state_widths: self.state_widths.clone(),
             num_layers: self.num_layers,
             bidirectional: self.bidirectional,
             _float: PhantomData,
@@ -161,6 +166,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         }
         Ok(Layers {
             cells,
+            state_widths: states,
             num_layers,
             bidirectional,
             _float: PhantomData,
@@ -171,9 +177,18 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     pub fn zeros_like(&self) -> Self {
         Layers {
             cells: self.cells.iter().map(|c| C::zeros(c.dims())).collect(),
+            state_widths: self.state_widths.clone(),
             num_layers: self.num_layers,
             bidirectional: self.bidirectional,
             _float: PhantomData,
+        }
+    }
+
+    /// Sets every parameter to zero without allocating (each cell's
+    /// [`Cell::fill_zero`]): how a gradient is reset between steps.
+    pub fn fill_zero(&mut self) {
+        for c in &mut self.cells {
+            c.fill_zero();
         }
     }
 
@@ -236,15 +251,15 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     }
 
     /// Width of each state, in the cell's declaration order.
-    pub fn state_sizes(&self) -> Vec<usize> {
-        self.cells[0].state_sizes()
+    pub fn state_sizes(&self) -> &[usize] {
+        &self.state_widths
     }
 
     /// Zero initial states: one `[L*D, batch, width]` per cell state.
     pub fn zero_state(&self, batch: usize) -> Vec<ndarray::Array3<F>> {
-        self.state_sizes()
-            .into_iter()
-            .map(|w| ndarray::Array3::zeros((self.cells.len(), batch, w)))
+        self.state_widths
+            .iter()
+            .map(|&w| ndarray::Array3::zeros((self.cells.len(), batch, w)))
             .collect()
     }
 
@@ -279,7 +294,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     }
 
     /// [`Layers::load_named`] with `source` naming where the tensors came from in errors.
-    pub(crate) fn load_impl<'a>(
+    pub fn load_named_from<'a>(
         &mut self,
         tensors: impl IntoIterator<Item = (&'a str, ArrayViewD<'a, F>)>,
         source: &str,
@@ -349,13 +364,13 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         &mut self,
         tensors: impl IntoIterator<Item = (&'a str, ArrayViewD<'a, F>)>,
     ) -> Result<(), RnnError> {
-        self.load_impl(tensors, "<memory>")
+        self.load_named_from(tensors, "<memory>")
     }
 
     /// [`Layers::load_named`] from every tensor of `file`; errors name the file.
     pub fn load_from(&mut self, file: &TensorFile<F>) -> Result<(), RnnError> {
         let views = file.tensors.iter().map(|(n, a)| (n.as_str(), a.view()));
-        self.load_impl(views, &file.source)
+        self.load_named_from(views, &file.source)
     }
 
     /// Reads the safetensors file at `path` (converting `F32`/`F64` to `F`)
@@ -398,5 +413,27 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 "gradient layers {grads:?} do not have the shape of the model {self:?}"
             )))
         }
+    }
+}
+
+impl<F: Float, C: Cell<F>> Params<F> for Layers<F, C> {
+    fn param_count(&self) -> usize {
+        self.cells.len() * C::PARAM_NAMES.len()
+    }
+
+    fn param(&self, k: usize) -> ArrayViewD<'_, F> {
+        let n = C::PARAM_NAMES.len();
+        self.cells[k / n].param(k % n)
+    }
+
+    fn param_mut(&mut self, k: usize) -> ArrayViewMutD<'_, F> {
+        let n = C::PARAM_NAMES.len();
+        self.cells[k / n].param_mut(k % n)
+    }
+
+    fn param_name(&self, k: usize) -> String {
+        let (n, dirs) = (C::PARAM_NAMES.len(), self.num_directions());
+        let cell = k / n;
+        param_name(C::PARAM_NAMES[k % n], cell / dirs, cell % dirs)
     }
 }

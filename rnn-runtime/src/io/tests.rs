@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/torch/lstm_T5_B3_I4_H6.safetensors"
+    "/../examples/tests/fixtures/torch/lstm_T5_B3_I4_H6.safetensors"
 );
 const FIXTURE_F32: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/torch/lstm_T5_B3_I4_H6_f32.safetensors"
+    "/../examples/tests/fixtures/torch/lstm_T5_B3_I4_H6_f32.safetensors"
 );
 
 /// A fresh, empty directory for one test.

@@ -5,16 +5,44 @@
 //! axis reversed, and its outputs (and, in backward, its output gradients
 //! and input gradients) are reversed back, so every tensor the caller sees is
 //! indexed by the true time step.
+//!
+//! The `_ws` methods take every buffer from a [`Workspace`] and refill the
+//! result they are given ([`LayersTrace`], [`LayersOutput`],
+//! [`LayersInputGrads`]), giving its old memory back first: a loop that
+//! passes the same workspace and results every step allocates nothing once
+//! the shapes have been seen.
 
 use super::Layers;
 use crate::cell::{Cell, Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::input::CellInput;
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, array2, array3};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
-/// What [`Layers::forward_train`] keeps for [`Layers::backward`].
+/// An empty `[0, 0, 0]` array (no allocation).
+fn empty3<F>() -> Array3<F> {
+    Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty")
+}
+
+/// Buffers a run keeps between calls: the initial-state rows handed to one
+/// cell and the time-reversed ids of a one-hot input.
+#[derive(Debug, Clone)]
+struct RunBuffers<F> {
+    rows: Vec<Array2<F>>,
+    reversed_ids: Vec<usize>,
+}
+
+impl<F> RunBuffers<F> {
+    fn new() -> Self {
+        RunBuffers {
+            rows: Vec::new(),
+            reversed_ids: Vec::new(),
+        }
+    }
+}
+
+/// What [`Layers::forward_train_ws`] keeps for [`Layers::backward_ws`].
 #[derive(Debug, Clone)]
 pub struct LayersTrace<F> {
     /// The last layer's output, `[T, B, D*O]`.
@@ -28,18 +56,87 @@ pub struct LayersTrace<F> {
     pub len: usize,
     /// Batch size `B`.
     pub batch: usize,
+    buffers: RunBuffers<F>,
 }
 
 impl<F> LayersTrace<F> {
     /// An empty trace for [`Layers::forward_train_ws`] to fill.
     pub fn empty() -> Self {
         LayersTrace {
-            out: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            out: empty3(),
             states: Vec::new(),
             traces: Vec::new(),
             len: 0,
             batch: 0,
+            buffers: RunBuffers::new(),
         }
+    }
+}
+
+impl<F> Default for LayersTrace<F> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+/// What [`Layers::forward_ws`] returns: the last layer's output and the
+/// final states, in memory reused from one call to the next.
+#[derive(Debug, Clone)]
+pub struct LayersOutput<F> {
+    /// The last layer's output, `[T, B, D*O]`.
+    pub out: Array3<F>,
+    /// Final states, one `[L*D, B, width]` per cell state.
+    pub states: Vec<Array3<F>>,
+    cells: Vec<Forward<F>>,
+    buffers: RunBuffers<F>,
+}
+
+impl<F> LayersOutput<F> {
+    /// An empty result for [`Layers::forward_ws`] to fill.
+    pub fn empty() -> Self {
+        LayersOutput {
+            out: empty3(),
+            states: Vec::new(),
+            cells: Vec::new(),
+            buffers: RunBuffers::new(),
+        }
+    }
+}
+
+impl<F> Default for LayersOutput<F> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+/// What [`Layers::backward_ws`] returns besides the parameter gradients:
+/// the gradients of the input and of the initial states.
+#[derive(Debug, Clone)]
+pub struct LayersInputGrads<F> {
+    /// `[T, B, I]`; empty (`[0, 0, 0]`) when the forward pass read one-hot
+    /// ids, which have no gradient.
+    pub d_xs: Array3<F>,
+    /// One `[L*D, B, width]` per cell state.
+    pub d_init: Vec<Array3<F>>,
+    cell: InputGrads<F>,
+    buffers: RunBuffers<F>,
+}
+
+impl<F> LayersInputGrads<F> {
+    /// Empty gradients for [`Layers::backward_ws`] to fill.
+    pub fn empty() -> Self {
+        LayersInputGrads {
+            d_xs: empty3(),
+            d_init: Vec::new(),
+            cell: InputGrads::empty(),
+            buffers: RunBuffers::new(),
+        }
+    }
+}
+
+impl<F> Default for LayersInputGrads<F> {
+    fn default() -> Self {
+        Self::empty()
     }
 }
 
@@ -67,9 +164,56 @@ impl<F> CellRun<F> for Trace<F> {
     }
 }
 
-/// `a` with its time axis reversed, in standard layout.
-fn reversed<F: Float>(a: ArrayView3<'_, F>) -> Array3<F> {
-    a.slice(s![..;-1, .., ..]).as_standard_layout().into_owned()
+/// A `[t, b, w]` array over a workspace buffer: zero-filled, or left for
+/// the caller to overwrite completely.
+fn take3<F: Float>(ws: &mut Workspace<F>, (t, b, w): (usize, usize, usize), zero: bool) -> Array3<F> {
+    let v = if zero {
+        ws.take(t * b * w)
+    } else {
+        ws.take_dirty(t * b * w)
+    };
+    array3(v, t, b, w)
+}
+
+/// Gives every array of `list` back to `ws`, leaving it empty (its capacity
+/// kept for the next fill).
+fn give_all<F: Float, D: ndarray::Dimension>(ws: &mut Workspace<F>, list: &mut Vec<ndarray::Array<F, D>>) {
+    for a in list.drain(..) {
+        ws.give_array(a);
+    }
+}
+
+/// A copy of `a` (any layout) in a workspace buffer, with its time axis
+/// reversed when `reverse`.
+fn copy3<F: Float>(ws: &mut Workspace<F>, a: ArrayView3<'_, F>, reverse: bool) -> Array3<F> {
+    let mut out = take3(ws, a.dim(), false);
+    if reverse {
+        out.assign(&a.slice(s![..;-1, .., ..]));
+    } else {
+        out.assign(&a);
+    }
+    out
+}
+
+/// Fills `rows` with row `idx` of every state tensor (none when `states` is
+/// empty: the cell then uses zeros), in workspace buffers.
+fn state_rows<F: Float>(ws: &mut Workspace<F>, states: &[Array3<F>], idx: usize, rows: &mut Vec<Array2<F>>) {
+    give_all(ws, rows);
+    for s in states {
+        let row = s.index_axis(Axis(0), idx);
+        let mut a = array2(ws.take_dirty(row.len()), row.nrows(), row.ncols());
+        a.assign(&row);
+        rows.push(a);
+    }
+}
+
+/// Writes the ids of a one-hot input `[len * batch]` into `out` in reverse
+/// time order.
+fn reverse_ids(ids: &[usize], len: usize, batch: usize, out: &mut Vec<usize>) {
+    out.clear();
+    for t in (0..len).rev() {
+        out.extend_from_slice(&ids[t * batch..(t + 1) * batch]);
+    }
 }
 
 /// The same input under a shorter lifetime.
@@ -78,37 +222,6 @@ fn shorter<'s, 'l: 's, F>(input: CellInput<'l, F>) -> CellInput<'s, F> {
     match input {
         CellInput::Values(xs) => CellInput::Values(xs.reborrow()),
         CellInput::OneHot { ids, len, batch } => CellInput::OneHot { ids, len, batch },
-    }
-}
-
-/// Owned storage for a time-reversed [`CellInput`].
-enum Reversed<F> {
-    Values(Array3<F>),
-    Ids(Vec<usize>, usize, usize),
-}
-
-impl<F: Float> Reversed<F> {
-    fn of(input: CellInput<'_, F>) -> Self {
-        match input {
-            CellInput::Values(xs) => Reversed::Values(reversed(xs)),
-            CellInput::OneHot { ids, len, batch } => {
-                let ids = (0..len)
-                    .rev()
-                    .flat_map(|t| ids[t * batch..(t + 1) * batch].iter().copied());
-                Reversed::Ids(ids.collect(), len, batch)
-            }
-        }
-    }
-
-    fn input(&self) -> CellInput<'_, F> {
-        match self {
-            Reversed::Values(xs) => CellInput::Values(xs.view()),
-            Reversed::Ids(ids, len, batch) => CellInput::OneHot {
-                ids,
-                len: *len,
-                batch: *batch,
-            },
-        }
     }
 }
 
@@ -138,48 +251,53 @@ fn check_state_list<F>(
     Ok(())
 }
 
-/// Row `idx` of every state tensor (empty stays empty: the cell uses zeros).
-fn rows_of<F: Float>(states: &[Array3<F>], idx: usize) -> Vec<Array2<F>> {
-    states.iter().map(|s| s.index_axis(Axis(0), idx).to_owned()).collect()
-}
-
-/// Checks that a cell returned `[rows, cols, width]` for `what`.
-fn check_cell_result(what: String, got: &[usize], want: &[usize]) -> Result<(), RnnError> {
+/// Checks that a cell returned `want` for what `what()` names (the name is
+/// only built for the error).
+fn check_cell_result(what: impl FnOnce() -> String, got: &[usize], want: &[usize]) -> Result<(), RnnError> {
     if got != want {
-        return Err(RnnError::shape(what, want, got));
+        return Err(RnnError::shape(what(), want, got));
     }
     Ok(())
 }
 
-impl<F: Float, C: Cell<F>> Layers<F, C> {
-    fn check_input(&self, input: &CellInput<'_, F>, init: &[Array3<F>]) -> Result<(usize, usize), RnnError> {
-        let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
-        check_state_list("initial state", init, self.cells.len(), batch, &self.state_sizes())?;
-        Ok((t_len, batch))
-    }
+/// Where [`Layers::run_all`] writes: the last layer's output, the final
+/// states, one result per cell and the reusable buffers.
+struct RunInto<'r, F, R> {
+    out: &'r mut Array3<F>,
+    states: &'r mut Vec<Array3<F>>,
+    results: &'r mut Vec<R>,
+    buffers: &'r mut RunBuffers<F>,
+}
 
+impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// Runs every cell with `run(cell, input, initial state, ws, result)`,
-    /// wiring layers and directions together; `results` holds one result
-    /// per cell afterwards (existing entries are refilled, so their memory
-    /// can be reused).
+    /// wiring layers and directions together, into `into` (existing entries
+    /// are refilled, so their memory is reused). Returns `(T, B)`.
     #[allow(clippy::type_complexity)]
     fn run_all<R: CellRun<F>>(
         &self,
         input: CellInput<'_, F>,
         init: &[Array3<F>],
         ws: &mut Workspace<F>,
-        results: &mut Vec<R>,
+        into: RunInto<'_, F, R>,
         fresh: impl Fn() -> R,
         mut run: impl FnMut(&C, CellInput<'_, F>, &[Array2<F>], &mut Workspace<F>, &mut R) -> Result<(), RnnError>,
-    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
-        let (t_len, batch) = self.check_input(&input, init)?;
+    ) -> Result<(usize, usize), RnnError> {
+        let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
+        let widths = &self.state_widths;
+        check_state_list("initial state", init, self.cells.len(), batch, widths)?;
         let dirs = self.num_directions();
         let o = self.cell_output_size();
-        let widths = self.state_sizes();
-        let mut finals: Vec<Array3<F>> = widths
-            .iter()
-            .map(|&w| Array3::zeros((self.cells.len(), batch, w)))
-            .collect();
+        let RunInto {
+            out,
+            states,
+            results,
+            buffers,
+        } = into;
+        give_all(ws, states);
+        for &w in widths {
+            states.push(take3(ws, (self.cells.len(), batch, w), false));
+        }
         results.truncate(self.cells.len());
         while results.len() < self.cells.len() {
             results.push(fresh());
@@ -187,48 +305,69 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         let first = input;
         let mut below: Option<Array3<F>> = None;
         for l in 0..self.num_layers {
+            let mut layer_out = take3(ws, (t_len, batch, dirs * o), false);
             let input = match &below {
                 Some(a) => CellInput::Values(a.view()),
                 None => shorter(first),
             };
-            let mut layer_out = Array3::zeros((t_len, batch, dirs * o));
             for d in 0..dirs {
                 let idx = l * dirs + d;
                 let cell = &self.cells[idx];
-                let start = rows_of(init, idx);
+                state_rows(ws, init, idx, &mut buffers.rows);
                 let r = &mut results[idx];
-                if d == 0 {
-                    run(cell, input, &start, ws, r)?;
+                let ran = if d == 0 {
+                    run(cell, input, &buffers.rows, ws, r)
                 } else {
-                    run(cell, Reversed::of(input).input(), &start, ws, r)?;
-                }
+                    match input {
+                        CellInput::Values(xs) => {
+                            let rev = copy3(ws, xs, true);
+                            let ran = run(cell, CellInput::Values(rev.view()), &buffers.rows, ws, r);
+                            ws.give_array(rev);
+                            ran
+                        }
+                        CellInput::OneHot { ids, len, batch } => {
+                            reverse_ids(ids, len, batch, &mut buffers.reversed_ids);
+                            let ids = &buffers.reversed_ids;
+                            run(cell, CellInput::OneHot { ids, len, batch }, &buffers.rows, ws, r)
+                        }
+                    }
+                };
+                give_all(ws, &mut buffers.rows);
+                ran?;
                 let outs = r.outputs();
-                check_cell_result(format!("outputs of cell l{l} d{d}"), outs.shape(), &[t_len, batch, o])?;
+                check_cell_result(
+                    || format!("outputs of cell l{l} d{d}"),
+                    outs.shape(),
+                    &[t_len, batch, o],
+                )?;
                 let mut slot = layer_out.slice_mut(s![.., .., d * o..(d + 1) * o]);
                 if d == 0 {
                     slot.assign(outs);
                 } else {
                     slot.assign(&outs.slice(s![..;-1, .., ..]));
                 }
-                let states = r.states();
+                let cell_states = r.states();
                 check_cell_result(
-                    format!("number of final states of cell l{l} d{d}"),
-                    &[states.len()],
+                    || format!("number of final states of cell l{l} d{d}"),
+                    &[cell_states.len()],
                     &[widths.len()],
                 )?;
-                for (k, st) in states.iter().enumerate() {
+                for (k, st) in cell_states.iter().enumerate() {
                     check_cell_result(
-                        format!("final state {k} of cell l{l} d{d}"),
+                        || format!("final state {k} of cell l{l} d{d}"),
                         st.shape(),
                         &[batch, widths[k]],
                     )?;
-                    finals[k].index_axis_mut(Axis(0), idx).assign(st);
+                    states[k].index_axis_mut(Axis(0), idx).assign(st);
                 }
             }
-            below = Some(layer_out);
+            if let Some(a) = below.replace(layer_out) {
+                ws.give_array(a);
+            }
         }
-        let out = below.expect("num_layers >= 1");
-        Ok((out, finals))
+        let last = below.expect("num_layers >= 1");
+        ws.give_array(std::mem::replace(out, last));
+        Ok((t_len, batch))
     }
 
     /// Inference over `xs[T, B, I]` from `init` (one `[L*D, B, width]` per
@@ -238,21 +377,38 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// one `[L*D, B, width]` per cell state. Wrong shapes are
     /// [`RnnError::Shape`].
     pub fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
-        self.forward_input_ws(CellInput::Values(xs), init, &mut Workspace::new())
+        let mut out = LayersOutput::empty();
+        self.forward_ws(CellInput::Values(xs), init, &mut Workspace::new(), &mut out)?;
+        Ok((out.out, out.states))
     }
 
     /// [`Layers::forward`] over values or one-hot ids (layer 0 reads them
-    /// through [`Cell::forward_input_ws`]), with buffers from `ws`.
-    pub fn forward_input_ws(
+    /// through [`Cell::forward_input_ws`]) into `out`, with buffers from
+    /// `ws`: what `out` held goes back to `ws` first, so a loop reusing both
+    /// allocates nothing.
+    pub fn forward_ws(
         &self,
         input: CellInput<'_, F>,
         init: &[Array3<F>],
         ws: &mut Workspace<F>,
-    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
-        let mut results = Vec::new();
-        self.run_all(input, init, ws, &mut results, Forward::empty, |c, x, s, ws, out| {
+        out: &mut LayersOutput<F>,
+    ) -> Result<(), RnnError> {
+        let LayersOutput {
+            out: last,
+            states,
+            cells,
+            buffers,
+        } = out;
+        let into = RunInto {
+            out: last,
+            states,
+            results: cells,
+            buffers,
+        };
+        self.run_all(input, init, ws, into, Forward::empty, |c, x, s, ws, out| {
             c.forward_input_ws(x, s, ws, out)
-        })
+        })?;
+        Ok(())
     }
 
     /// Training forward: like [`Layers::forward`], keeping what
@@ -275,12 +431,22 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         ws: &mut Workspace<F>,
         trace: &mut LayersTrace<F>,
     ) -> Result<(), RnnError> {
-        let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
-        let (out, states) = self.run_all(input, init, ws, &mut trace.traces, Trace::empty, |c, x, s, ws, tr| {
+        let LayersTrace {
+            out,
+            states,
+            traces,
+            buffers,
+            ..
+        } = trace;
+        let into = RunInto {
+            out,
+            states,
+            results: traces,
+            buffers,
+        };
+        let (t_len, batch) = self.run_all(input, init, ws, into, Trace::empty, |c, x, s, ws, tr| {
             c.forward_train_input_ws(x, s, ws, tr)
         })?;
-        trace.out = out;
-        trace.states = states;
         trace.len = t_len;
         trace.batch = batch;
         Ok(())
@@ -316,11 +482,15 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         d_final: &[Array3<F>],
         grads: &mut Self,
     ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
-        self.backward_ws(trace, d_out, d_final, grads, &mut Workspace::new())
+        let mut out = LayersInputGrads::empty();
+        self.backward_ws(trace, d_out, d_final, grads, &mut Workspace::new(), &mut out)?;
+        Ok((out.d_xs, out.d_init))
     }
 
-    /// [`Layers::backward_into`] with buffers from `ws`. The input gradient
-    /// is empty (`[0, 0, 0]`) when the forward pass read one-hot ids.
+    /// [`Layers::backward_into`] with buffers from `ws`, writing the input
+    /// and initial-state gradients into `out` (whose old memory goes back to
+    /// `ws` first). The input gradient is empty (`[0, 0, 0]`) when the
+    /// forward pass read one-hot ids.
     pub fn backward_ws(
         &self,
         trace: &LayersTrace<F>,
@@ -328,12 +498,13 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         d_final: &[Array3<F>],
         grads: &mut Self,
         ws: &mut Workspace<F>,
-    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
+        out: &mut LayersInputGrads<F>,
+    ) -> Result<(), RnnError> {
         self.check_grads(grads)?;
         let (t_len, batch) = (trace.len, trace.batch);
         let dirs = self.num_directions();
         let o = self.cell_output_size();
-        let widths = self.state_sizes();
+        let widths = &self.state_widths;
         if trace.traces.len() != self.cells.len() {
             return Err(RnnError::shape(
                 "trace (number of cell traces)",
@@ -342,60 +513,70 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             ));
         }
         check_cell_result(
-            "gradient of the output d_out".into(),
+            || "gradient of the output d_out".into(),
             d_out.shape(),
             &[t_len, batch, dirs * o],
         )?;
-        check_state_list("gradient of the final state", d_final, self.cells.len(), batch, &widths)?;
-        let mut d_init: Vec<Array3<F>> = widths
-            .iter()
-            .map(|&w| Array3::zeros((self.cells.len(), batch, w)))
-            .collect();
-        let mut g = InputGrads::empty();
+        check_state_list("gradient of the final state", d_final, self.cells.len(), batch, widths)?;
+        let LayersInputGrads {
+            d_xs,
+            d_init,
+            cell: g,
+            buffers,
+        } = out;
+        ws.give_array(std::mem::replace(d_xs, empty3()));
+        give_all(ws, d_init);
+        for &w in widths {
+            d_init.push(take3(ws, (self.cells.len(), batch, w), false));
+        }
         let mut above: Option<Array3<F>> = None;
         for l in (0..self.num_layers).rev() {
-            let d_layer = match &above {
-                Some(a) => a.view(),
-                None => d_out,
-            };
             // Layer 0 of a one-hot trace has no input gradient.
             let one_hot = l == 0 && trace.traces[0].one_hot;
             let in_width = if one_hot { 0 } else { self.cells[l * dirs].input_size() };
             let in_len = if one_hot { 0 } else { t_len };
             let in_batch = if one_hot { 0 } else { batch };
-            let mut d_input = Array3::zeros((in_len, in_batch, in_width));
+            let mut d_input = take3(ws, (in_len, in_batch, in_width), true);
+            let d_layer = match &above {
+                Some(a) => a.view(),
+                None => d_out.view(),
+            };
             for d in 0..dirs {
                 let idx = l * dirs + d;
                 let part = d_layer.slice(s![.., .., d * o..(d + 1) * o]);
-                let d_part = if d == 0 {
-                    part.as_standard_layout()
-                } else {
-                    reversed(part).into()
-                };
-                let d_fin = rows_of(d_final, idx);
-                self.cells[idx].backward_ws(
+                // The cell reads its output gradient in standard layout (and
+                // the reverse direction in its own time order).
+                let copy = (d == 1 || !part.is_standard_layout()).then(|| copy3(ws, part, d == 1));
+                let d_part = copy.as_ref().map_or(part, |c| c.view());
+                state_rows(ws, d_final, idx, &mut buffers.rows);
+                let ran = self.cells[idx].backward_ws(
                     &trace.traces[idx],
-                    d_part.view(),
-                    &d_fin,
+                    d_part,
+                    &buffers.rows,
                     &mut grads.cells[idx],
                     ws,
-                    &mut g,
-                )?;
+                    g,
+                );
+                give_all(ws, &mut buffers.rows);
+                if let Some(c) = copy {
+                    ws.give_array(c);
+                }
+                ran?;
                 if !one_hot {
                     check_cell_result(
-                        format!("input gradient of cell l{l} d{d}"),
+                        || format!("input gradient of cell l{l} d{d}"),
                         g.d_xs.shape(),
                         &[in_len, in_batch, in_width],
                     )?;
                 }
                 check_cell_result(
-                    format!("number of initial-state gradients of cell l{l} d{d}"),
+                    || format!("number of initial-state gradients of cell l{l} d{d}"),
                     &[g.d_init.len()],
                     &[widths.len()],
                 )?;
                 for (k, st) in g.d_init.iter().enumerate() {
                     check_cell_result(
-                        format!("initial-state gradient {k} of cell l{l} d{d}"),
+                        || format!("initial-state gradient {k} of cell l{l} d{d}"),
                         st.shape(),
                         &[batch, widths[k]],
                     )?;
@@ -409,10 +590,13 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     d_input += &g.d_xs.slice(s![..;-1, .., ..]);
                 }
             }
-            above = Some(d_input);
+            if let Some(a) = above.replace(d_input) {
+                ws.give_array(a);
+            }
         }
-        ws.reclaim_input_grads(&mut g);
-        Ok((above.expect("num_layers >= 1"), d_init))
+        ws.reclaim_input_grads(g);
+        *d_xs = above.expect("num_layers >= 1");
+        Ok(())
     }
 
     /// One time step for streaming use (unidirectional layers only): `x` is
@@ -432,7 +616,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 x.shape(),
             ));
         }
-        let widths = self.state_sizes();
+        let widths = &self.state_widths;
         if state.len() != widths.len() {
             return Err(RnnError::shape(
                 "step state (number of state tensors)",
@@ -440,13 +624,13 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 &[state.len()],
             ));
         }
-        check_state_list("step state", state, self.num_layers, batch, &widths)?;
+        check_state_list("step state", state, self.num_layers, batch, widths)?;
         let mut input = x.to_owned();
         for (l, cell) in self.cells.iter().enumerate() {
-            let mut st = rows_of(state, l);
+            let mut st: Vec<Array2<F>> = state.iter().map(|s| s.index_axis(Axis(0), l).to_owned()).collect();
             input = cell.step(input.view(), &mut st)?;
             for (k, s) in st.iter().enumerate() {
-                check_cell_result(format!("state {k} of cell l{l}"), s.shape(), &[batch, widths[k]])?;
+                check_cell_result(|| format!("state {k} of cell l{l}"), s.shape(), &[batch, widths[k]])?;
                 state[k].index_axis_mut(Axis(0), l).assign(s);
             }
         }

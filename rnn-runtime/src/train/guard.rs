@@ -13,7 +13,7 @@
 //! complete checkpoint of [`Checkpointer::last_good`], untouched.
 //!
 //! ```
-//! use rnn_runtime::train::{check_tensors, check_value};
+//! use rnn_runtime::train::guard::{check_tensors, check_value};
 //! use rnn_runtime::RnnError;
 //! let g = ndarray::arr1(&[0.5_f32, f32::NAN]).into_dyn();
 //! let err = check_tensors(7, "gradient of", &[("head.bias".to_string(), g.view())]).unwrap_err();
@@ -22,10 +22,11 @@
 //! assert!(check_value(3, "training loss", 2.5).is_ok());
 //! ```
 
-use super::char_model::CharModel;
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::model::SeqModel;
+use crate::params::Params;
 use ndarray::ArrayViewD;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,24 @@ pub fn check_tensors<F: Float>(
     Ok(())
 }
 
+/// `Ok` if every entry of every tensor of `params` is finite; otherwise
+/// [`RnnError::NonFinite`] as [`check_tensors`] reports it. Tensors are read
+/// by index and the name is built only for the error, so the check
+/// allocates nothing.
+pub fn check_params<F: Float, P: Params<F> + ?Sized>(step: usize, kind: &str, params: &P) -> Result<(), RnnError> {
+    for k in 0..params.param_count() {
+        let t = params.param(k);
+        let bad = count_non_finite(&t);
+        if bad > 0 {
+            return Err(RnnError::NonFinite {
+                what: format!("{kind} {} ({bad} of {} values)", params.param_name(k), t.len()),
+                step,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A model that [`Checkpointer`] can save.
 pub trait Checkpoint {
     /// `Ok` if every parameter is finite, otherwise [`RnnError::NonFinite`]
@@ -82,13 +101,13 @@ pub trait Checkpoint {
     fn save_checkpoint(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), RnnError>;
 }
 
-impl<F: Float, C: Cell<F>> Checkpoint for CharModel<F, C> {
+impl<F: Float, C: Cell<F>> Checkpoint for SeqModel<F, C> {
     fn check_finite(&self, step: usize) -> Result<(), RnnError> {
-        check_tensors(step, "parameter", &self.named_params())
+        check_params(step, "parameter", self)
     }
 
     fn save_checkpoint(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), RnnError> {
-        self.save(path, metadata)
+        self.save(path, None, metadata)
     }
 }
 
@@ -196,6 +215,7 @@ mod tests {
     use super::*;
     use crate::io::read_tensors;
     use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+    use crate::model::{Encoding, SeqModelConfig};
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 
@@ -233,7 +253,8 @@ mod tests {
             h: 2,
             kind: Kind::Tanh,
         };
-        let mut model = CharModel::<f64, TestRnn<f64>>::new(dims, 1, 3, &mut StdRng::seed_from_u64(1)).unwrap();
+        let config = SeqModelConfig::language_model(Encoding::OneHot { vocab: 3 }, 3);
+        let mut model = SeqModel::<f64, TestRnn<f64>>::new(dims, config, &mut StdRng::seed_from_u64(1)).unwrap();
         let mut ck = Checkpointer::new(&path, 2);
         assert!(ck.describe().starts_with("no checkpoint"));
         let meta = BTreeMap::new();
@@ -241,7 +262,7 @@ mod tests {
         assert!(ck.save_if_due(2, &model, &meta).unwrap());
         assert_eq!(ck.last_good(), Some(2));
         let good = model.to_tensor_file();
-        model.head.bias[1] = f64::INFINITY;
+        model.head_mut().bias[1] = f64::INFINITY;
         match ck.save_if_due(4, &model, &meta) {
             Err(RnnError::NonFinite { what, step: 4 }) => assert!(what.contains("head.bias"), "{what}"),
             other => panic!("{other:?}"),

@@ -17,12 +17,13 @@
 //! holds); carrying it forward is rarely meaningful, so TBPTT is for
 //! unidirectional models in practice.
 
-use super::model::{SeqInput, SeqModel, SeqTarget};
-use super::optim::Optimizer;
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
-use ndarray::{Array3, ArrayViewD};
+use crate::model::{SeqInput, SeqModel, SeqTarget};
+use crate::optim::Optimizer;
+use crate::optim::clip::params_norm;
+use ndarray::Array3;
 use std::ops::Range;
 
 /// Settings of [`train_tbptt`].
@@ -48,7 +49,7 @@ pub struct ChunkReport {
     /// Global L2 norm of the chunk's gradient (before any clipping).
     pub grad_norm: f64,
     /// The gradient reaching each step of the chunk (see
-    /// [`SeqOutcome::step_grad_norms`](super::model::SeqOutcome)).
+    /// [`SeqOutcome::step_grad_norms`](crate::model::SeqOutcome)).
     pub step_grad_norms: Vec<f64>,
 }
 
@@ -131,10 +132,7 @@ where
                 step: index,
             });
         }
-        let grad_norm = {
-            let views: Vec<ArrayViewD<'_, F>> = grads.named_params().into_iter().map(|(_, v)| v).collect();
-            super::clip::global_norm(&views)
-        };
+        let grad_norm = params_norm(&grads);
         let report = ChunkReport {
             index,
             steps,
@@ -182,8 +180,8 @@ where
 mod tests {
     use super::*;
     use crate::layers::test_cell::{Kind, TestDims, TestRnn};
-    use crate::train::model::{Encoding, SeqModelConfig};
-    use crate::train::optim::{Sgd, SgdConfig};
+    use crate::model::{Encoding, SeqModelConfig};
+    use crate::optim::{Sgd, SgdConfig};
     use ndarray::{Axis, s};
     use rand::SeedableRng;
     use rand::rngs::StdRng;

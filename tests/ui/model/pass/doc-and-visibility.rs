@@ -21,7 +21,7 @@ fn main() {
     let cells: &[RegressorCell<f64>] = model.layers().cells();
     assert_eq!(cells.len(), 1);
     let xs = ndarray::Array3::<f64>::zeros((4, 2, 2));
-    let input = rnn::runtime::train::SeqInput::values(xs.view());
+    let input = rnn::SeqInput::values(xs.view());
     let (ys, _) = model.forward(&input, &[]).unwrap();
     assert_eq!(ys.dim(), (4, 2, 1));
 }

@@ -1,0 +1,403 @@
+//! Character-level language model, CHARLM v1 (`../shared/CHARLM.md`).
+//!
+//! The model is declared with `rnn::model!` (one-hot input, a stack of the
+//! chosen cell, a softmax head, cross-entropy) and trained by the library's
+//! general loop, [`Trainer`], on random windows of the corpus
+//! ([`TrainWindows`]). With no arguments this trains a one-layer LSTM
+//! (H = 256) on the bundled tinyshakespeare corpus exactly as the spec says: batches of 32 random
+//! windows of 64 characters, 2000 Adam steps at lr 2e-3, gradients clipped to
+//! global norm 5, validation on 64 fixed windows at step 0 and every 250
+//! steps, seed 0, float32. It shows a progress bar on stderr, prints one JSON
+//! line per evaluation on stdout (and to `--metrics PATH`), then 300 sampled
+//! characters (prime "\n", temperature 0.8).
+//!
+//! ```text
+//! cargo run --release --example char_lm
+//! cargo run --release --example char_lm -- --cell gru --steps 500 --metrics runs/gru.jsonl
+//! ```
+//!
+//! `elapsed_s` and `chars_per_s` count training wall time only (batch
+//! construction, forward, backward, clipping, update), as CHARLM section 5
+//! defines it; `train_loss` is the mean batch loss since the previous
+//! evaluation (`null` at step 0).
+//!
+//! The harness around the run:
+//!
+//! - the progress bar shows each step's loss, global gradient norm (before
+//!   clipping) and chars/s; it is hidden when stderr is not a terminal or
+//!   with `--no-progress`;
+//! - `--step-metrics PATH` writes one JSON line per step: `step`, `loss`,
+//!   `grad_norm`, `lr`, `time_s` (the step's wall time); the `--metrics`
+//!   file keeps exactly the per-evaluation lines;
+//! - `--plot PATH.svg` draws the per-step training loss and the validation
+//!   loss against step, rewritten at every evaluation;
+//! - `--save PATH` also checkpoints during training, at every evaluation or
+//!   every `--checkpoint-every N` steps, starting with the initial model
+//!   (atomically, after checking every parameter is finite). A NaN or
+//!   infinite loss, gradient or parameter stops the run with an error
+//!   naming the step, and the last good checkpoint stays at PATH.
+//!
+//! ```text
+//! cargo run --release --example char_lm -- --steps 500 --save runs/lstm.safetensors \
+//!     --step-metrics runs/steps.jsonl --plot runs/loss.svg
+//! ```
+
+use clap::{Parser, ValueEnum};
+use rnn::runtime::optim::{Adam, AdamConfig};
+use rnn::runtime::train::{Checkpointer, MetricsWriter, StepStats, Trainer, TrainerConfig};
+use rnn::{Cell, SeqModel};
+use rnn_examples::charlm::{Corpus, TrainWindows, Windows, val_windows};
+use rnn_examples::plot::{PlotOptions, Series, write_loss_curve};
+use rnn_examples::progress::TrainProgress;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+rnn::model! {
+    /// CHARLM's model with an LSTM: one-hot characters in, `L` layers of
+    /// `H`, next-character logits out.
+    model CharLstm(V, H, L) {
+        input: one_hot(V);
+        cell: rnn::cells::Lstm { h: H } x L;
+        head: softmax(V);
+        loss: cross_entropy;
+    }
+}
+
+rnn::model! {
+    /// The same with a GRU.
+    model CharGru(V, H, L) {
+        input: one_hot(V);
+        cell: rnn::cells::Gru { h: H } x L;
+        head: softmax(V);
+        loss: cross_entropy;
+    }
+}
+
+rnn::model! {
+    /// The same with a vanilla tanh RNN.
+    model CharRnn(V, H, L) {
+        input: one_hot(V);
+        cell: rnn::cells::RnnTanh { h: H } x L;
+        head: softmax(V);
+        loss: cross_entropy;
+    }
+}
+
+/// CHARLM v1's number of fixed validation windows.
+const VAL_WINDOWS: usize = 64;
+
+/// Which recurrent cell to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CellKind {
+    /// PyTorch-equivalent LSTM (gates i, f, g, o).
+    Lstm,
+    /// PyTorch-equivalent GRU (gates r, z, n).
+    Gru,
+    /// Vanilla tanh RNN.
+    Rnn,
+}
+
+/// Train a character-level language model (CHARLM v1 by default).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Corpus file, read as UTF-8.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/tinyshakespeare.txt"))]
+    data: PathBuf,
+    /// Recurrent cell.
+    #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+    cell: CellKind,
+    /// Hidden size H.
+    #[arg(long, default_value_t = 256)]
+    hidden: usize,
+    /// Number of stacked layers.
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    /// Windows per batch B.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Window length T.
+    #[arg(long, default_value_t = 64)]
+    seq_len: usize,
+    /// Training steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// Clip gradients to this global L2 norm (0: no clipping).
+    #[arg(long, default_value_t = 5.0)]
+    clip: f64,
+    /// Evaluate every N steps (and after the last; 0: only at 0 and the end).
+    #[arg(long, default_value_t = 250)]
+    eval_every: usize,
+    /// Seed for initialisation, batches and sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads for matrix products (rows split between them; the
+    /// elementwise loops run on one).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Also write the JSON metric lines to this file.
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// Write one JSON line per step (step, loss, grad_norm, lr, time_s) to this file.
+    #[arg(long)]
+    step_metrics: Option<PathBuf>,
+    /// Draw the training and validation loss curves to this SVG file
+    /// (rewritten at every evaluation).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Save the trained model (safetensors) to this file, and checkpoints
+    /// during training (see --checkpoint-every).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Checkpoint to --save every N steps (default: at every evaluation;
+    /// 0: only at the end).
+    #[arg(long, requires = "save")]
+    checkpoint_every: Option<usize>,
+    /// Do not show the progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Characters to sample after training.
+    #[arg(long, default_value_t = 300)]
+    sample: usize,
+    /// Sampling temperature (0: greedy).
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(e) = rnn::runtime::gemm::set_threads(args.threads) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let result = Corpus::from_file(&args.data).map_err(Into::into).and_then(|corpus| {
+        let (v, h, l) = (corpus.vocab_size(), args.hidden, args.layers);
+        let mut rng = rnn::seeded_rng(args.seed);
+        match args.cell {
+            CellKind::Lstm => {
+                let sizes = CharLstmSizes { v, h, l };
+                run(&args, &corpus, CharLstm::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+            }
+            CellKind::Gru => {
+                let sizes = CharGruSizes { v, h, l };
+                run(&args, &corpus, CharGru::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+            }
+            CellKind::Rnn => {
+                let sizes = CharRnnSizes { v, h, l };
+                run(&args, &corpus, CharRnn::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Trains, evaluates, saves and samples `model` (built from `rng`, which
+/// then draws the training windows).
+fn run<C: Cell<f32> + Send + Sync>(
+    args: &Args,
+    corpus: &Corpus,
+    model: SeqModel<f32, C>,
+    rng: rand::rngs::StdRng,
+) -> Result<(), Box<dyn Error>> {
+    let v = corpus.vocab_size();
+    eprintln!(
+        "{}: {} characters ({} train, {} validation), V = {v}; {} x{} H = {}, {} parameters; {} thread(s)",
+        args.data.display(),
+        corpus.len(),
+        corpus.train().len(),
+        corpus.val().len(),
+        C::NAME,
+        args.layers,
+        args.hidden,
+        model.num_scalars(),
+        args.threads
+    );
+    let adam = Adam::new(AdamConfig {
+        lr: args.lr,
+        ..AdamConfig::default()
+    })?;
+    let config = TrainerConfig {
+        clip_norm: (args.clip > 0.0).then_some(args.clip),
+        ..TrainerConfig::default()
+    };
+    let mut windows = TrainWindows::new(corpus, args.seq_len, args.batch, rng)?;
+    let val = val_windows(corpus, args.seq_len, VAL_WINDOWS)?;
+    let mut trainer = Trainer::new(model, adam, config);
+    let mut report = Report::new(args, C::NAME)?;
+    let vocab: String = corpus.vocab().iter().collect();
+    let meta = |steps: usize, val_loss: Option<f64>| -> Result<BTreeMap<String, String>, Box<dyn Error>> {
+        let mut m = BTreeMap::from([
+            ("vocab".to_string(), serde_json::to_string(&vocab)?),
+            ("seed".to_string(), args.seed.to_string()),
+            ("steps".to_string(), steps.to_string()),
+        ]);
+        if let Some(v) = val_loss {
+            m.insert("val_loss".to_string(), v.to_string());
+        }
+        Ok(m)
+    };
+    // Without --checkpoint-every, checkpoints follow the evaluations.
+    let mut checkpoints = args
+        .save
+        .as_ref()
+        .map(|p| Checkpointer::new(p, args.checkpoint_every.unwrap_or(0)));
+    let at_evals = args.checkpoint_every.is_none();
+
+    let trained = (|| -> Result<f64, Box<dyn Error>> {
+        let mut final_val = report.evaluate(&mut trainer, &val, None)?;
+        // The initial model is the first good checkpoint.
+        if let Some(ck) = checkpoints.as_mut().filter(|ck| at_evals || ck.every() > 0) {
+            ck.save(0, trainer.model(), &meta(0, Some(final_val))?)?;
+        }
+        let (mut sum, mut count) = (0.0, 0usize);
+        for _ in 0..args.steps {
+            let s = rnn::runtime::gemm::in_pool(|| trainer.step(&mut windows))?;
+            sum += s.loss;
+            count += 1;
+            report.step(&s, trainer.positions_per_sec())?;
+            let due = args.eval_every > 0 && s.step % args.eval_every == 0;
+            let evaluated = due || s.step == args.steps;
+            if evaluated {
+                final_val = report.evaluate(&mut trainer, &val, Some(sum / count as f64))?;
+                (sum, count) = (0.0, 0);
+            }
+            if let Some(ck) = checkpoints.as_mut() {
+                if at_evals && evaluated {
+                    ck.save(s.step, trainer.model(), &meta(s.step, Some(final_val))?)?;
+                } else if !at_evals {
+                    ck.save_if_due(s.step, trainer.model(), &meta(s.step, None)?)?;
+                }
+            }
+        }
+        Ok(final_val)
+    })();
+    report.progress.finish();
+    let final_val = match trained {
+        Ok(v) => v,
+        Err(e) => {
+            // Keep what the run showed so far (best effort), then say where
+            // the last good checkpoint is.
+            let _ = report.plot();
+            return Err(match &checkpoints {
+                Some(ck) => format!("{e}; {}", ck.describe()).into(),
+                None => e,
+            });
+        }
+    };
+    eprintln!(
+        "final validation loss {final_val:.4} nats/char ({:.4} bits/char); training wall time {:.1} s, {:.0} chars/s",
+        final_val / std::f64::consts::LN_2,
+        trainer.train_time().as_secs_f64(),
+        trainer.positions_per_sec()
+    );
+
+    let model = trainer.into_model();
+    if let Some(ck) = checkpoints.as_mut() {
+        ck.save(args.steps, &model, &meta(args.steps, Some(final_val))?)?;
+        eprintln!("saved {}", ck.path().display());
+    }
+    if args.sample > 0 {
+        let prime = corpus.encode("\n")?;
+        let ids = model.generate(&prime, args.sample, args.temperature, &mut rnn::seeded_rng(args.seed))?;
+        println!("\n{}", corpus.decode(&ids));
+    }
+    Ok(())
+}
+
+/// Where a run reports: progress bar, metric files and the loss plot.
+struct Report {
+    progress: TrainProgress,
+    metrics: Option<MetricsWriter>,
+    step_metrics: Option<MetricsWriter>,
+    plot: Option<(PathBuf, PlotOptions)>,
+    train: Series,
+    val: Series,
+}
+
+impl Report {
+    /// Opens the files `args` names (creating parent directories).
+    fn new(args: &Args, cell: &str) -> Result<Self, Box<dyn Error>> {
+        let open = |p: &Option<PathBuf>| p.as_ref().map(MetricsWriter::create).transpose();
+        let title = format!(
+            "char_lm: {cell} x{} H = {}, seed {}",
+            args.layers, args.hidden, args.seed
+        );
+        Ok(Report {
+            progress: TrainProgress::new(args.steps as u64, "chars", args.no_progress),
+            metrics: open(&args.metrics)?,
+            step_metrics: open(&args.step_metrics)?,
+            plot: args.plot.clone().map(|p| {
+                let options = PlotOptions {
+                    title,
+                    ..PlotOptions::default()
+                };
+                (p, options)
+            }),
+            train: Series::new("train", []),
+            val: Series::new("validation", []),
+        })
+    }
+
+    /// Shows and records one training step.
+    fn step(&mut self, s: &StepStats, chars_per_s: f64) -> Result<(), Box<dyn Error>> {
+        self.progress.update(s.step as u64, s.loss, s.grad_norm, chars_per_s);
+        self.train.push(s.step as f64, s.loss);
+        if let Some(m) = self.step_metrics.as_mut() {
+            m.write_fields(&[
+                ("step", json!(s.step)),
+                ("loss", json!(s.loss)),
+                ("grad_norm", json!(s.grad_norm)),
+                ("lr", json!(s.lr)),
+                ("time_s", json!(s.time.as_secs_f64())),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Evaluates, prints and records the CHARLM metric line, redraws the
+    /// plot; returns the validation loss.
+    fn evaluate<C: Cell<f32>>(
+        &mut self,
+        trainer: &mut Trainer<f32, C, Adam<f32>>,
+        val: &Windows,
+        train_loss: Option<f64>,
+    ) -> Result<f64, Box<dyn Error>> {
+        let val_loss = trainer.evaluate(&val.batch())?;
+        // Written by hand to keep the key order; every number is finite.
+        let line = format!(
+            r#"{{"step":{},"val_loss":{},"train_loss":{},"elapsed_s":{},"chars_per_s":{}}}"#,
+            trainer.steps(),
+            val_loss,
+            train_loss.map_or("null".to_string(), |l| l.to_string()),
+            trainer.train_time().as_secs_f64(),
+            trainer.positions_per_sec(),
+        );
+        self.progress.suspend(|| println!("{line}"));
+        if let Some(m) = self.metrics.as_mut() {
+            m.write_line(&line)?;
+        }
+        self.val.push(trainer.steps() as f64, val_loss);
+        self.plot()?;
+        Ok(val_loss)
+    }
+
+    /// Redraws the loss plot, if one was asked for.
+    fn plot(&self) -> Result<(), Box<dyn Error>> {
+        if let Some((path, options)) = &self.plot {
+            write_loss_curve(path, &[self.train.clone(), self.val.clone()], options)?;
+        }
+        Ok(())
+    }
+}
