@@ -47,7 +47,7 @@ pub use workspace::Workspace;
 pub mod __private {
     pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::error::RnnError;
-    pub use crate::float::{Float, hard_sigmoid, hard_sigmoid_grad};
+    pub use crate::float::Float;
     pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed};
     pub use crate::input::{
         CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
@@ -57,7 +57,7 @@ pub mod __private {
         chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels_parts, pack_rows, simd, split_ranges_mut, uniform_fill,
         zeros,
     };
-    pub use crate::math::{exp, sigmoid, tanh};
+    pub use crate::math::{exp, hard_sigmoid, hard_sigmoid_grad, sigmoid, tanh};
     pub use crate::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::workspace::{Workspace, array2, array3};
     pub use ::core;

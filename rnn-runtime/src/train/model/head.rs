@@ -8,7 +8,8 @@
 
 use super::{Activation, LossKind, SeqModelConfig, SeqTarget};
 use crate::error::RnnError;
-use crate::float::{Float, sigmoid};
+use crate::float::Float;
+use crate::math::sigmoid;
 use crate::train::loss::{LossGrad, mse, softmax_cross_entropy};
 use ndarray::{ArrayView2, ArrayViewMut1, Zip};
 
