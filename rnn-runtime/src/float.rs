@@ -2,7 +2,7 @@
 //!
 //! [`Float`] is the top of the numeric base: `num_traits`' float, the
 //! vectorisable functions of [`crate::math`] ([`FastMath`]), the matrix
-//! product element of [`crate::gemm`] ([`GemmKernel`]) and ndarray's scalar
+//! product element of [`crate::gemm`] ([`GemmElem`]) and ndarray's scalar
 //! traits. Those modules are bounded by their own traits, never by `Float`,
 //! so nothing below this file depends on it.
 
@@ -10,7 +10,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, MulAssign, SubAssign};
 
-use crate::gemm::GemmKernel;
+use crate::gemm::GemmElem;
 use crate::math::FastMath;
 
 /// A float the emitted code runs in: `f32` or `f64`.
@@ -29,7 +29,7 @@ pub trait Float:
     + Send
     + Sync
     + FastMath
-    + GemmKernel
+    + GemmElem
     + 'static
 {
     /// The safetensors dtype name (`F32` or `F64`).

@@ -12,8 +12,7 @@
 use crate::cell::Trace;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::gemm::{PackedB, Strided, gemm_packed};
-use crate::kernels::{gemm_nt, gemm_tn};
+use crate::gemm::{PackedB, Strided, gemm_nt, gemm_packed, gemm_tn};
 use crate::workspace::Workspace;
 use ndarray::{ArrayView3, CowArray, Ix3};
 

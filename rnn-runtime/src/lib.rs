@@ -8,7 +8,7 @@
 //! # Example
 //!
 //! ```
-//! use rnn_runtime::kernels::gemm_nt;
+//! use rnn_runtime::gemm::gemm_nt;
 //! // c[1x2] = a[1x3] · b[2x3]^T
 //! let a = [1.0_f64, 2.0, 3.0];
 //! let b = [1.0_f64, 0.0, 0.0, 0.0, 1.0, 1.0];
@@ -48,15 +48,12 @@ pub mod __private {
     pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::error::RnnError;
     pub use crate::float::Float;
-    pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_packed};
+    pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_nn, gemm_nt, gemm_packed, gemm_tn, gemm_tn_panels_parts};
     pub use crate::input::{
         CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
         input_weight_grad, save_input, saved_input,
     };
-    pub use crate::kernels::{
-        chunks_mut, gemm_nn, gemm_nt, gemm_tn, gemm_tn_panels_parts, pack_rows, simd, split_ranges_mut, uniform_fill,
-        zeros,
-    };
+    pub use crate::kernels::{chunks_mut, pack_rows, simd, split_ranges_mut, uniform_fill, zeros};
     pub use crate::math::{exp, hard_sigmoid, hard_sigmoid_grad, sigmoid, tanh};
     pub use crate::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::workspace::{Workspace, array2, array3};

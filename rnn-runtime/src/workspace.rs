@@ -9,7 +9,6 @@
 //! [`crate::Cell::forward_train`] and friends use a fresh workspace per call.
 
 use crate::cell::{Forward, InputGrads, Trace};
-use crate::float::Float;
 use ndarray::{Array2, Array3};
 
 /// A pool of buffers handed out zero-filled and taken back after use.
@@ -30,7 +29,7 @@ pub struct Workspace<F> {
     created: usize,
 }
 
-impl<F: Float> Workspace<F> {
+impl<F: num_traits::Float> Workspace<F> {
     /// An empty workspace.
     pub fn new() -> Self {
         Workspace {
