@@ -260,7 +260,7 @@ impl<F: Float> OneHotSums<F> {
             return;
         }
         let m = self.m;
-        crate::kernels::simd(
+        crate::emitted::simd::simd(
             #[inline(always)]
             || {
                 for (r, &id) in ids[r0..r0 + rows].iter().enumerate() {

@@ -19,16 +19,15 @@
 #![warn(missing_docs)]
 
 pub mod cell;
+pub mod emitted;
 pub mod error;
 pub mod float;
 pub mod gemm;
 pub mod input;
 pub mod io;
-pub mod kernels;
 pub mod layers;
 pub mod math;
 pub mod parity;
-pub mod rows;
 pub mod train;
 pub mod workspace;
 
@@ -46,6 +45,10 @@ pub use workspace::Workspace;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
+    pub use crate::emitted::init::{uniform_fill, zeros};
+    pub use crate::emitted::rows::{RowBlocks, RowCursor, join, row_split};
+    pub use crate::emitted::simd::simd;
+    pub use crate::emitted::slices::{chunks_mut, pack_rows, split_ranges_mut};
     pub use crate::error::RnnError;
     pub use crate::float::Float;
     pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_nn, gemm_nt, gemm_packed, gemm_tn, gemm_tn_panels_parts};
@@ -53,9 +56,7 @@ pub mod __private {
         CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
         input_weight_grad, save_input, saved_input,
     };
-    pub use crate::kernels::{chunks_mut, pack_rows, simd, split_ranges_mut, uniform_fill, zeros};
     pub use crate::math::{exp, hard_sigmoid, hard_sigmoid_grad, sigmoid, tanh};
-    pub use crate::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::workspace::{Workspace, array2, array3};
     pub use ::core;
     pub use ::ndarray;

@@ -7,10 +7,10 @@
 //! backward are one matrix product each through [`crate::gemm`]; like a
 //! cell, the gradient has the layer's own type.
 
+use crate::emitted::init::uniform_fill;
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::gemm::{gemm_nn, gemm_nt, gemm_tn};
-use crate::kernels::uniform_fill;
 use crate::workspace::Workspace;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
 use rand::Rng;
