@@ -28,6 +28,8 @@ pub mod io;
 pub mod layers;
 pub mod math;
 pub mod parity;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod train;
 pub mod workspace;
 

@@ -3,7 +3,7 @@
 //! bidirectional two-state models.
 
 use super::*;
-use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+use crate::testing::{Kind, TestDims, TestRnn};
 use ndarray::ArrayD;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

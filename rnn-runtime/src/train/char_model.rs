@@ -394,7 +394,7 @@ impl<F: Float, C: Cell<F>> CharModel<F, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use crate::train::charlm::{Corpus, windows};
     use rand::SeedableRng;
     use rand::rngs::StdRng;

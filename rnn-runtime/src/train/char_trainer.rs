@@ -268,7 +268,7 @@ impl<'a, F: Float, C: Cell<F>, O: Optimizer<F>> CharTrainer<'a, F, C, O> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use crate::train::optim::{Adam, AdamConfig};
     use rand::SeedableRng;
 

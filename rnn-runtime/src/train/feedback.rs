@@ -314,7 +314,7 @@ pub fn free_run<F: Float, C: Cell<F>, R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use crate::train::model::{Encoding, SeqModelConfig};
     use ndarray::Array3;
     use rand::SeedableRng;

@@ -487,7 +487,7 @@ mod tests {
 
     #[test]
     fn patterns_apply_to_a_model() {
-        use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+        use crate::testing::{Kind, TestDims, TestRnn};
         use crate::train::model::{Encoding, SeqModelConfig};
         let mut rng = StdRng::seed_from_u64(6);
         let cfg = SeqModelConfig::language_model(Encoding::Embedding { vocab: 4, dim: 3 }, 4).layers(2);

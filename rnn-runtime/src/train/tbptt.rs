@@ -181,7 +181,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use crate::train::model::{Encoding, SeqModelConfig};
     use crate::train::optim::{Sgd, SgdConfig};
     use ndarray::{Axis, s};

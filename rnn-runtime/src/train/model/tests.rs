@@ -1,7 +1,7 @@
 //! Tests of [`SeqModel`] with the hand-written test cell.
 
 use super::*;
-use crate::layers::test_cell::{Kind, TestDims, TestRnn};
+use crate::testing::{Kind, TestDims, TestRnn};
 use crate::train::optim::{Adam, AdamConfig};
 use ndarray::Array3;
 use rand::SeedableRng;
