@@ -106,7 +106,7 @@ fn portable_kernel_matches_the_dispatched_one() {
 fn weight_gradients_from_panels_match_strided() {
     // dY [k x w] with w not a multiple of MR, filled a few rows at a time;
     // a member's panels hold its columns only.
-    let (k, w, n) = (37, 2 * crate::gemm::MR + 3, 5);
+    let (k, w, n) = (37, 2 * MR + 3, 5);
     let dy: Vec<f64> = (0..k * w).map(|v| (v as f64 * 0.3).sin()).collect();
     let x: Vec<f64> = (0..k * n).map(|v| (v as f64 * 0.7).cos()).collect();
     let mut ws = Workspace::new();
