@@ -23,7 +23,6 @@ pub mod emitted;
 pub mod error;
 pub mod float;
 pub mod gemm;
-pub mod input;
 pub mod io;
 pub mod layers;
 pub mod math;
@@ -33,10 +32,9 @@ pub(crate) mod testing;
 pub mod train;
 pub mod workspace;
 
-pub use cell::{Cell, Forward, InputGrads, Trace};
+pub use cell::{Cell, CellInput, Forward, InputGrads, Trace};
 pub use error::RnnError;
 pub use float::Float;
-pub use input::CellInput;
 pub use io::{TensorFile, read_tensors, write_tensors};
 pub use layers::{Layers, LayersTrace};
 pub use ndarray;
@@ -46,6 +44,10 @@ pub use workspace::Workspace;
 /// Items the generated code uses; not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cell::input::{
+        CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
+        input_weight_grad, save_input, saved_input,
+    };
     pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::emitted::init::{uniform_fill, zeros};
     pub use crate::emitted::rows::{RowBlocks, RowCursor, join, row_split};
@@ -54,10 +56,6 @@ pub mod __private {
     pub use crate::error::RnnError;
     pub use crate::float::Float;
     pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_nn, gemm_nt, gemm_packed, gemm_tn, gemm_tn_panels_parts};
-    pub use crate::input::{
-        CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
-        input_weight_grad, save_input, saved_input,
-    };
     pub use crate::math::{exp, hard_sigmoid, hard_sigmoid_grad, sigmoid, tanh};
     pub use crate::workspace::{Workspace, array2, array3};
     pub use ::core;

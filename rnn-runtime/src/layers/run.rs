@@ -7,10 +7,10 @@
 //! indexed by the true time step.
 
 use super::Layers;
+use crate::cell::CellInput;
 use crate::cell::{Cell, Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::input::CellInput;
 use crate::workspace::Workspace;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 

@@ -9,7 +9,8 @@
 //! through products ([`Cell::forward_train_input_ws`](crate::Cell::forward_train_input_ws))
 //! take this path; the others see the one-hot vectors written out.
 
-use crate::cell::Trace;
+use super::records::{Trace, check_input};
+use crate::emitted::simd::simd;
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::gemm::{PackedB, Strided, gemm_nt, gemm_packed, gemm_tn};
@@ -38,7 +39,7 @@ impl<'a, F: Float> CellInput<'a, F> {
     /// or ids of the wrong count, [`RnnError::Invalid`] for an id `>= width`.
     pub fn check(&self, what: &str, width: usize) -> Result<(usize, usize), RnnError> {
         match *self {
-            CellInput::Values(ref xs) => crate::cell::check_input(what, xs, width),
+            CellInput::Values(ref xs) => check_input(what, xs, width),
             CellInput::OneHot { ids, len, batch } => {
                 if ids.len() != len * batch {
                     return Err(RnnError::shape(
@@ -221,7 +222,7 @@ pub fn input_weight_grad<F: Float>(
 /// into the gradient. For dense inputs it holds nothing and does nothing.
 ///
 /// ```
-/// use rnn_runtime::input::{InputRef, OneHotSums};
+/// use rnn_runtime::cell::input::{InputRef, OneHotSums};
 /// use rnn_runtime::Workspace;
 /// let mut ws = Workspace::<f32>::new();
 /// let ids = [1, 0, 1];
@@ -260,7 +261,7 @@ impl<F: Float> OneHotSums<F> {
             return;
         }
         let m = self.m;
-        crate::emitted::simd::simd(
+        simd(
             #[inline(always)]
             || {
                 for (r, &id) in ids[r0..r0 + rows].iter().enumerate() {
