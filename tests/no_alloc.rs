@@ -1,9 +1,12 @@
 //! The steady-state training step allocates nothing: a counting global
-//! allocator watches the calls after two warm-up rounds (which fill the workspace),
-//! for the shipped cells on the WORKLOAD configs, train and inference, on
-//! one thread.
+//! allocator watches the steps of a `Scratch` after two warm-up rounds
+//! (which fill its workspace), for the shipped LSTM, GRU and tanh RNN on
+//! the tiny and small sizes of the benchmark workload, train and inference,
+//! on one thread.
 
-use rnn::workload::{self, CellKind, Config, Stepper};
+use ndarray::Array3;
+use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
+use rnn::runtime::{Cell, CellInput, Scratch};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell as StdCell;
 
@@ -46,27 +49,72 @@ fn allocations_during(f: impl FnOnce()) -> usize {
     ALLOCS.with(|c| c.get()) - before
 }
 
-fn steady_state<C: rnn::Cell<f32>>(cell: &C, cfg: &Config) -> (usize, usize, usize) {
-    let inp = workload::inputs(cfg);
-    let mut s = Stepper::new(cell);
+/// Sequence length, batch, input and hidden size.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    name: &'static str,
+    t: usize,
+    b: usize,
+    i: usize,
+    h: usize,
+}
+
+/// The `tiny` and `small` configurations of the benchmark workload.
+const SIZES: [Size; 2] = [
+    Size {
+        name: "tiny",
+        t: 100,
+        b: 1,
+        i: 16,
+        h: 32,
+    },
+    Size {
+        name: "small",
+        t: 64,
+        b: 32,
+        i: 64,
+        h: 128,
+    },
+];
+
+/// Deterministic values in `[-1, 1]`, different for each `seed`.
+fn wave(shape: (usize, usize, usize), seed: f32) -> Array3<f32> {
+    let mut k = 0.0_f32;
+    Array3::from_shape_simple_fn(shape, || {
+        k += 1.0;
+        (k * 0.37 + seed).sin()
+    })
+}
+
+fn steady_state<C: Cell<f32>>(cell: &C, size: Size) -> (usize, usize, usize) {
+    let xs = wave((size.t, size.b, size.i), 0.0);
+    let d_out = wave((size.t, size.b, size.h), 1.0);
+    let mut s = Scratch::new(cell.dims());
+    let train = |s: &mut Scratch<f32, C>| {
+        s.train_step(cell, CellInput::Values(xs.view()), &[], d_out.view(), &[])
+            .expect("train");
+    };
+    let infer = |s: &mut Scratch<f32, C>| {
+        s.forward(cell, CellInput::Values(xs.view()), &[]).expect("infer");
+    };
     // Warm-up: the first rounds fill the workspace (and show the counter works).
     let first = allocations_during(|| {
         for _ in 0..2 {
-            s.train(cell, &inp).expect("train");
-            s.infer(cell, &inp).expect("infer");
+            train(&mut s);
+            infer(&mut s);
         }
     });
-    let train = allocations_during(|| {
+    let training = allocations_during(|| {
         for _ in 0..3 {
-            s.train(cell, &inp).expect("train");
+            train(&mut s);
         }
     });
-    let infer = allocations_during(|| {
+    let inference = allocations_during(|| {
         for _ in 0..3 {
-            s.infer(cell, &inp).expect("infer");
+            infer(&mut s);
         }
     });
-    (first, train, infer)
+    (first, training, inference)
 }
 
 #[test]
@@ -74,17 +122,25 @@ fn training_and_inference_steps_allocate_nothing_in_the_steady_state() {
     // One thread: rayon's job queue allocates now and then when products are
     // split between threads; the emitted code and the kernels never do.
     rnn::runtime::gemm::set_threads(1).expect("one thread");
-    for cfg in [workload::config("tiny").unwrap(), workload::config("small").unwrap()] {
-        for kind in [CellKind::Lstm, CellKind::Gru, CellKind::Rnn] {
-            let (first, train, infer) = match kind {
-                CellKind::Lstm => steady_state(&workload::lstm(&cfg), &cfg),
-                CellKind::Gru => steady_state(&workload::gru(&cfg), &cfg),
-                CellKind::Rnn => steady_state(&workload::rnn_tanh(&cfg), &cfg),
-            };
+    let mut rng = rnn::seeded_rng(0);
+    for size in SIZES {
+        let (i, h) = (size.i, size.h);
+        let runs = [
+            (
+                "LSTM",
+                steady_state(&Lstm::<f32>::new(LstmDims { i, h }, &mut rng), size),
+            ),
+            ("GRU", steady_state(&Gru::<f32>::new(GruDims { i, h }, &mut rng), size)),
+            (
+                "RNN tanh",
+                steady_state(&RnnTanh::<f32>::new(RnnTanhDims { i, h }, &mut rng), size),
+            ),
+        ];
+        for (cell, (first, train, infer)) in runs {
             // The first step does allocate (so the counter is live).
-            assert!(first > 0, "{kind:?} {}: the counter saw nothing", cfg.name);
-            assert_eq!(train, 0, "{kind:?} {}: training steps allocated", cfg.name);
-            assert_eq!(infer, 0, "{kind:?} {}: inference steps allocated", cfg.name);
+            assert!(first > 0, "{cell} {}: the counter saw nothing", size.name);
+            assert_eq!(train, 0, "{cell} {}: training steps allocated", size.name);
+            assert_eq!(infer, 0, "{cell} {}: inference steps allocated", size.name);
         }
     }
 }

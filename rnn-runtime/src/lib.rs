@@ -32,7 +32,7 @@ pub(crate) mod testing;
 pub mod train;
 pub mod workspace;
 
-pub use cell::{Cell, CellInput, Forward, InputGrads, Trace};
+pub use cell::{Cell, CellInput, Forward, InputGrads, Scratch, Trace};
 pub use error::RnnError;
 pub use float::Float;
 pub use io::{TensorFile, read_tensors, write_tensors};

@@ -5,7 +5,7 @@
 //! keeps the buffers a call is done with and hands them to the next call,
 //! so after the first step a training loop that passes the same workspace,
 //! [`Trace`](crate::Trace) and [`InputGrads`](crate::InputGrads) around
-//! allocates nothing (the test
+//! ([`crate::Scratch`] keeps them together) allocates nothing (the test
 //! `tests/no_alloc.rs` counts allocations to prove it). The plain
 //! [`crate::Cell::forward_train`] and friends use a fresh workspace per call.
 //!

@@ -9,13 +9,16 @@
 //!
 //! Files, bottom up: `records.rs` (what a pass returns or keeps: [`Forward`],
 //! [`Trace`], [`InputGrads`], and the shape checks), [`input`] (values or
-//! one-hot ids, and the products that read either), this file (the trait).
+//! one-hot ids, and the products that read either), this file (the trait),
+//! `scratch.rs` ([`Scratch`]: one cell's buffers reused from step to step).
 
 pub mod input;
 mod records;
+mod scratch;
 
 pub use input::CellInput;
 pub use records::{Forward, InputGrads, Trace, check_input, check_states};
+pub use scratch::Scratch;
 
 use crate::error::RnnError;
 use crate::float::Float;
