@@ -16,6 +16,22 @@
 //! gemm_nt(&mut rnn_runtime::Workspace::new(), 1, 2, 3, &a, 3, &b, 3, 0.0, &mut c, 2);
 //! assert_eq!(c, [1.0, 5.0]);
 //! ```
+//!
+//! # Details
+//!
+//! The modules form layers; each imports only from the layers before it:
+//!
+//! 1. the numeric base: [`error`]; [`math`] (vectorisable `exp`,
+//!    `sigmoid`, `tanh`, bounded by [`math::FastMath`]); [`workspace`]
+//!    (buffers reused between calls); [`gemm`] (matrix products, bounded by
+//!    their own element trait [`gemm::GemmElem`]); and on top of them
+//!    [`float`], whose [`Float`] is all of these bounds in one;
+//! 2. [`emitted`]: helpers only the code `cell!` emits calls;
+//! 3. [`cell`]: the [`Cell`] trait, what its passes return or keep
+//!    ([`Forward`], [`Trace`], [`InputGrads`]), its input ([`CellInput`],
+//!    [`cell::input`]) and [`Scratch`], a cell's steps without allocation;
+//! 4. what is built on cells: [`layers`], [`train`], [`io`] (checkpoints),
+//!    [`parity`].
 #![warn(missing_docs)]
 
 pub mod cell;

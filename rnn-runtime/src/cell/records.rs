@@ -3,9 +3,6 @@
 //! (BPTT's gradients of the inputs and initial states), each with an empty
 //! value to fill and a way to give its buffers back to a [`Workspace`];
 //! and the shape checks every emitted pass starts with.
-//!
-//! Conventions: sequences are time-major `[T, B, width]`; a state is a list
-//! of `[B, width]` matrices in the order the cell declares its states.
 
 use crate::error::RnnError;
 use crate::workspace::Workspace;
