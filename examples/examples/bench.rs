@@ -118,7 +118,7 @@ fn sgemm_rate(m: usize, n: usize, k: usize) -> f64 {
     let mut c = vec![0.0f32; m * n];
     let mut ws = rnn::runtime::Workspace::new();
     let t = time_steps(|| {
-        rnn::runtime::kernels::gemm_nt::<f32>(&mut ws, m, n, k, &a, k, &b, k, 0.0, &mut c, n);
+        rnn::runtime::gemm::gemm_nt::<f32>(&mut ws, m, n, k, &a, k, &b, k, 0.0, &mut c, n);
         black_box(&c);
     });
     2.0 * (m * n * k) as f64 / (t.median_ms * 1e-3) / 1e9
@@ -187,7 +187,7 @@ fn gemm_crate_rate(m: usize, n: usize, k: usize) -> f64 {
     });
     // The same product as ours (so the strides above are right).
     let mut ours = vec![0.0f32; m * n];
-    rnn::runtime::kernels::gemm_nt::<f32>(
+    rnn::runtime::gemm::gemm_nt::<f32>(
         &mut rnn::runtime::Workspace::new(),
         m,
         n,

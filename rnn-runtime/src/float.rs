@@ -1,8 +1,17 @@
 //! The float types cells are generic over (`f32` for speed, `f64` for checking).
+//!
+//! [`Float`] is the top of the numeric base: `num_traits`' float, the
+//! vectorisable functions of [`crate::math`] ([`FastMath`]), the matrix
+//! product element of [`crate::gemm`] ([`GemmElem`]) and ndarray's scalar
+//! traits. Those modules are bounded by their own traits, never by `Float`,
+//! so nothing below this file depends on it.
 
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, MulAssign, SubAssign};
+
+use crate::gemm::GemmElem;
+use crate::math::FastMath;
 
 /// A float the emitted code runs in: `f32` or `f64`.
 pub trait Float:
@@ -19,8 +28,8 @@ pub trait Float:
     + Default
     + Send
     + Sync
-    + crate::math::FastMath
-    + crate::gemm::GemmKernel
+    + FastMath
+    + GemmElem
     + 'static
 {
     /// The safetensors dtype name (`F32` or `F64`).
@@ -52,31 +61,5 @@ impl Float for f64 {
     #[inline(always)]
     fn to_f64c(self) -> f64 {
         self
-    }
-}
-
-pub use crate::math::sigmoid;
-
-/// PyTorch's `Hardsigmoid`: `clamp(x / 6 + 1/2, 0, 1)`.
-#[inline(always)]
-pub fn hard_sigmoid<F: Float>(x: F) -> F {
-    let three = F::from_f64c(3.0);
-    if x <= -three {
-        F::zero()
-    } else if x >= three {
-        F::one()
-    } else {
-        x / F::from_f64c(6.0) + F::from_f64c(0.5)
-    }
-}
-
-/// Derivative of [`hard_sigmoid`] (PyTorch's: `1/6` strictly inside `(-3, 3)`, else 0).
-#[inline(always)]
-pub fn hard_sigmoid_grad<F: Float>(x: F) -> F {
-    let three = F::from_f64c(3.0);
-    if x > -three && x < three {
-        F::one() / F::from_f64c(6.0)
-    } else {
-        F::zero()
     }
 }

@@ -32,8 +32,6 @@ use std::path::Path;
 
 mod run;
 #[cfg(test)]
-pub(crate) mod test_cell;
-#[cfg(test)]
 mod tests;
 
 pub use run::{LayersInputGrads, LayersOutput, LayersTrace};

@@ -19,8 +19,10 @@
 //! underflows to zero, `sigmoid` and `tanh` saturate to their limits
 //! (`sigmoid` returns zero where its value would be subnormal, below
 //! `-87` in `f32` and `-708` in `f64`).
-
-use crate::float::Float;
+//!
+//! PyTorch's piecewise-linear [`hard_sigmoid`] and its derivative live here
+//! too. Every function is generic over what it uses ([`FastMath`], or
+//! `num_traits::Float`), not over [`crate::Float`], which is built on top.
 
 /// The per-type constants and bit tricks behind [`exp`], [`sigmoid`] and [`tanh`].
 pub trait FastMath: Copy {
@@ -207,7 +209,7 @@ mod f64_impl {
 /// assert!((y - std::f64::consts::E).abs() < 1e-15);
 /// ```
 #[inline(always)]
-pub fn exp<F: Float>(x: F) -> F {
+pub fn exp<F: FastMath>(x: F) -> F {
     x.exp_fast()
 }
 
@@ -217,7 +219,7 @@ pub fn exp<F: Float>(x: F) -> F {
 /// assert_eq!(rnn_runtime::math::sigmoid(0.0_f32), 0.5);
 /// ```
 #[inline(always)]
-pub fn sigmoid<F: Float>(x: F) -> F {
+pub fn sigmoid<F: FastMath>(x: F) -> F {
     x.sigmoid_fast()
 }
 
@@ -228,8 +230,44 @@ pub fn sigmoid<F: Float>(x: F) -> F {
 /// assert!((y - 0.5_f64.tanh()).abs() < 1e-16);
 /// ```
 #[inline(always)]
-pub fn tanh<F: Float>(x: F) -> F {
+pub fn tanh<F: FastMath>(x: F) -> F {
     x.tanh_fast()
+}
+
+/// An exactly representable constant in any float type.
+#[inline(always)]
+fn constant<F: num_traits::Float>(x: f64) -> F {
+    F::from(x).expect("a small constant converts to every float type")
+}
+
+/// PyTorch's `Hardsigmoid`: `clamp(x / 6 + 1/2, 0, 1)`.
+///
+/// ```
+/// use rnn_runtime::math::hard_sigmoid;
+/// assert_eq!(hard_sigmoid(0.0_f32), 0.5);
+/// assert_eq!(hard_sigmoid(4.0_f64), 1.0);
+/// ```
+#[inline(always)]
+pub fn hard_sigmoid<F: num_traits::Float>(x: F) -> F {
+    let three = constant::<F>(3.0);
+    if x <= -three {
+        F::zero()
+    } else if x >= three {
+        F::one()
+    } else {
+        x / constant::<F>(6.0) + constant::<F>(0.5)
+    }
+}
+
+/// Derivative of [`hard_sigmoid`] (PyTorch's: `1/6` strictly inside `(-3, 3)`, else 0).
+#[inline(always)]
+pub fn hard_sigmoid_grad<F: num_traits::Float>(x: F) -> F {
+    let three = constant::<F>(3.0);
+    if x > -three && x < three {
+        F::one() / constant::<F>(6.0)
+    } else {
+        F::zero()
+    }
 }
 
 #[cfg(test)]

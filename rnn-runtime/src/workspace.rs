@@ -4,12 +4,15 @@
 //! saved gate values, packed weights, gradient buffers. A [`Workspace`]
 //! keeps the buffers a call is done with and hands them to the next call,
 //! so after the first step a training loop that passes the same workspace,
-//! [`Trace`] and [`InputGrads`] around allocates nothing (the test
+//! [`Trace`](crate::Trace) and [`InputGrads`](crate::InputGrads) around
+//! ([`crate::Scratch`] keeps them together) allocates nothing (the test
 //! `tests/no_alloc.rs` counts allocations to prove it). The plain
 //! [`crate::Cell::forward_train`] and friends use a fresh workspace per call.
+//!
+//! A workspace holds plain buffers of any float (zero and NaN are all it
+//! needs) and knows nothing of cells: the records give their buffers back
+//! through methods defined beside them (`cell/records.rs`).
 
-use crate::cell::{Forward, InputGrads, Trace};
-use crate::float::Float;
 use ndarray::{Array2, Array3};
 
 /// A pool of buffers handed out zero-filled and taken back after use.
@@ -30,7 +33,7 @@ pub struct Workspace<F> {
     created: usize,
 }
 
-impl<F: Float> Workspace<F> {
+impl<F: num_traits::Float> Workspace<F> {
     /// An empty workspace.
     pub fn new() -> Self {
         Workspace {
@@ -113,50 +116,6 @@ impl<F: Float> Workspace<F> {
         self.give(a.into_raw_vec_and_offset().0);
     }
 
-    /// Takes back everything `trace` holds, leaving it empty (its lists keep
-    /// their capacity for the next fill).
-    pub fn reclaim_trace(&mut self, trace: &mut Trace<F>) {
-        let out = std::mem::replace(
-            &mut trace.outputs,
-            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
-        );
-        self.give_array(out);
-        for s in trace.states.drain(..) {
-            self.give_array(s);
-        }
-        for v in trace.saved.drain(..) {
-            self.give(v);
-        }
-        trace.len = 0;
-        trace.batch = 0;
-        trace.one_hot = false;
-        trace.tokens.clear();
-    }
-
-    /// Takes back everything `f` holds, leaving it empty.
-    pub fn reclaim_forward(&mut self, f: &mut Forward<F>) {
-        let out = std::mem::replace(
-            &mut f.outputs,
-            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
-        );
-        self.give_array(out);
-        for s in f.states.drain(..) {
-            self.give_array(s);
-        }
-    }
-
-    /// Takes back everything `g` holds, leaving it empty.
-    pub fn reclaim_input_grads(&mut self, g: &mut InputGrads<F>) {
-        let d = std::mem::replace(
-            &mut g.d_xs,
-            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
-        );
-        self.give_array(d);
-        for s in g.d_init.drain(..) {
-            self.give_array(s);
-        }
-    }
-
     /// Number of buffers waiting in the pool.
     pub fn len(&self) -> usize {
         self.free.len()
@@ -165,41 +124,6 @@ impl<F: Float> Workspace<F> {
     /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.free.is_empty()
-    }
-}
-
-impl<F> Forward<F> {
-    /// An empty result to be filled by [`crate::Cell::forward_ws`].
-    pub fn empty() -> Self {
-        Forward {
-            outputs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
-            states: Vec::new(),
-        }
-    }
-}
-
-impl<F> Trace<F> {
-    /// An empty trace to be filled by [`crate::Cell::forward_train_ws`].
-    pub fn empty() -> Self {
-        Trace {
-            outputs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
-            states: Vec::new(),
-            len: 0,
-            batch: 0,
-            saved: Vec::new(),
-            one_hot: false,
-            tokens: Vec::new(),
-        }
-    }
-}
-
-impl<F> InputGrads<F> {
-    /// Empty gradients to be filled by [`crate::Cell::backward_ws`].
-    pub fn empty() -> Self {
-        InputGrads {
-            d_xs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
-            d_init: Vec::new(),
-        }
     }
 }
 

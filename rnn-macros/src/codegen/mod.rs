@@ -149,6 +149,8 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
     let pnames: Vec<String> = sg.params.iter().map(|p| p.name.to_string()).collect();
     let snames: Vec<String> = sg.states.iter().map(|p| p.name.to_string()).collect();
     let pidents: Vec<&Ident> = sg.params.iter().map(|p| &p.name).collect();
+    let pindex: Vec<proc_macro2::Literal> = (0..pidents.len()).map(proc_macro2::Literal::usize_unsuffixed).collect();
+    let n_params = pidents.len();
     let zeros = sg.params.iter().map(|p| {
         let n = &p.name;
         match p.shape.as_slice() {
@@ -309,6 +311,18 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
                 }
                 fn params_mut(&mut self) -> __rt::Vec<(&'static ::core::primitive::str, __rt::ndarray::ArrayViewMutD<'_, F>)> {
                     __rt::Vec::from([#((#pnames, self.#pidents.view_mut().into_dyn())),*])
+                }
+                fn param(&self, k: ::core::primitive::usize) -> __rt::ndarray::ArrayViewD<'_, F> {
+                    match k {
+                        #( #pindex => self.#pidents.view().into_dyn(), )*
+                        _ => ::core::panic!("{} has {} parameters, asked for parameter {}", #cell_name, #n_params, k),
+                    }
+                }
+                fn param_mut(&mut self, k: ::core::primitive::usize) -> __rt::ndarray::ArrayViewMutD<'_, F> {
+                    match k {
+                        #( #pindex => self.#pidents.view_mut().into_dyn(), )*
+                        _ => ::core::panic!("{} has {} parameters, asked for parameter {}", #cell_name, #n_params, k),
+                    }
                 }
                 #forwards
                 fn backward_ws(

@@ -13,10 +13,10 @@
 //! the shapes have been seen.
 
 use super::Layers;
+use crate::cell::CellInput;
 use crate::cell::{Cell, Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::input::CellInput;
 use crate::workspace::{Workspace, array2, array3};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 

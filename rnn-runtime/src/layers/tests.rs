@@ -1,7 +1,7 @@
 //! Tests of [`Layers`] with the hand-written [`TestRnn`] cell.
 
-use super::test_cell::{Kind, TestDims, TestRnn};
 use super::*;
+use crate::testing::{Kind, TestDims, TestRnn};
 use ndarray::{Array2, Array3, Axis, s};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -314,8 +314,8 @@ pub fn free_run<F: Float, C: Cell<F>, R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
     use crate::model::{Encoding, SeqModelConfig};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use ndarray::Array3;
     use rand::SeedableRng;
     use rand::rngs::StdRng;

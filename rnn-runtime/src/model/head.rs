@@ -8,7 +8,8 @@
 
 use super::{Activation, LossKind, SeqModelConfig, SeqTarget};
 use crate::error::RnnError;
-use crate::float::{Float, sigmoid};
+use crate::float::Float;
+use crate::math::sigmoid;
 use crate::nn::loss::{mse_into, softmax_cross_entropy_into};
 use crate::workspace::{Workspace, array2};
 use ndarray::{Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip};

@@ -1,8 +1,8 @@
 //! Tests of [`SeqModel`] with the hand-written test cell.
 
 use super::*;
-use crate::layers::test_cell::{Kind, TestDims, TestRnn};
 use crate::optim::{Adam, AdamConfig};
+use crate::testing::{Kind, TestDims, TestRnn};
 use ndarray::{Array3, Axis};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -211,7 +211,7 @@ fn names_forward_and_init_follow_pytorch() {
     let (y, _) = sig.forward(&SeqInput::values(xs.view()), &[]).unwrap();
     let (z, _) = sig.logits(&SeqInput::values(xs.view()), &[]).unwrap();
     for (a, b) in y.iter().zip(&z) {
-        assert_eq!(*a, crate::float::sigmoid(*b));
+        assert_eq!(*a, crate::math::sigmoid(*b));
     }
     // One-hot has no parameters of its own; the count adds up.
     let oh = M::new(

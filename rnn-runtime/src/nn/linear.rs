@@ -4,12 +4,13 @@
 //! It maps rows `x[N, H]` (for a sequence, `[T, B, H]` flattened time-major
 //! to `[T*B, H]`) to `y[N, O]`, with `weight [O, H]` and `bias [O]` in
 //! PyTorch's `nn.Linear` layout, names and initialisation. Forward and
-//! backward are one matrix product each through [`crate::kernels`]; like a
+//! backward are one matrix product each through [`crate::gemm`]; like a
 //! cell, the gradient has the layer's own type.
 
+use crate::emitted::init::uniform_fill;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::kernels::{gemm_nn, gemm_nt, gemm_tn, uniform_fill};
+use crate::gemm::{gemm_nn, gemm_nt, gemm_tn};
 use crate::params::Params;
 use crate::workspace::Workspace;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD};

@@ -214,8 +214,8 @@ impl Checkpointer {
 mod tests {
     use super::*;
     use crate::io::read_tensors;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
     use crate::model::{Encoding, SeqModelConfig};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 

@@ -179,9 +179,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
     use crate::model::{Encoding, SeqModelConfig};
     use crate::optim::{Sgd, SgdConfig};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use ndarray::{Axis, s};
     use rand::SeedableRng;
     use rand::rngs::StdRng;

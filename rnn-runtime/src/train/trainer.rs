@@ -363,9 +363,9 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::test_cell::{Kind, TestDims, TestRnn};
     use crate::model::{Encoding, SeqModelConfig};
     use crate::optim::{Adam, AdamConfig};
+    use crate::testing::{Kind, TestDims, TestRnn};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 

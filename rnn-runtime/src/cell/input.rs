@@ -9,11 +9,11 @@
 //! through products ([`Cell::forward_train_input_ws`](crate::Cell::forward_train_input_ws))
 //! take this path; the others see the one-hot vectors written out.
 
-use crate::cell::Trace;
+use super::records::{Trace, check_input};
+use crate::emitted::simd::simd;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::gemm::{PackedB, Strided, gemm_packed};
-use crate::kernels::{gemm_nt, gemm_tn};
+use crate::gemm::{PackedB, Strided, gemm_nt, gemm_packed, gemm_tn};
 use crate::workspace::Workspace;
 use ndarray::{ArrayView3, CowArray, Ix3};
 
@@ -39,7 +39,7 @@ impl<'a, F: Float> CellInput<'a, F> {
     /// or ids of the wrong count, [`RnnError::Invalid`] for an id `>= width`.
     pub fn check(&self, what: &str, width: usize) -> Result<(usize, usize), RnnError> {
         match *self {
-            CellInput::Values(ref xs) => crate::cell::check_input(what, xs, width),
+            CellInput::Values(ref xs) => check_input(what, xs, width),
             CellInput::OneHot { ids, len, batch } => {
                 if ids.len() != len * batch {
                     return Err(RnnError::shape(
@@ -222,7 +222,7 @@ pub fn input_weight_grad<F: Float>(
 /// into the gradient. For dense inputs it holds nothing and does nothing.
 ///
 /// ```
-/// use rnn_runtime::input::{InputRef, OneHotSums};
+/// use rnn_runtime::cell::input::{InputRef, OneHotSums};
 /// use rnn_runtime::Workspace;
 /// let mut ws = Workspace::<f32>::new();
 /// let ids = [1, 0, 1];
@@ -261,7 +261,7 @@ impl<F: Float> OneHotSums<F> {
             return;
         }
         let m = self.m;
-        crate::kernels::simd(
+        simd(
             #[inline(always)]
             || {
                 for (r, &id) in ids[r0..r0 + rows].iter().enumerate() {

@@ -6,56 +6,26 @@
 //!
 //! Conventions: sequences are time-major `[T, B, width]`; a state is a list
 //! of `[B, width]` matrices in the order the cell declares its states.
+//!
+//! Files, bottom up: `records.rs` (what a pass returns or keeps: [`Forward`],
+//! [`Trace`], [`InputGrads`], and the shape checks), [`input`] (values or
+//! one-hot ids, and the products that read either), this file (the trait),
+//! `scratch.rs` ([`Scratch`]: one cell's buffers reused from step to step).
+
+pub mod input;
+mod records;
+mod scratch;
+
+pub use input::CellInput;
+pub use records::{Forward, InputGrads, Trace, check_input, check_states};
+pub use scratch::Scratch;
 
 use crate::error::RnnError;
 use crate::float::Float;
-pub use crate::input::CellInput;
-use crate::input::{InputRef, dense_input};
 use crate::workspace::Workspace;
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
+use input::{InputRef, dense_input};
+use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
-
-/// Outputs of an inference pass: the output at every step and the final states.
-#[derive(Debug, Clone)]
-pub struct Forward<F> {
-    /// `[T, B, output_size]`.
-    pub outputs: Array3<F>,
-    /// Final value of each state, `[B, width]`, in declaration order.
-    pub states: Vec<Array2<F>>,
-}
-
-/// What a training forward pass keeps for backpropagation through time.
-#[derive(Debug, Clone)]
-pub struct Trace<F> {
-    /// `[T, B, output_size]`.
-    pub outputs: Array3<F>,
-    /// Final value of each state, `[B, width]`.
-    pub states: Vec<Array2<F>>,
-    /// Sequence length `T`.
-    pub len: usize,
-    /// Batch size `B`.
-    pub batch: usize,
-    /// Saved buffers, in the order the emitted code defines (inputs, state
-    /// history, saved intermediates). Read by the emitted backward only.
-    #[doc(hidden)]
-    pub saved: Vec<Vec<F>>,
-    /// Whether the forward pass read one-hot ids ([`CellInput::OneHot`]).
-    pub one_hot: bool,
-    /// The ids of a one-hot input, kept for the weight gradient.
-    #[doc(hidden)]
-    pub tokens: Vec<usize>,
-}
-
-/// Gradients with respect to a sequence's inputs and initial states.
-#[derive(Debug, Clone)]
-pub struct InputGrads<F> {
-    /// `[T, B, input_size]`. When the forward pass read one-hot ids, which
-    /// have no gradient, emitted cells leave it empty (`[0, 0, 0]`) and
-    /// [`crate::Layers`] ignores it.
-    pub d_xs: Array3<F>,
-    /// One `[B, width]` per state, in declaration order.
-    pub d_init: Vec<Array2<F>>,
-}
 
 /// A compiled recurrent cell: parameters plus emitted forward, BPTT and step code.
 ///
@@ -244,33 +214,4 @@ fn with_values<F: Float, C: Cell<F>>(
             r
         }
     }
-}
-
-/// Checks `xs` is `[T, B, width]` and returns `(T, B)`.
-pub fn check_input<F>(what: &str, xs: &ArrayView3<'_, F>, width: usize) -> Result<(usize, usize), RnnError> {
-    let s = xs.shape();
-    if s[2] != width {
-        return Err(RnnError::shape(what, &[s[0], s[1], width], s));
-    }
-    Ok((s[0], s[1]))
-}
-
-/// Checks a state list (empty means zeros) against the widths and batch.
-pub fn check_states<F>(what: &str, states: &[Array2<F>], widths: &[usize], batch: usize) -> Result<(), RnnError> {
-    if states.is_empty() {
-        return Ok(());
-    }
-    if states.len() != widths.len() {
-        return Err(RnnError::shape(
-            format!("{what} (number of states)"),
-            &[widths.len()],
-            &[states.len()],
-        ));
-    }
-    for (k, (s, &w)) in states.iter().zip(widths).enumerate() {
-        if s.shape() != [batch, w] {
-            return Err(RnnError::shape(format!("{what}[{k}]"), &[batch, w], s.shape()));
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,166 @@
+//! What a pass over a sequence produces and keeps: [`Forward`] (inference),
+//! [`Trace`] (a training forward pass, read by BPTT) and [`InputGrads`]
+//! (BPTT's gradients of the inputs and initial states), each with an empty
+//! value to fill and a way to give its buffers back to a [`Workspace`];
+//! and the shape checks every emitted pass starts with.
+
+use crate::error::RnnError;
+use crate::workspace::Workspace;
+use ndarray::{Array2, Array3, ArrayView3};
+
+/// Outputs of an inference pass: the output at every step and the final states.
+#[derive(Debug, Clone)]
+pub struct Forward<F> {
+    /// `[T, B, output_size]`.
+    pub outputs: Array3<F>,
+    /// Final value of each state, `[B, width]`, in declaration order.
+    pub states: Vec<Array2<F>>,
+}
+
+/// What a training forward pass keeps for backpropagation through time.
+#[derive(Debug, Clone)]
+pub struct Trace<F> {
+    /// `[T, B, output_size]`.
+    pub outputs: Array3<F>,
+    /// Final value of each state, `[B, width]`.
+    pub states: Vec<Array2<F>>,
+    /// Sequence length `T`.
+    pub len: usize,
+    /// Batch size `B`.
+    pub batch: usize,
+    /// Saved buffers, in the order the emitted code defines (inputs, state
+    /// history, saved intermediates). Read by the emitted backward only.
+    #[doc(hidden)]
+    pub saved: Vec<Vec<F>>,
+    /// Whether the forward pass read one-hot ids ([`CellInput::OneHot`](super::CellInput::OneHot)).
+    pub one_hot: bool,
+    /// The ids of a one-hot input, kept for the weight gradient.
+    #[doc(hidden)]
+    pub tokens: Vec<usize>,
+}
+
+/// Gradients with respect to a sequence's inputs and initial states.
+#[derive(Debug, Clone)]
+pub struct InputGrads<F> {
+    /// `[T, B, input_size]`. When the forward pass read one-hot ids, which
+    /// have no gradient, emitted cells leave it empty (`[0, 0, 0]`) and
+    /// [`crate::Layers`] ignores it.
+    pub d_xs: Array3<F>,
+    /// One `[B, width]` per state, in declaration order.
+    pub d_init: Vec<Array2<F>>,
+}
+
+impl<F> Forward<F> {
+    /// An empty result to be filled by [`crate::Cell::forward_ws`].
+    pub fn empty() -> Self {
+        Forward {
+            outputs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            states: Vec::new(),
+        }
+    }
+}
+
+impl<F> Trace<F> {
+    /// An empty trace to be filled by [`crate::Cell::forward_train_ws`].
+    pub fn empty() -> Self {
+        Trace {
+            outputs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            states: Vec::new(),
+            len: 0,
+            batch: 0,
+            saved: Vec::new(),
+            one_hot: false,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+impl<F> InputGrads<F> {
+    /// Empty gradients to be filled by [`crate::Cell::backward_ws`].
+    pub fn empty() -> Self {
+        InputGrads {
+            d_xs: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            d_init: Vec::new(),
+        }
+    }
+}
+
+/// Giving a record's buffers back. Emitted passes call these first, so
+/// that a result passed in again is refilled from its own memory. They are
+/// methods of [`Workspace`] (the emitted code calls `ws.reclaim_trace(..)`),
+/// defined here, beside the records, so that the workspace knows nothing of
+/// cells.
+impl<F: num_traits::Float> Workspace<F> {
+    /// Takes back everything `trace` holds, leaving it empty (its lists keep
+    /// their capacity for the next fill).
+    pub fn reclaim_trace(&mut self, trace: &mut Trace<F>) {
+        let out = std::mem::replace(
+            &mut trace.outputs,
+            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+        );
+        self.give_array(out);
+        for s in trace.states.drain(..) {
+            self.give_array(s);
+        }
+        for v in trace.saved.drain(..) {
+            self.give(v);
+        }
+        trace.len = 0;
+        trace.batch = 0;
+        trace.one_hot = false;
+        trace.tokens.clear();
+    }
+
+    /// Takes back everything `f` holds, leaving it empty.
+    pub fn reclaim_forward(&mut self, f: &mut Forward<F>) {
+        let out = std::mem::replace(
+            &mut f.outputs,
+            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+        );
+        self.give_array(out);
+        for s in f.states.drain(..) {
+            self.give_array(s);
+        }
+    }
+
+    /// Takes back everything `g` holds, leaving it empty.
+    pub fn reclaim_input_grads(&mut self, g: &mut InputGrads<F>) {
+        let d = std::mem::replace(
+            &mut g.d_xs,
+            Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+        );
+        self.give_array(d);
+        for s in g.d_init.drain(..) {
+            self.give_array(s);
+        }
+    }
+}
+
+/// Checks `xs` is `[T, B, width]` and returns `(T, B)`.
+pub fn check_input<F>(what: &str, xs: &ArrayView3<'_, F>, width: usize) -> Result<(usize, usize), RnnError> {
+    let s = xs.shape();
+    if s[2] != width {
+        return Err(RnnError::shape(what, &[s[0], s[1], width], s));
+    }
+    Ok((s[0], s[1]))
+}
+
+/// Checks a state list (empty means zeros) against the widths and batch.
+pub fn check_states<F>(what: &str, states: &[Array2<F>], widths: &[usize], batch: usize) -> Result<(), RnnError> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    if states.len() != widths.len() {
+        return Err(RnnError::shape(
+            format!("{what} (number of states)"),
+            &[widths.len()],
+            &[states.len()],
+        ));
+    }
+    for (k, (s, &w)) in states.iter().zip(widths).enumerate() {
+        if s.shape() != [batch, w] {
+            return Err(RnnError::shape(format!("{what}[{k}]"), &[batch, w], s.shape()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! The steady-state training step allocates nothing: a counting global
+//! allocator watches the steps of a `Scratch` after two warm-up rounds
+//! (which fill its workspace), for the shipped LSTM, GRU and tanh RNN on
+//! the tiny and small sizes of the benchmark workload, train and inference,
+//! on one thread.
+
+use ndarray::Array3;
+use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
+use rnn::runtime::optim::{Adam, AdamConfig};
+use rnn::runtime::train::{Batch, Trainer, TrainerConfig};
+use rnn::runtime::{Cell, CellInput, Scratch};
+use rnn::{SeqInput, SeqTarget};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell as StdCell;
+
+struct Counting;
+
+thread_local! {
+    /// Allocations made by this thread (tests run on several threads).
+    static ALLOCS: StdCell<usize> = const { StdCell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCS.with(|c| c.get());
+    f();
+    ALLOCS.with(|c| c.get()) - before
+}
+
+/// Sequence length, batch, input and hidden size.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    name: &'static str,
+    t: usize,
+    b: usize,
+    i: usize,
+    h: usize,
+}
+
+/// The `tiny` and `small` configurations of the benchmark workload.
+const SIZES: [Size; 2] = [
+    Size {
+        name: "tiny",
+        t: 100,
+        b: 1,
+        i: 16,
+        h: 32,
+    },
+    Size {
+        name: "small",
+        t: 64,
+        b: 32,
+        i: 64,
+        h: 128,
+    },
+];
+
+/// Deterministic values in `[-1, 1]`, different for each `seed`.
+fn wave(shape: (usize, usize, usize), seed: f32) -> Array3<f32> {
+    let mut k = 0.0_f32;
+    Array3::from_shape_simple_fn(shape, || {
+        k += 1.0;
+        (k * 0.37 + seed).sin()
+    })
+}
+
+fn steady_state<C: Cell<f32>>(cell: &C, size: Size) -> (usize, usize, usize) {
+    let xs = wave((size.t, size.b, size.i), 0.0);
+    let d_out = wave((size.t, size.b, size.h), 1.0);
+    let mut s = Scratch::new(cell.dims());
+    let train = |s: &mut Scratch<f32, C>| {
+        s.train_step(cell, CellInput::Values(xs.view()), &[], d_out.view(), &[])
+            .expect("train");
+    };
+    let infer = |s: &mut Scratch<f32, C>| {
+        s.forward(cell, CellInput::Values(xs.view()), &[]).expect("infer");
+    };
+    // Warm-up: the first rounds fill the workspace (and show the counter works).
+    let first = allocations_during(|| {
+        for _ in 0..2 {
+            train(&mut s);
+            infer(&mut s);
+        }
+    });
+    let training = allocations_during(|| {
+        for _ in 0..3 {
+            train(&mut s);
+        }
+    });
+    let inference = allocations_during(|| {
+        for _ in 0..3 {
+            infer(&mut s);
+        }
+    });
+    (first, training, inference)
+}
+
+#[test]
+fn training_and_inference_steps_allocate_nothing_in_the_steady_state() {
+    // One thread: rayon's job queue allocates now and then when products are
+    // split between threads; the emitted code and the kernels never do.
+    rnn::runtime::gemm::set_threads(1).expect("one thread");
+    let mut rng = rnn::seeded_rng(0);
+    for size in SIZES {
+        let (i, h) = (size.i, size.h);
+        let runs = [
+            (
+                "LSTM",
+                steady_state(&Lstm::<f32>::new(LstmDims { i, h }, &mut rng), size),
+            ),
+            ("GRU", steady_state(&Gru::<f32>::new(GruDims { i, h }, &mut rng), size)),
+            (
+                "RNN tanh",
+                steady_state(&RnnTanh::<f32>::new(RnnTanhDims { i, h }, &mut rng), size),
+            ),
+        ];
+        for (cell, (first, train, infer)) in runs {
+            // The first step does allocate (so the counter is live).
+            assert!(first > 0, "{cell} {}: the counter saw nothing", size.name);
+            assert_eq!(train, 0, "{cell} {}: training steps allocated", size.name);
+            assert_eq!(infer, 0, "{cell} {}: inference steps allocated", size.name);
+        }
+    }
+}
+
+rnn::model! {
+    /// A character model as `char_lm` declares it (one-hot ids, stacked LSTM).
+    model CharLm(V, H) {
+        input: one_hot(V);
+        cell: rnn::cells::Lstm { h: H } x 2;
+        head: softmax(V);
+        loss: cross_entropy;
+    }
+}
+
+rnn::model! {
+    /// A bidirectional GRU tagger over embeddings.
+    model Tagger(V, H) {
+        input: embedding(V, 6);
+        cell: rnn::cells::Gru { h: H } x 2 bidirectional;
+        head: softmax(3);
+        loss: cross_entropy;
+    }
+}
+
+rnn::model! {
+    /// A regression over dense inputs with a sigmoid head.
+    model Regressor(H) {
+        input: dense(3);
+        cell: rnn::cells::RnnTanh { h: H };
+        head: sigmoid(2);
+        loss: mse;
+    }
+}
+
+/// Allocations of training steps (forward, loss, BPTT, clipping, Adam) and
+/// evaluations of `model` after warm-up, through the library's `Trainer`.
+fn model_steps<C: rnn::Cell<f32>>(model: rnn::SeqModel<f32, C>, batch: &Batch<'_, f32>) -> (usize, usize, usize) {
+    let adam = Adam::new(AdamConfig::default()).expect("adam");
+    let config = TrainerConfig {
+        clip_norm: Some(1.0),
+        ..TrainerConfig::default()
+    };
+    let mut trainer = Trainer::new(model, adam, config);
+    let first = allocations_during(|| {
+        for _ in 0..2 {
+            trainer.step_on(batch).expect("step");
+            trainer.evaluate(batch).expect("evaluate");
+        }
+    });
+    let train = allocations_during(|| {
+        for _ in 0..3 {
+            trainer.step_on(batch).expect("step");
+        }
+    });
+    let eval = allocations_during(|| {
+        for _ in 0..3 {
+            trainer.evaluate(batch).expect("evaluate");
+        }
+    });
+    (first, train, eval)
+}
+
+#[test]
+fn model_training_steps_allocate_nothing_in_the_steady_state() {
+    rnn::runtime::gemm::set_threads(1).expect("one thread");
+    let mut rng = rnn::seeded_rng(0);
+    let (t, b) = (7, 3);
+    let ids: Vec<usize> = (0..t * b).map(|i| (i * 5 + 1) % 11).collect();
+    let next: Vec<usize> = ids.iter().map(|&i| (i + 1) % 11).collect();
+    let tags: Vec<usize> = ids.iter().map(|&i| i % 3).collect();
+    let xs = ndarray::Array3::from_shape_fn((t, b, 3), |(i, j, k)| ((i + 2 * j + 3 * k) as f32 * 0.37).sin());
+    let ys = ndarray::Array3::from_shape_fn((t, b, 2), |(i, j, k)| ((i * j + k) % 2) as f32);
+    let cases = [
+        (
+            "model! one-hot LSTM x2",
+            model_steps(
+                CharLm::<f32>::new(CharLmSizes { v: 11, h: 16 }, &mut rng)
+                    .unwrap()
+                    .into_inner(),
+                &Batch::new(SeqInput::tokens(&ids, t, b), SeqTarget::Classes(&next)),
+            ),
+        ),
+        (
+            "model! embedding, bidirectional GRU x2",
+            model_steps(
+                Tagger::<f32>::new(TaggerSizes { v: 11, h: 8 }, &mut rng)
+                    .unwrap()
+                    .into_inner(),
+                &Batch::new(SeqInput::tokens(&ids, t, b), SeqTarget::Classes(&tags)),
+            ),
+        ),
+        (
+            "model! dense, sigmoid + MSE, masked",
+            model_steps(
+                Regressor::<f32>::new(RegressorSizes { h: 8 }, &mut rng)
+                    .unwrap()
+                    .into_inner(),
+                &Batch::new(SeqInput::values(xs.view()), SeqTarget::Values(ys.view()))
+                    .with_mask(&[true, false, true].repeat(t)),
+            ),
+        ),
+    ];
+    for (name, (first, train, eval)) in cases {
+        assert!(first > 0, "{name}: the counter saw nothing");
+        assert_eq!(train, 0, "{name}: training steps allocated");
+        assert_eq!(eval, 0, "{name}: evaluations allocated");
+    }
+}
