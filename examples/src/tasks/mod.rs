@@ -5,7 +5,7 @@
 //! Each task is one module with the same shape: a `Config` whose `Default`
 //! is the example's run and whose `quick()` is a seconds-long version for
 //! tests, and `run(&config) -> Result<Report, RnnError>`, which generates
-//! the data, builds a [`SeqModel`](rnn::runtime::model::SeqModel),
+//! the data, builds a [`SeqModel`],
 //! trains it, evaluates it and returns a report (printed with `Display`).
 //! `run_with` takes a callback that sees every training step, which the
 //! examples turn into a progress bar ([`ProgressBar`](crate::progress::ProgressBar)).

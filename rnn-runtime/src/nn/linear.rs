@@ -201,7 +201,7 @@ impl<F: Float> Linear<F> {
         let mut sums = ws.take(o);
         for row in dys.chunks_exact(o) {
             for (s, &d) in sums.iter_mut().zip(row) {
-                *s = *s + d;
+                *s += d;
             }
         }
         for (b, &s) in grads.bias.iter_mut().zip(&sums) {

@@ -76,7 +76,8 @@
 //! # }
 //! // Learn to echo the input token, from batches of one fixed example.
 //! let config = SeqModelConfig::language_model(Encoding::OneHot { vocab: 3 }, 3);
-//! let model = SeqModel::<f64, Lin>::new((3, 8), config, &mut rnn_runtime::rand::SeedableRng::seed_from_u64(0))?;
+//! use rand::SeedableRng;
+//! let model = SeqModel::<f64, Lin>::new((3, 8), config, &mut rand::rngs::StdRng::seed_from_u64(0))?;
 //! let adam = Adam::new(AdamConfig { lr: 0.1, ..AdamConfig::default() })?;
 //! let mut trainer = Trainer::new(model, adam, TrainerConfig { clip_norm: Some(1.0), ..TrainerConfig::default() });
 //! let ids = [0, 1, 2, 1];
