@@ -2,36 +2,20 @@
 //! `rnn::model!`.
 //!
 //! This crate is a doorway: it parses the macro input, runs the pipeline in
-//! [`expand`](crate::expand) (`model::expand` for `model!`) and turns
+//! [`cell::expand`](crate::cell::expand) (`model::expand` for `model!`) and turns
 //! errors into `compile_error!`. Use it through the `rnn` crate, which
 //! re-exports [`cell!`] and [`model!`] and supplies the runtime the emitted
 //! code calls.
 
-mod ast;
-mod autodiff;
-mod codegen;
-mod dot;
+mod cell;
 mod errors;
-mod expand;
-mod fallback;
-mod flow;
-mod graph;
-mod lower;
 mod model;
-mod parse;
-mod schedule;
-mod shape;
-mod stack;
-mod time;
-
-#[cfg(test)]
-mod tests;
 
 /// Declares a recurrent cell by its equations and emits its forward pass,
 /// BPTT and types. See the `rnn` crate for the language and an example.
 #[proc_macro]
 pub fn cell(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    expand::expand(input.into()).into()
+    cell::expand(input.into()).into()
 }
 
 /// Declares a whole sequence model (input encoding, stacked cells, output

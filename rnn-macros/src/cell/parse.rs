@@ -12,7 +12,7 @@
 //! `-`, parentheses, numbers, names and calls `f(args)`. Every node keeps the
 //! span of its token.
 
-use crate::ast::*;
+use crate::cell::ast::*;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, LitFloat, LitInt, Token, Visibility, braced, bracketed, parenthesized};
 

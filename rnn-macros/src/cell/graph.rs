@@ -88,7 +88,7 @@ pub struct Node {
 #[derive(Clone)]
 pub struct Decl {
     pub name: Ident,
-    pub shape: Vec<crate::shape::Dim>,
+    pub shape: Vec<crate::cell::shape::Dim>,
 }
 
 /// The lowered cell: its declarations and the graph of one step.

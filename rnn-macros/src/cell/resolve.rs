@@ -6,15 +6,15 @@
 //! declared, a state updated twice or never, an output never assigned, a
 //! parameter or input never used, `@` whose left side is not a parameter.
 
-use crate::ast::{self, BinOp, CellDef, DeclKind, Equation, Expr};
+use crate::cell::ast::{self, BinOp, CellDef, DeclKind, Equation, Expr};
 use crate::errors::Errors;
-use crate::graph::{Decl, Func, Id, Op, StepGraph};
-use crate::shape::Dim;
+use crate::cell::graph::{Decl, Func, Id, Op, StepGraph};
+use crate::cell::shape::Dim;
 use petgraph::graph::DiGraph;
 use std::collections::HashMap;
 use syn::Ident;
 
-/// What a name refers to while lowering.
+/// What a name refers to while resolving.
 #[derive(Clone, Copy)]
 enum Binding {
     Node(Id),
@@ -24,7 +24,7 @@ enum Binding {
     Output(usize),
 }
 
-pub fn lower(def: &CellDef) -> syn::Result<StepGraph> {
+pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
     let mut errs = Errors::new();
     let dims: Vec<(Ident, Option<usize>)> = def
         .dims

@@ -7,7 +7,7 @@
 //! operator with both shapes; after this stage every node has a shape.
 
 use crate::errors::Errors;
-use crate::graph::{Id, Op, StepGraph};
+use crate::cell::graph::{Id, Op, StepGraph};
 use std::fmt;
 use syn::Ident;
 

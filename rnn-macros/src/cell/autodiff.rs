@@ -9,9 +9,9 @@
 //! unbatched values stay per batch row and are summed only into parameter
 //! gradients, which is exact because every rule is linear in the adjoint.
 
-use crate::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad};
-use crate::graph::Func;
-use crate::stack::Stacked;
+use crate::cell::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad};
+use crate::cell::graph::Func;
+use crate::cell::stack::Stacked;
 
 pub struct Differentiated {
     pub fwd: Stacked,
@@ -125,7 +125,7 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
             let parts = std::mem::take(&mut split_parts[n.index()]);
             let count = parts.len();
             let mut blocks = Vec::new();
-            let block_width = f.node(n).width.map(|w| crate::shape::Dim {
+            let block_width = f.node(n).width.map(|w| crate::cell::shape::Dim {
                 coef: w.coef / count,
                 sym: w.sym,
             });

@@ -1,8 +1,8 @@
 //! On error: the cell's public skeleton beside `compile_error!`, so the user
 //! sees the real error and not a cascade of "cannot find type" errors.
 
-use crate::ast::{CellDef, DeclKind};
-use crate::codegen::emit_types;
+use crate::cell::ast::{CellDef, DeclKind};
+use crate::cell::codegen::emit_types;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 

@@ -8,11 +8,11 @@
 mod bodies;
 pub mod program;
 
-use crate::ast::CellDef;
-use crate::flow::{Flow, Group};
-use crate::graph::StepGraph;
-use crate::schedule::Plans;
-use crate::shape::Dim;
+use crate::cell::ast::CellDef;
+use crate::cell::flow::{Flow, Group};
+use crate::cell::graph::StepGraph;
+use crate::cell::schedule::Plans;
+use crate::cell::shape::Dim;
 use proc_macro2::{Ident, TokenStream};
 use program::dim;
 use quote::{format_ident, quote};
@@ -27,7 +27,7 @@ pub struct Names {
 
 impl Names {
     pub fn of(sg: &StepGraph) -> Names {
-        let n = |d: &[crate::graph::Decl]| d.iter().map(|d| d.name.to_string()).collect::<Vec<_>>();
+        let n = |d: &[crate::cell::graph::Decl]| d.iter().map(|d| d.name.to_string()).collect::<Vec<_>>();
         let mut outputs = n(&sg.outputs);
         if outputs.is_empty() {
             outputs.push(sg.states[0].name.to_string());
@@ -90,7 +90,7 @@ pub fn emit_types(def: &CellDef, sg_dims: &[(Ident, Option<usize>)], params: &[(
     let states: Vec<&Ident> = def
         .decls
         .iter()
-        .filter(|d| d.kind == crate::ast::DeclKind::State)
+        .filter(|d| d.kind == crate::cell::ast::DeclKind::State)
         .map(|d| &d.name)
         .collect();
     let state_name = format_ident!("{}State", name);

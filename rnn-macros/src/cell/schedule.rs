@@ -11,8 +11,8 @@
 //! symbolic width for level L. Products of hoisted groups go to `pre`
 //! (forward) or `post` (backward); so do weight gradients, one product each.
 
-use crate::flow::{Flow, Group, K, KOp, Leaf, Sink, WeightGrad};
-use crate::shape::Dim;
+use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink, WeightGrad};
+use crate::cell::shape::Dim;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]

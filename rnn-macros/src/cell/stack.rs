@@ -5,9 +5,9 @@
 //! for the group instead of one per product. The same stacking carries to
 //! the backward pass, where `Σ_k dY_k · W_k` for the group is again one GEMM.
 
-use crate::flow::{Flow, Group, K, KOp, Leaf, Sink};
-use crate::graph::{Id, Op};
-use crate::time::{Class, Planned};
+use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
+use crate::cell::graph::{Id, Op};
+use crate::cell::time::{Class, Planned};
 
 /// The forward flow, its groups, and the map from step nodes to flow nodes.
 pub struct Stacked {
@@ -59,7 +59,7 @@ pub fn stack(p: &Planned, naive: bool) -> Stacked {
     let mut map: Vec<Option<K>> = vec![None; sg.g.node_count()];
     for n in sg.g.node_indices() {
         let width = match sh.shapes[n.index()] {
-            crate::shape::Shape::Scalar => None,
+            crate::cell::shape::Shape::Scalar => None,
             _ => Some(sh.width(n)),
         };
         let batched = sh.batched(n);

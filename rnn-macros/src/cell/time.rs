@@ -7,8 +7,8 @@
 //! every t and is *hoisted*: it can run for all steps at once, outside the
 //! loop. Unbatched nodes depend on parameters only.
 
-use crate::graph::{Id, Op};
-use crate::shape::Shaped;
+use crate::cell::graph::{Id, Op};
+use crate::cell::shape::Shaped;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::Dfs;
 

@@ -2,10 +2,10 @@
 //! steps, with the time plan's decisions marked: hoisted values (one batched
 //! operation for all steps), stacked products, values saved for BPTT.
 
-use crate::graph::Op;
-use crate::shape::show;
-use crate::stack::Stacked;
-use crate::time::{Class, Planned};
+use crate::cell::graph::Op;
+use crate::cell::shape::show;
+use crate::cell::stack::Stacked;
+use crate::cell::time::{Class, Planned};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -18,13 +18,13 @@ struct Marks {
     saved: Vec<bool>,
 }
 
-fn marks(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> Marks {
+fn marks(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::cell::flow::K>) -> Marks {
     let sg = &p.shaped.sg;
     let mut stacked = vec![None; sg.g.node_count()];
     let mut saved = vec![false; sg.g.node_count()];
     for n in sg.g.node_indices() {
         if let Some(k) = st.map[n.index()] {
-            if let crate::flow::KOp::MatVec { group, .. } = st.flow.node(k).op
+            if let crate::cell::flow::KOp::MatVec { group, .. } = st.flow.node(k).op
                 && st.groups[group].weights.len() > 1
             {
                 stacked[n.index()] = Some(group);
@@ -35,7 +35,7 @@ fn marks(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> Marks {
     Marks { stacked, saved }
 }
 
-fn node_attrs(p: &Planned, m: &Marks, n: crate::graph::Id, label: String) -> String {
+fn node_attrs(p: &Planned, m: &Marks, n: crate::cell::graph::Id, label: String) -> String {
     let sg = &p.shaped.sg;
     let mut notes = Vec::new();
     let fill = match p.class[n.index()] {
@@ -63,7 +63,7 @@ fn node_attrs(p: &Planned, m: &Marks, n: crate::graph::Id, label: String) -> Str
     format!("label=\"{text}\", style=filled, fillcolor={fill}, color={color}")
 }
 
-pub fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> String {
+pub fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::cell::flow::K>) -> String {
     let sg = &p.shaped.sg;
     let m = marks(p, st, keep);
     let mut s = format!("digraph {} {{\n  rankdir=TB;\n  node [shape=box];\n", sg.name);
@@ -88,7 +88,7 @@ pub fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> S
     s
 }
 
-pub fn unrolled_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::flow::K>) -> String {
+pub fn unrolled_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::cell::flow::K>) -> String {
     let sg = &p.shaped.sg;
     let u = &p.unrolled;
     let m = marks(p, st, keep);

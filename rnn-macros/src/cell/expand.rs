@@ -5,9 +5,9 @@
 //! All judgement happens before the last gate (shape inference); every stage
 //! after it is infallible.
 
-use crate::ast::CellDef;
-use crate::codegen::{self, Ctx, Names};
-use crate::{autodiff, dot, fallback, lower, schedule, shape, stack, time};
+use crate::cell::ast::CellDef;
+use crate::cell::codegen::{self, Ctx, Names};
+use crate::cell::{autodiff, dot, fallback, resolve, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
 
 /// Everything the compiler knows about one cell, for codegen and for tests.
@@ -34,7 +34,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
 
 /// `naive`: the reference schedule (no stacking, hoisting or fusion).
 pub fn compile(def: &CellDef, naive: bool) -> syn::Result<Compiled> {
-    let sg = lower::lower(def)?;
+    let sg = resolve::resolve(def)?;
     let shaped = shape::infer(sg)?;
     let planned = time::plan(shaped);
     let stacked = stack::stack(&planned, naive);

@@ -4,13 +4,13 @@
 //! autodiff, the scheduled programs after time planning, and the emitted
 //! source. CI never writes snapshots; a changed one fails the test.
 
-use crate::ast::CellDef;
-use crate::codegen::Names;
-use crate::expand::{compile, emit, plan_text};
-use crate::schedule::Item;
+use crate::cell::ast::CellDef;
+use crate::cell::codegen::Names;
+use crate::cell::expand::{compile, emit, plan_text};
+use crate::cell::schedule::Item;
 
 fn shipped() -> Vec<(String, CellDef)> {
-    let text = include_str!("../../src/cells.rs");
+    let text = include_str!("../../../src/cells.rs");
     let file: syn::File = syn::parse_str(text).expect("cells.rs parses");
     file.items
         .into_iter()

@@ -6,7 +6,7 @@
 
 use super::Ctx;
 use super::program::{Gen, buf_name, dim, dims, offset};
-use crate::schedule::{Buf, PanelSpec, Program, Section, WeightGradItem};
+use crate::cell::schedule::{Buf, PanelSpec, Program, Section, WeightGradItem};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -82,7 +82,7 @@ impl Ctx<'_> {
         out
     }
 
-    fn run(&self, prog: &Program, flow: &crate::flow::Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
+    fn run(&self, prog: &Program, flow: &crate::cell::flow::Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
         let g = Gen {
             flow,
             groups: self.groups,

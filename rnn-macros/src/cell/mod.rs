@@ -1,0 +1,21 @@
+//! The cell compiler behind `cell!`.
+
+mod ast;
+mod autodiff;
+mod codegen;
+mod dot;
+mod expand;
+mod fallback;
+mod flow;
+mod graph;
+mod parse;
+mod resolve;
+mod schedule;
+mod shape;
+mod stack;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+pub use expand::expand;
