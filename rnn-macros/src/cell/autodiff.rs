@@ -10,7 +10,7 @@
 //! gradients, which is exact because every rule is linear in the adjoint.
 
 use crate::cell::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad};
-use crate::cell::graph::Func;
+use crate::cell::ir::Func;
 use crate::cell::stack::Stacked;
 
 pub struct Differentiated {
@@ -125,7 +125,7 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
             let parts = std::mem::take(&mut split_parts[n.index()]);
             let count = parts.len();
             let mut blocks = Vec::new();
-            let block_width = f.node(n).width.map(|w| crate::cell::shape::Dim {
+            let block_width = f.node(n).width.map(|w| crate::cell::ir::Dim {
                 coef: w.coef / count,
                 sym: w.sym,
             });

@@ -2,7 +2,7 @@
 //! steps, with the time plan's decisions marked: hoisted values (one batched
 //! operation for all steps), stacked products, values saved for BPTT.
 
-use crate::cell::graph::Op;
+use crate::cell::ir::Op;
 use crate::cell::shape::show;
 use crate::cell::stack::Stacked;
 use crate::cell::time::{Class, Planned};
@@ -35,7 +35,7 @@ fn marks(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::cell::flow::K>) -> Ma
     Marks { stacked, saved }
 }
 
-fn node_attrs(p: &Planned, m: &Marks, n: crate::cell::graph::Id, label: String) -> String {
+fn node_attrs(p: &Planned, m: &Marks, n: crate::cell::ir::Id, label: String) -> String {
     let sg = &p.shaped.sg;
     let mut notes = Vec::new();
     let fill = match p.class[n.index()] {
@@ -55,7 +55,7 @@ fn node_attrs(p: &Planned, m: &Marks, n: crate::cell::graph::Id, label: String) 
     } else {
         "black"
     };
-    let shape = show(&p.shaped.shapes[n.index()], &sg.dims);
+    let shape = show(&p.shaped.shapes[n.index()], &sg.decls.dims);
     let mut text = format!("{label}\\n{}", esc(&shape));
     if !notes.is_empty() {
         text.push_str(&format!("\\n[{}]", notes.join(", ")));
@@ -66,7 +66,7 @@ fn node_attrs(p: &Planned, m: &Marks, n: crate::cell::graph::Id, label: String) 
 pub fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::cell::flow::K>) -> String {
     let sg = &p.shaped.sg;
     let m = marks(p, st, keep);
-    let mut s = format!("digraph {} {{\n  rankdir=TB;\n  node [shape=box];\n", sg.name);
+    let mut s = format!("digraph {} {{\n  rankdir=TB;\n  node [shape=box];\n", sg.decls.name);
     for n in sg.g.node_indices() {
         let _ = writeln!(s, "  n{} [{}];", n.index(), node_attrs(p, &m, n, esc(&sg.describe(n))));
     }
@@ -92,7 +92,10 @@ pub fn unrolled_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<crate::cell::flow
     let sg = &p.shaped.sg;
     let u = &p.unrolled;
     let m = marks(p, st, keep);
-    let mut s = format!("digraph {}_unrolled {{\n  rankdir=LR;\n  node [shape=box];\n", sg.name);
+    let mut s = format!(
+        "digraph {}_unrolled {{\n  rankdir=LR;\n  node [shape=box];\n",
+        sg.decls.name
+    );
     for v in u.g.node_indices() {
         let (t, n) = u.g[v];
         let label = if t == usize::MAX {
@@ -119,7 +122,7 @@ pub fn shape_table(p: &Planned) -> Vec<(String, String)> {
         .map(|n| {
             (
                 format!("%{} {}", n.index(), sg.describe(n)),
-                show(&p.shaped.shapes[n.index()], &sg.dims),
+                show(&p.shaped.shapes[n.index()], &sg.decls.dims),
             )
         })
         .collect()

@@ -6,7 +6,8 @@
 //! after it is infallible.
 
 use crate::cell::ast::CellDef;
-use crate::cell::codegen::{self, Ctx, Names};
+use crate::cell::codegen::{self, Ctx};
+use crate::cell::ir::{Names, ShowDim};
 use crate::cell::{autodiff, dot, fallback, resolve, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
 
@@ -45,7 +46,7 @@ pub fn compile(def: &CellDef, naive: bool) -> syn::Result<Compiled> {
 
 /// The text of the `PLAN` constant: flows and programs.
 pub fn plan_text(c: &Compiled) -> String {
-    let names = Names::of(&c.planned.shaped.sg);
+    let names = Names::of(&c.planned.shaped.sg.decls);
     format!(
         "# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
         c.diff.fwd.flow.dump(&names),
@@ -58,7 +59,7 @@ pub fn plan_text(c: &Compiled) -> String {
 
 fn ctx(c: &Compiled) -> Ctx<'_> {
     Ctx {
-        sg: &c.planned.shaped.sg,
+        decls: &c.planned.shaped.sg.decls,
         groups: &c.diff.fwd.groups,
         fwd_flow: &c.diff.fwd.flow,
         bwd_flow: &c.diff.bwd,
@@ -69,18 +70,19 @@ fn ctx(c: &Compiled) -> Ctx<'_> {
 pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
     let sg = &c.planned.shaped.sg;
     let params: Vec<_> = sg
+        .decls
         .params
         .iter()
         .map(|p| {
             let shape = p
                 .shape
                 .iter()
-                .map(|d| shape::ShowDim(*d, &sg.dims).to_string())
+                .map(|d| ShowDim(*d, &sg.decls.dims).to_string())
                 .collect::<Vec<_>>();
             (p.name.clone(), p.shape.len(), format!("[{}]", shape.join(", ")))
         })
         .collect();
-    let mut code = codegen::emit_types(def, &sg.dims, &params);
+    let mut code = codegen::emit_types(def, &sg.decls.dims, &params);
     code.extend(codegen::emit(def, &ctx(c)));
     let source = match syn::parse2::<syn::File>(code.clone()) {
         Ok(file) => prettyplease::unparse(&file),

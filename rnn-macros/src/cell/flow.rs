@@ -7,8 +7,8 @@
 //! scheduler decides what is materialised, where and when; codegen only
 //! prints its decisions.
 
-use crate::cell::graph::Func;
-use crate::cell::shape::Dim;
+use crate::cell::ir::Dim;
+use crate::cell::ir::Func;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -154,7 +154,7 @@ impl Flow {
     }
 
     /// A one-line text dump, for snapshots and `PLAN`.
-    pub fn dump(&self, names: &crate::cell::codegen::Names) -> String {
+    pub fn dump(&self, names: &crate::cell::ir::Names) -> String {
         let mut s = String::new();
         for n in self.g.node_indices() {
             let node = &self.g[n];

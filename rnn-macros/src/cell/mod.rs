@@ -7,7 +7,7 @@ mod dot;
 mod expand;
 mod fallback;
 mod flow;
-mod graph;
+mod ir;
 mod parse;
 mod resolve;
 mod schedule;

@@ -7,9 +7,8 @@
 //! parameter or input never used, `@` whose left side is not a parameter.
 
 use crate::cell::ast::{self, BinOp, CellDef, DeclKind, Equation, Expr};
+use crate::cell::ir::{Decl, Decls, Dim, Func, Id, Op, StepGraph};
 use crate::errors::Errors;
-use crate::cell::graph::{Decl, Func, Id, Op, StepGraph};
-use crate::cell::shape::Dim;
 use petgraph::graph::DiGraph;
 use std::collections::HashMap;
 use syn::Ident;
@@ -38,12 +37,14 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
         }
     }
     let mut sg = StepGraph {
-        name: def.name.clone(),
-        dims: dims.clone(),
-        inputs: vec![],
-        states: vec![],
-        params: vec![],
-        outputs: vec![],
+        decls: Decls {
+            name: def.name.clone(),
+            dims: dims.clone(),
+            inputs: vec![],
+            states: vec![],
+            params: vec![],
+            outputs: vec![],
+        },
         g: DiGraph::new(),
         updates: vec![],
         output_nodes: vec![],
@@ -63,25 +64,25 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
         }
         let binding = match d.kind {
             DeclKind::Input => {
-                let k = sg.inputs.len();
-                sg.inputs.push(decl);
+                let k = sg.decls.inputs.len();
+                sg.decls.inputs.push(decl);
                 Binding::Node(sg.add(Op::Input(k), d.name.span(), &[]))
             }
             DeclKind::State => {
-                let k = sg.states.len();
-                sg.states.push(decl);
+                let k = sg.decls.states.len();
+                sg.decls.states.push(decl);
                 Binding::Node(sg.add(Op::State(k), d.name.span(), &[]))
             }
             DeclKind::Param => {
-                let k = sg.params.len();
+                let k = sg.decls.params.len();
                 let matrix = decl.shape.len() == 2;
-                sg.params.push(decl);
+                sg.decls.params.push(decl);
                 let id = sg.add(Op::Param(k), d.name.span(), &[]);
                 if matrix { Binding::Matrix(id) } else { Binding::Node(id) }
             }
             DeclKind::Output => {
-                let k = sg.outputs.len();
-                sg.outputs.push(decl);
+                let k = sg.decls.outputs.len();
+                sg.decls.outputs.push(decl);
                 Binding::Output(k)
             }
         };
@@ -91,29 +92,29 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
         env.insert(key.clone(), binding);
         used.insert(key, false);
     }
-    if sg.inputs.len() != 1 {
+    if sg.decls.inputs.len() != 1 {
         errs.push(
             def.name.span(),
             "a cell takes exactly one `input` (declare `input x: [I];`)",
         );
     }
-    if sg.states.is_empty() {
+    if sg.decls.states.is_empty() {
         errs.push(
             def.name.span(),
             "a cell needs at least one `state` (declare `state h: [H];`)",
         );
     }
-    if sg.outputs.len() > 1 {
+    if sg.decls.outputs.len() > 1 {
         errs.push(
-            sg.outputs[1].name.span(),
+            sg.decls.outputs[1].name.span(),
             "a cell has at most one `output`; the states are returned too",
         );
     }
 
-    let mut updates: Vec<Option<(Id, proc_macro2::Span)>> = vec![None; sg.states.len()];
-    let mut outputs: Vec<Option<Id>> = vec![None; sg.outputs.len()];
+    let mut updates: Vec<Option<(Id, proc_macro2::Span)>> = vec![None; sg.decls.states.len()];
+    let mut outputs: Vec<Option<Id>> = vec![None; sg.decls.outputs.len()];
     // Where each state was first assigned, even if its expression failed.
-    let mut attempted: Vec<Option<proc_macro2::Span>> = vec![None; sg.states.len()];
+    let mut attempted: Vec<Option<proc_macro2::Span>> = vec![None; sg.decls.states.len()];
     let mut cx = Cx {
         sg: &mut sg,
         env: &mut env,
@@ -194,7 +195,7 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
             Some((id, _)) => sg.updates.push(*id),
             None if attempted[k].is_some() => {} // its equation already reported an error
             None => {
-                let s = &sg.states[k].name;
+                let s = &sg.decls.states[k].name;
                 errs.push(
                     s.span(),
                     format!("state `{s}` is never updated; add an equation `{s} = ...;`"),
@@ -206,7 +207,7 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
         match o {
             Some(id) => sg.output_nodes.push(*id),
             None => {
-                let s = &sg.outputs[k].name;
+                let s = &sg.decls.outputs[k].name;
                 errs.push(
                     s.span(),
                     format!("output `{s}` is never assigned; add an equation `{s} = ...;`"),
@@ -214,7 +215,7 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
             }
         }
     }
-    if sg.outputs.is_empty() && !sg.updates.is_empty() {
+    if sg.decls.outputs.is_empty() && !sg.updates.is_empty() {
         sg.output_nodes.push(sg.updates[0]);
     }
     for d in def
@@ -243,7 +244,7 @@ fn is_updated_state(updates: &[Option<(Id, proc_macro2::Span)>], n: Id) -> bool 
 }
 
 fn state_index(sg: &StepGraph, name: &str) -> usize {
-    sg.states.iter().position(|s| s.name == name).expect("state")
+    sg.decls.states.iter().position(|s| s.name == name).expect("state")
 }
 
 fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> Vec<Dim> {

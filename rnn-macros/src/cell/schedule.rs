@@ -12,7 +12,7 @@
 //! (forward) or `post` (backward); so do weight gradients, one product each.
 
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink, WeightGrad};
-use crate::cell::shape::Dim;
+use crate::cell::ir::Dim;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]

@@ -6,17 +6,9 @@
 //! only as the left side of `@`. Every mismatch is reported at the user's
 //! operator with both shapes; after this stage every node has a shape.
 
+use crate::cell::ir::{Dim, Id, Op, ShowDim, StepGraph};
 use crate::errors::Errors;
-use crate::cell::graph::{Id, Op, StepGraph};
-use std::fmt;
 use syn::Ident;
-
-/// One dimension: `coef * dims[sym]`, or `coef` when `sym` is `None`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Dim {
-    pub coef: usize,
-    pub sym: Option<usize>,
-}
 
 /// A node's shape.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -52,19 +44,6 @@ impl Shaped {
     }
 }
 
-/// Formats dimensions with the cell's names (`4 * H`).
-pub struct ShowDim<'a>(pub Dim, pub &'a [(Ident, Option<usize>)]);
-
-impl fmt::Display for ShowDim<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.0.coef, self.0.sym) {
-            (c, None) => write!(f, "{c}"),
-            (1, Some(s)) => write!(f, "{}", self.1[s].0),
-            (c, Some(s)) => write!(f, "{c} * {}", self.1[s].0),
-        }
-    }
-}
-
 pub fn show(shape: &Shape, dims: &[(Ident, Option<usize>)]) -> String {
     match shape {
         Shape::Scalar => "scalar".to_string(),
@@ -85,7 +64,7 @@ fn decl_shape(shape: &[Dim], batched: bool) -> Shape {
 pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
     let mut errs = Errors::new();
     let mut shapes: Vec<Shape> = Vec::with_capacity(sg.g.node_count());
-    let dims = &sg.dims;
+    let dims = &sg.decls.dims;
     let s = |x: &Shape| show(x, dims);
     // Nodes are in evaluation order, so operands are shaped first.
     for n in sg.g.node_indices() {
@@ -93,9 +72,9 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
         let span = sg.g[n].span;
         let at = |k: usize| shapes[args[k].index()];
         let shape = match sg.op(n) {
-            Op::Input(k) => decl_shape(&sg.inputs[k].shape, true),
-            Op::State(k) => decl_shape(&sg.states[k].shape, true),
-            Op::Param(k) => decl_shape(&sg.params[k].shape, false),
+            Op::Input(k) => decl_shape(&sg.decls.inputs[k].shape, true),
+            Op::State(k) => decl_shape(&sg.decls.states[k].shape, true),
+            Op::Param(k) => decl_shape(&sg.decls.params[k].shape, false),
             Op::Const(_) => Shape::Scalar,
             Op::MatVec => match (at(0), at(1)) {
                 (Shape::Matrix { rows, cols }, Shape::Vector { width, batched }) => {
@@ -187,10 +166,11 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
         shapes.push(shape);
     }
     let targets = sg
+        .decls
         .states
         .iter()
         .zip(&sg.updates)
-        .chain(sg.outputs.iter().zip(&sg.output_nodes));
+        .chain(sg.decls.outputs.iter().zip(&sg.output_nodes));
     for (decl, &node) in targets {
         let want = decl_shape(&decl.shape, true);
         let got = shapes[node.index()];

@@ -6,7 +6,7 @@
 //! the backward pass, where `Σ_k dY_k · W_k` for the group is again one GEMM.
 
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
-use crate::cell::graph::{Id, Op};
+use crate::cell::ir::{Id, Op};
 use crate::cell::time::{Class, Planned};
 
 /// The forward flow, its groups, and the map from step nodes to flow nodes.
@@ -68,7 +68,7 @@ pub fn stack(p: &Planned, naive: bool) -> Stacked {
             Op::Input(k) => KOp::Leaf(Leaf::Input(k)),
             Op::State(k) => KOp::Leaf(Leaf::StatePrev(k)),
             Op::Param(k) => {
-                if sg.params[k].shape.len() == 2 {
+                if sg.decls.params[k].shape.len() == 2 {
                     continue;
                 }
                 KOp::Leaf(Leaf::Param(k))

@@ -5,8 +5,8 @@
 //! source. CI never writes snapshots; a changed one fails the test.
 
 use crate::cell::ast::CellDef;
-use crate::cell::codegen::Names;
 use crate::cell::expand::{compile, emit, plan_text};
+use crate::cell::ir::Names;
 use crate::cell::schedule::Item;
 
 fn shipped() -> Vec<(String, CellDef)> {
@@ -35,7 +35,7 @@ fn shipped_cells_are_found() {
 fn graph_after_autodiff() {
     for (name, def) in shipped() {
         let c = compile(&def, false).expect("compiles");
-        let names = Names::of(&c.planned.shaped.sg);
+        let names = Names::of(&c.planned.shaped.sg.decls);
         insta::assert_snapshot!(format!("{name}_autodiff"), c.diff.bwd.dump(&names));
     }
 }

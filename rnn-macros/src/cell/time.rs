@@ -7,7 +7,7 @@
 //! every t and is *hoisted*: it can run for all steps at once, outside the
 //! loop. Unbatched nodes depend on parameters only.
 
-use crate::cell::graph::{Id, Op};
+use crate::cell::ir::{Id, Op};
 use crate::cell::shape::Shaped;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::Dfs;

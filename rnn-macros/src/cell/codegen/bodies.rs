@@ -14,7 +14,7 @@ impl Ctx<'_> {
     /// `let __dK = ...;` for every dimension, read from `recv` (`self.dims` or `dims`).
     pub fn dim_locals(&self, recv: TokenStream) -> TokenStream {
         let mut out = TokenStream::new();
-        for (i, (name, fixed)) in self.sg.dims.iter().enumerate() {
+        for (i, (name, fixed)) in self.decls.dims.iter().enumerate() {
             let v = format_ident!("__d{}", i);
             match fixed {
                 Some(n) => out.extend(quote!(let #v = #n;)),
@@ -29,7 +29,7 @@ impl Ctx<'_> {
 
     fn param_locals(&self) -> TokenStream {
         let mut out = TokenStream::new();
-        for (k, p) in self.sg.params.iter().enumerate() {
+        for (k, p) in self.decls.params.iter().enumerate() {
             let (c, v, name) = (format_ident!("__pc{}", k), format_ident!("__p{}", k), &p.name);
             out.extend(quote! {
                 let #c = self.#name.as_standard_layout();
@@ -82,7 +82,13 @@ impl Ctx<'_> {
         out
     }
 
-    fn run(&self, prog: &Program, flow: &crate::cell::flow::Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
+    fn run(
+        &self,
+        prog: &Program,
+        flow: &crate::cell::flow::Flow,
+        reverse: bool,
+        after_step: TokenStream,
+    ) -> TokenStream {
         let g = Gen {
             flow,
             groups: self.groups,
@@ -112,7 +118,7 @@ impl Ctx<'_> {
 
     /// `[#w0, #w1, ..]`: the state widths, for shape checks without a `Vec`.
     fn state_widths(&self) -> TokenStream {
-        let ws = self.sg.states.iter().map(|s| dim(s.shape[0]));
+        let ws = self.decls.states.iter().map(|s| dim(s.shape[0]));
         quote!([#(#ws),*])
     }
 
@@ -128,7 +134,7 @@ impl Ctx<'_> {
         let mut states = TokenStream::new();
         let mut finals = TokenStream::new();
         let mut hist_names = Vec::new();
-        for (k, s) in self.sg.states.iter().enumerate() {
+        for (k, s) in self.decls.states.iter().enumerate() {
             let h = format_ident!("__hist{}", k);
             let w = dim(s.shape[0]);
             states.extend(quote! {
@@ -145,7 +151,7 @@ impl Ctx<'_> {
             });
             hist_names.push(h);
         }
-        let ow = dim(self.output_width());
+        let ow = dim(self.decls.output_width());
         let run = self.run(prog, self.fwd_flow, false, TokenStream::new());
         let (keep, drop): (Vec<usize>, Vec<usize>) = if train {
             (0..prog.own.len()).partition(|b| self.plans.kept.contains(b))
@@ -322,10 +328,10 @@ impl Ctx<'_> {
         let (packed, unpacked) = self.packed_weights(prog);
         let own = self.own_buffers(prog);
         let widths = self.state_widths();
-        let n_states = self.sg.states.len();
+        let n_states = self.decls.states.len();
         let n_saved = 1 + n_states + self.plans.kept.len();
         let mut grads = TokenStream::new();
-        for (k, p) in self.sg.params.iter().enumerate() {
+        for (k, p) in self.decls.params.iter().enumerate() {
             let (v, name) = (format_ident!("__gp{}", k), &p.name);
             let msg = format!("gradient `{}` is not contiguous", name);
             grads.extend(quote! {
@@ -346,7 +352,7 @@ impl Ctx<'_> {
         let mut seeds = TokenStream::new();
         let mut swaps = TokenStream::new();
         let mut d_init = TokenStream::new();
-        for (k, s) in self.sg.states.iter().enumerate() {
+        for (k, s) in self.decls.states.iter().enumerate() {
             let (sd, sn) = (format_ident!("__seed{}", k), format_ident!("__seednext{}", k));
             let w = dim(s.shape[0]);
             seeds.extend(quote! {
@@ -363,7 +369,7 @@ impl Ctx<'_> {
                 ws.give(#sn);
             });
         }
-        let iw = dim(self.sg.inputs[0].shape[0]);
+        let iw = dim(self.decls.inputs[0].shape[0]);
         // The adjoints that weight gradients read, copied step by step into
         // the layout of those products (see `PanelsA`).
         let panels = prog.weight_grad_panels(self.groups);

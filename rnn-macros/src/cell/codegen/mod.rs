@@ -10,40 +10,15 @@ pub mod program;
 
 use crate::cell::ast::CellDef;
 use crate::cell::flow::{Flow, Group};
-use crate::cell::graph::StepGraph;
+use crate::cell::ir::Decls;
 use crate::cell::schedule::Plans;
-use crate::cell::shape::Dim;
 use proc_macro2::{Ident, TokenStream};
 use program::dim;
 use quote::{format_ident, quote};
 
-/// Display names of a cell's declarations (for dumps).
-pub struct Names {
-    pub inputs: Vec<String>,
-    pub states: Vec<String>,
-    pub params: Vec<String>,
-    pub outputs: Vec<String>,
-}
-
-impl Names {
-    pub fn of(sg: &StepGraph) -> Names {
-        let n = |d: &[crate::cell::graph::Decl]| d.iter().map(|d| d.name.to_string()).collect::<Vec<_>>();
-        let mut outputs = n(&sg.outputs);
-        if outputs.is_empty() {
-            outputs.push(sg.states[0].name.to_string());
-        }
-        Names {
-            inputs: n(&sg.inputs),
-            states: n(&sg.states),
-            params: n(&sg.params),
-            outputs,
-        }
-    }
-}
-
 /// Everything codegen reads.
 pub struct Ctx<'a> {
-    pub sg: &'a StepGraph,
+    pub decls: &'a Decls,
     pub groups: &'a [Group],
     pub fwd_flow: &'a Flow,
     pub bwd_flow: &'a Flow,
@@ -55,17 +30,8 @@ pub fn dim_field(name: &Ident) -> Ident {
     format_ident!("{}", name.to_string().to_lowercase(), span = name.span())
 }
 
-pub fn dims_ident(sg: &StepGraph) -> Ident {
-    format_ident!("{}Dims", sg.name)
-}
-
-impl Ctx<'_> {
-    fn output_width(&self) -> Dim {
-        match self.sg.outputs.first() {
-            Some(o) => o.shape[0],
-            None => self.sg.states[0].shape[0],
-        }
-    }
+pub fn dims_ident(decls: &Decls) -> Ident {
+    format_ident!("{}Dims", decls.name)
 }
 
 /// The cell's public types (also emitted on error, so users see one error).
@@ -140,16 +106,16 @@ pub fn emit_types(def: &CellDef, sg_dims: &[(Ident, Option<usize>)], params: &[(
 }
 
 pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
-    let sg = cx.sg;
+    let decls = cx.decls;
     let name = &def.name;
-    let dims_name = dims_ident(sg);
+    let dims_name = dims_ident(decls);
     let dims_param = cx.dim_locals(quote!(dims));
     let dims_self = cx.dim_locals(quote!(self.dims));
     let cell_name = name.to_string();
-    let pnames: Vec<String> = sg.params.iter().map(|p| p.name.to_string()).collect();
-    let snames: Vec<String> = sg.states.iter().map(|p| p.name.to_string()).collect();
-    let pidents: Vec<&Ident> = sg.params.iter().map(|p| &p.name).collect();
-    let zeros = sg.params.iter().map(|p| {
+    let pnames: Vec<String> = decls.params.iter().map(|p| p.name.to_string()).collect();
+    let snames: Vec<String> = decls.states.iter().map(|p| p.name.to_string()).collect();
+    let pidents: Vec<&Ident> = decls.params.iter().map(|p| &p.name).collect();
+    let zeros = decls.params.iter().map(|p| {
         let n = &p.name;
         match p.shape.as_slice() {
             [r, c] => {
@@ -163,15 +129,15 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
             _ => unreachable!("shapes are checked"),
         }
     });
-    let first_state = dim(sg.states[0].shape[0]);
-    let input_width = dim(sg.inputs[0].shape[0]);
-    let output_width = dim(cx.output_width());
-    let state_widths = sg.states.iter().map(|s| dim(s.shape[0]));
+    let first_state = dim(decls.states[0].shape[0]);
+    let input_width = dim(decls.inputs[0].shape[0]);
+    let output_width = dim(decls.output_width());
+    let state_widths = decls.states.iter().map(|s| dim(s.shape[0]));
     let with_input = {
-        let d = sg.inputs[0].shape[0];
+        let d = decls.inputs[0].shape[0];
         match d.sym {
-            Some(s) if d.coef == 1 && sg.dims[s].1.is_none() => {
-                let f = dim_field(&sg.dims[s].0);
+            Some(s) if d.coef == 1 && decls.dims[s].1.is_none() => {
+                let f = dim_field(&decls.dims[s].0);
                 quote! {
                     let mut dims = dims;
                     dims.#f = input_size;
@@ -197,7 +163,7 @@ pub fn emit(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
     let forward = cx.forward_body(false);
     let forward_train = cx.forward_body(true);
     let backward = cx.backward_body();
-    let n_states = sg.states.len();
+    let n_states = decls.states.len();
     // Cells that can look one-hot rows up implement the `*_input_ws` forms
     // (values or ids); their plain forms pass values to them.
     let (fwd, fwd_train, input_forms) = if cx.plans.one_hot_lookup {

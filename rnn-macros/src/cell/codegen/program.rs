@@ -6,9 +6,9 @@
 //! so a kernel may read a state's history block t and write block t+1.
 
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf};
-use crate::cell::graph::Func;
+use crate::cell::ir::Dim;
+use crate::cell::ir::Func;
 use crate::cell::schedule::{Buf, Item, Kernel, Loc, Program, Section};
-use crate::cell::shape::Dim;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::RefCell;

@@ -1,16 +1,20 @@
-//! The step graph: one node per operation of one time step (petgraph).
+//! The types the passes share: the cell's declarations, its step graph
+//! and symbolic dimensions.
 //!
+//! The step graph has one node per operation of one time step (petgraph).
 //! Edges carry data from operand to user; the edge weight is the operand
 //! position. Nodes are created in evaluation order, so node index order is a
 //! topological order. `State(k)` nodes are the state at t-1; the new value
 //! of each state is the node in `updates[k]`, and the recurrence edge from
 //! that node to `State(k)` at t+1 exists only in the unrolled graph
-//! (`time.rs`).
+//! (`time.rs`). `resolve` builds it; `shape` checks it; nothing after them
+//! changes it. This file imports no other pass.
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use proc_macro2::Span;
+use std::fmt;
 use syn::Ident;
 
 pub type Id = NodeIndex<u32>;
@@ -84,21 +88,82 @@ pub struct Node {
     pub label: Option<String>,
 }
 
+/// One dimension: `coef * dims[sym]`, or `coef` when `sym` is `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Dim {
+    pub coef: usize,
+    pub sym: Option<usize>,
+}
+
+/// Formats dimensions with the cell's names (`4 * H`).
+pub struct ShowDim<'a>(pub Dim, pub &'a [(Ident, Option<usize>)]);
+
+impl fmt::Display for ShowDim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.coef, self.0.sym) {
+            (c, None) => write!(f, "{c}"),
+            (1, Some(s)) => write!(f, "{}", self.1[s].0),
+            (c, Some(s)) => write!(f, "{c} * {}", self.1[s].0),
+        }
+    }
+}
+
 /// A declared name of the cell.
 #[derive(Clone)]
 pub struct Decl {
     pub name: Ident,
-    pub shape: Vec<crate::cell::shape::Dim>,
+    pub shape: Vec<Dim>,
 }
 
-/// The lowered cell: its declarations and the graph of one step.
-pub struct StepGraph {
+/// What the cell declares: its name, its sizes (fixed or bound at run
+/// time) and its inputs, states, parameters and outputs, in declaration
+/// order. Codegen reads these and the schedule, nothing else of the graph.
+pub struct Decls {
     pub name: Ident,
     pub dims: Vec<(Ident, Option<usize>)>,
     pub inputs: Vec<Decl>,
     pub states: Vec<Decl>,
     pub params: Vec<Decl>,
     pub outputs: Vec<Decl>,
+}
+
+impl Decls {
+    /// Width of what the cell returns per step: its output, or its first state.
+    pub fn output_width(&self) -> Dim {
+        match self.outputs.first() {
+            Some(o) => o.shape[0],
+            None => self.states[0].shape[0],
+        }
+    }
+}
+
+/// Display names of a cell's declarations (for dumps).
+pub struct Names {
+    pub inputs: Vec<String>,
+    pub states: Vec<String>,
+    pub params: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+impl Names {
+    pub fn of(decls: &Decls) -> Names {
+        let n = |d: &[Decl]| d.iter().map(|d| d.name.to_string()).collect::<Vec<_>>();
+        let mut outputs = n(&decls.outputs);
+        if outputs.is_empty() {
+            outputs.push(decls.states[0].name.to_string());
+        }
+        Names {
+            inputs: n(&decls.inputs),
+            states: n(&decls.states),
+            params: n(&decls.params),
+            outputs,
+        }
+    }
+}
+
+/// The resolved cell: its declarations and the graph of one step.
+pub struct StepGraph {
+    pub decls: Decls,
     pub g: DiGraph<Node, u8>,
     /// New value of each state.
     pub updates: Vec<Id>,
@@ -134,9 +199,9 @@ impl StepGraph {
     pub fn describe(&self, n: Id) -> String {
         let node = &self.g[n];
         let op = match node.op {
-            Op::Input(k) => format!("input {}", self.inputs[k].name),
-            Op::State(k) => format!("{}[t-1]", self.states[k].name),
-            Op::Param(k) => format!("param {}", self.params[k].name),
+            Op::Input(k) => format!("input {}", self.decls.inputs[k].name),
+            Op::State(k) => format!("{}[t-1]", self.decls.states[k].name),
+            Op::Param(k) => format!("param {}", self.decls.params[k].name),
             Op::Const(c) => format!("{c}"),
             Op::MatVec => "@".to_string(),
             Op::Add => "+".to_string(),
