@@ -7,8 +7,8 @@
 
 use crate::cell::ast::CellDef;
 use crate::cell::codegen::{self, Ctx};
-use crate::cell::ir::{Names, ShowDim};
-use crate::cell::{autodiff, dot, fallback, resolve, schedule, shape, stack, time};
+use crate::cell::ir::ShowDim;
+use crate::cell::{autodiff, fallback, inspect, resolve, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
 
 /// Everything the compiler knows about one cell, for codegen and for tests.
@@ -44,19 +44,6 @@ pub fn compile(def: &CellDef, naive: bool) -> syn::Result<Compiled> {
     Ok(Compiled { planned, diff, plans })
 }
 
-/// The text of the `PLAN` constant: flows and programs.
-pub fn plan_text(c: &Compiled) -> String {
-    let names = Names::of(&c.planned.shaped.sg.decls);
-    format!(
-        "# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
-        c.diff.fwd.flow.dump(&names),
-        c.diff.bwd.dump(&names),
-        c.plans.infer.dump(),
-        c.plans.train.dump(),
-        c.plans.bwd.dump()
-    )
-}
-
 fn ctx(c: &Compiled) -> Ctx<'_> {
     Ctx {
         decls: &c.planned.shaped.sg.decls,
@@ -84,20 +71,8 @@ pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
         .collect();
     let mut code = codegen::emit_types(def, &sg.decls.dims, &params);
     code.extend(codegen::emit(def, &ctx(c)));
-    let source = match syn::parse2::<syn::File>(code.clone()) {
-        Ok(file) => prettyplease::unparse(&file),
-        Err(e) => format!("// could not pretty-print: {e}\n{code}"),
-    };
-    let keep = schedule::kept_forward_values(&c.diff.bwd);
-    let consts = codegen::emit_consts(
-        &def.name,
-        &source,
-        &dot::step_dot(&c.planned, &c.diff.fwd, &keep),
-        &dot::unrolled_dot(&c.planned, &c.diff.fwd, &keep),
-        &plan_text(c),
-        &dot::shape_table(&c.planned),
-    );
-    code.extend(consts);
+    let texts = inspect::texts(&code, &c.planned, &c.diff, &c.plans);
+    code.extend(codegen::emit_consts(&def.name, &texts));
     code.extend(codegen::emit_naive(def, &ctx(naive)));
     code
 }

@@ -152,49 +152,4 @@ impl Flow {
             _ => None,
         }
     }
-
-    /// A one-line text dump, for snapshots and `PLAN`.
-    pub fn dump(&self, names: &crate::cell::ir::Names) -> String {
-        let mut s = String::new();
-        for n in self.g.node_indices() {
-            let node = &self.g[n];
-            let args: Vec<String> = self.args(n).iter().map(|a| format!("%{}", a.index())).collect();
-            let op = match node.op {
-                KOp::Leaf(l) => match l {
-                    Leaf::Input(k) => format!("input {}", names.inputs[k]),
-                    Leaf::StatePrev(k) => format!("{}[t-1]", names.states[k]),
-                    Leaf::Param(k) => format!("param {}", names.params[k]),
-                    Leaf::Const(c) => format!("const {c}"),
-                    Leaf::Zero => "zero".into(),
-                    Leaf::Fwd(f) => format!("fwd %{}", f.index()),
-                    Leaf::SeedState(k) => format!("d{}[t]", names.states[k]),
-                    Leaf::SeedOut(k) => format!("d{}[t]", names.outputs[k]),
-                },
-                KOp::Add => "add".into(),
-                KOp::Sub => "sub".into(),
-                KOp::Mul => "mul".into(),
-                KOp::Neg => "neg".into(),
-                KOp::Copy => "copy".into(),
-                KOp::Func(f) => f.name().into(),
-                KOp::Split { index, parts } => format!("split {index}/{parts}"),
-                KOp::Concat { parts } => format!("concat {parts}"),
-                KOp::MatVec { group, member } => format!("matvec g{group}.{member}"),
-                KOp::MatVecT { group } => format!("matvecT g{group}"),
-            };
-            s.push_str(&format!("%{} = {} {}\n", n.index(), op, args.join(" ")).replace(" \n", "\n"));
-        }
-        for (sink, n) in &self.sinks {
-            s.push_str(&format!("sink {:?} <- %{}\n", sink, n.index()));
-        }
-        for w in &self.weight_grads {
-            s.push_str(&format!(
-                "weight grad g{}.{} <- %{}ᵀ · %{}\n",
-                w.group,
-                w.member,
-                w.dy.index(),
-                w.operand.index()
-            ));
-        }
-        s
-    }
 }

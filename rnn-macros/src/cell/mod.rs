@@ -3,10 +3,10 @@
 mod ast;
 mod autodiff;
 mod codegen;
-mod dot;
 mod expand;
 mod fallback;
 mod flow;
+mod inspect;
 mod ir;
 mod parse;
 mod resolve;

@@ -5,7 +5,8 @@
 //! source. CI never writes snapshots; a changed one fails the test.
 
 use crate::cell::ast::CellDef;
-use crate::cell::expand::{compile, emit, plan_text};
+use crate::cell::expand::{compile, emit};
+use crate::cell::inspect::{flow_text, plan_text};
 use crate::cell::ir::Names;
 use crate::cell::schedule::Item;
 
@@ -36,7 +37,7 @@ fn graph_after_autodiff() {
     for (name, def) in shipped() {
         let c = compile(&def, false).expect("compiles");
         let names = Names::of(&c.planned.shaped.sg.decls);
-        insta::assert_snapshot!(format!("{name}_autodiff"), c.diff.bwd.dump(&names));
+        insta::assert_snapshot!(format!("{name}_autodiff"), flow_text(&c.diff.bwd, &names));
     }
 }
 
@@ -44,7 +45,8 @@ fn graph_after_autodiff() {
 fn programs_after_time_planning() {
     for (name, def) in shipped() {
         let c = compile(&def, false).expect("compiles");
-        insta::assert_snapshot!(format!("{name}_plan"), plan_text(&c));
+        let names = Names::of(&c.planned.shaped.sg.decls);
+        insta::assert_snapshot!(format!("{name}_plan"), plan_text(&names, &c.diff, &c.plans));
     }
 }
 

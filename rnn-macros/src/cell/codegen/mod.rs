@@ -10,6 +10,7 @@ pub mod program;
 
 use crate::cell::ast::CellDef;
 use crate::cell::flow::{Flow, Group};
+use crate::cell::inspect::Texts;
 use crate::cell::ir::Decls;
 use crate::cell::schedule::Plans;
 use proc_macro2::{Ident, TokenStream};
@@ -369,14 +370,14 @@ pub fn emit_naive(def: &CellDef, cx: &Ctx<'_>) -> TokenStream {
 }
 
 /// `impl Name<F> { pub const SOURCE ... }` with the inspection strings.
-pub fn emit_consts(
-    name: &Ident,
-    source: &str,
-    step_dot: &str,
-    unrolled_dot: &str,
-    plan: &str,
-    shapes: &[(String, String)],
-) -> TokenStream {
+pub fn emit_consts(name: &Ident, texts: &Texts) -> TokenStream {
+    let Texts {
+        source,
+        step_dot,
+        unrolled_dot,
+        plan,
+        shapes,
+    } = texts;
     let rows = shapes.iter().map(|(a, b)| quote!((#a, #b)));
     quote! {
         impl<F> #name<F> {
