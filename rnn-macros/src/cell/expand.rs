@@ -8,6 +8,7 @@
 use crate::cell::ast::CellDef;
 use crate::cell::codegen::{self, Ctx};
 use crate::cell::ir::ShowDim;
+use crate::cell::options::Options;
 use crate::cell::{autodiff, fallback, inspect, resolve, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
 
@@ -23,7 +24,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(def) => def,
         Err(e) => return e.to_compile_error(),
     };
-    match compile(&def, false).and_then(|c| Ok((c, compile(&def, true)?))) {
+    match compile(&def, Options::OPTIMISED).and_then(|c| Ok((c, compile(&def, Options::REFERENCE)?))) {
         Ok((c, naive)) => emit(&def, &c, &naive),
         Err(e) => {
             let mut out = fallback::skeleton(&def);
@@ -33,14 +34,13 @@ pub fn expand(input: TokenStream) -> TokenStream {
     }
 }
 
-/// `naive`: the reference schedule (no stacking, hoisting or fusion).
-pub fn compile(def: &CellDef, naive: bool) -> syn::Result<Compiled> {
+pub fn compile(def: &CellDef, options: Options) -> syn::Result<Compiled> {
     let sg = resolve::resolve(def)?;
     let shaped = shape::infer(sg)?;
     let planned = time::plan(shaped);
-    let stacked = stack::stack(&planned, naive);
+    let stacked = stack::stack(&planned, options);
     let diff = autodiff::differentiate(stacked);
-    let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, naive);
+    let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, options);
     Ok(Compiled { planned, diff, plans })
 }
 

@@ -8,6 +8,7 @@ mod fallback;
 mod flow;
 mod inspect;
 mod ir;
+mod options;
 mod parse;
 mod resolve;
 mod schedule;

@@ -13,6 +13,7 @@
 
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink, WeightGrad};
 use crate::cell::ir::Dim;
+use crate::cell::options::Options;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -153,9 +154,7 @@ pub enum Role<'a> {
     Backward { fwd_home: &'a dyn Fn(K) -> Loc },
 }
 
-/// `naive`: every value stored, one loop per value, no work moved out of the
-/// loop: the reference the optimised schedule is tested against.
-pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> Program {
+pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, options: Options) -> Program {
     let n = flow.g.node_count();
     let backward = matches!(role, Role::Backward { .. });
     let width = |k: K| flow.node(k).width;
@@ -165,7 +164,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
     //    Backward: adjoints that do not depend on the carried state adjoint run
     //    before the loop; those that depend on a hoisted product after it.
     let mut sec = vec![Section::Body; n];
-    if naive {
+    if !options.hoist {
         // Everything stays in the loop.
     } else if backward {
         let mut seeded = vec![false; n];
@@ -255,7 +254,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
             mat[k.index()] = true;
         }
     }
-    if naive {
+    if !options.fuse {
         for k in flow.g.node_indices() {
             if flow.leaf(k).is_none() && flow.node(k).width.is_some() {
                 mat[k.index()] = true;
@@ -264,11 +263,11 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
     }
     // A weight gradient's dY computed in the loop reaches the product after
     // it through panels filled step by step (see `WeightGradItem::panels`),
-    // so it needs no buffer of all steps; the naive schedule keeps one.
+    // so it needs no buffer of all steps; without `options.panels` it keeps one.
     let wg_panels: Vec<bool> = flow
         .weight_grads
         .iter()
-        .map(|wg| !naive && sec[wg.dy.index()] == Section::Body)
+        .map(|wg| options.panels && sec[wg.dy.index()] == Section::Body)
         .collect();
     for (wg, &panels) in flow.weight_grads.iter().zip(&wg_panels) {
         mat[wg.dy.index()] = true;
@@ -602,7 +601,7 @@ pub fn schedule(flow: &Flow, groups: &[Group], role: Role<'_>, naive: bool) -> P
                 }
             }
             for (_, ts, acc) in by_sym {
-                if naive {
+                if !options.fuse {
                     // One loop per value, in evaluation order.
                     for &t in &ts {
                         let a: Vec<(K, usize)> = acc.iter().copied().filter(|x| x.0 == t).collect();
@@ -853,11 +852,11 @@ pub fn kept_forward_values(bwd: &Flow) -> BTreeSet<K> {
 
 /// Schedules the forward twice (inference and training) and the backward,
 /// linking the backward's reads of forward values to the training trace.
-pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans {
+pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], options: Options) -> Plans {
     let keep = kept_forward_values(bwd);
     let empty = BTreeSet::new();
-    let infer = schedule(fwd, groups, Role::Forward { keep: &empty }, naive);
-    let train = schedule(fwd, groups, Role::Forward { keep: &keep }, naive);
+    let infer = schedule(fwd, groups, Role::Forward { keep: &empty }, options);
+    let train = schedule(fwd, groups, Role::Forward { keep: &keep }, options);
     let mut kept: Vec<usize> = Vec::new();
     for f in &keep {
         if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()]
@@ -873,10 +872,10 @@ pub fn plan_cell(fwd: &Flow, bwd: &Flow, groups: &[Group], naive: bool) -> Plans
         }
         l
     };
-    let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home }, naive);
+    let bwd_prog = schedule(bwd, groups, Role::Backward { fwd_home: &fwd_home }, options);
     let one_hot_lookup = input_only_in_products(fwd, bwd, groups, [&infer, &train, &bwd_prog]);
     let (mut infer, mut train) = (infer, train);
-    if !naive {
+    if options.chunk {
         chunk_input_products(fwd, &mut infer, &[]);
         chunk_input_products(fwd, &mut train, &kept);
     }

@@ -7,6 +7,7 @@
 
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
 use crate::cell::ir::{Id, Op};
+use crate::cell::options::Options;
 use crate::cell::time::{Class, Planned};
 
 /// The forward flow, its groups, and the map from step nodes to flow nodes.
@@ -17,8 +18,9 @@ pub struct Stacked {
     pub map: Vec<Option<K>>,
 }
 
-/// `naive`: no stacking and no hoisting (the reference schedule tests compare against).
-pub fn stack(p: &Planned, naive: bool) -> Stacked {
+/// `options.stack`: share one group between products of one operand;
+/// `options.hoist`: mark groups whose operand does not depend on the state.
+pub fn stack(p: &Planned, options: Options) -> Stacked {
     let sh = &p.shaped;
     let sg = &sh.sg;
     // Group products by operand, in order of first appearance.
@@ -33,10 +35,10 @@ pub fn stack(p: &Planned, naive: bool) -> Stacked {
         let Op::Param(w) = sg.op(args[0]) else {
             unreachable!("lowering checks `@`")
         };
-        let shared = if naive {
-            None
-        } else {
+        let shared = if options.stack {
             group_operand.iter().position(|&o| o == args[1])
+        } else {
+            None
         };
         let gi = match shared {
             Some(gi) => gi,
@@ -46,7 +48,7 @@ pub fn stack(p: &Planned, naive: bool) -> Stacked {
                     weights: vec![],
                     rows: vec![],
                     cols: sh.width(args[1]),
-                    hoisted: !naive && p.class[args[1].index()] != Class::Recurrent,
+                    hoisted: options.hoist && p.class[args[1].index()] != Class::Recurrent,
                 });
                 groups.len() - 1
             }

@@ -8,6 +8,7 @@ use crate::cell::ast::CellDef;
 use crate::cell::expand::{compile, emit};
 use crate::cell::inspect::{flow_text, plan_text};
 use crate::cell::ir::Names;
+use crate::cell::options::Options;
 use crate::cell::schedule::Item;
 
 fn shipped() -> Vec<(String, CellDef)> {
@@ -35,7 +36,7 @@ fn shipped_cells_are_found() {
 #[test]
 fn graph_after_autodiff() {
     for (name, def) in shipped() {
-        let c = compile(&def, false).expect("compiles");
+        let c = compile(&def, Options::OPTIMISED).expect("compiles");
         let names = Names::of(&c.planned.shaped.sg.decls);
         insta::assert_snapshot!(format!("{name}_autodiff"), flow_text(&c.diff.bwd, &names));
     }
@@ -44,7 +45,7 @@ fn graph_after_autodiff() {
 #[test]
 fn programs_after_time_planning() {
     for (name, def) in shipped() {
-        let c = compile(&def, false).expect("compiles");
+        let c = compile(&def, Options::OPTIMISED).expect("compiles");
         let names = Names::of(&c.planned.shaped.sg.decls);
         insta::assert_snapshot!(format!("{name}_plan"), plan_text(&names, &c.diff, &c.plans));
     }
@@ -53,8 +54,8 @@ fn programs_after_time_planning() {
 #[test]
 fn emitted_source_is_valid_rust() {
     for (name, def) in shipped() {
-        let c = compile(&def, false).expect("compiles");
-        let naive = compile(&def, true).expect("compiles");
+        let c = compile(&def, Options::OPTIMISED).expect("compiles");
+        let naive = compile(&def, Options::REFERENCE).expect("compiles");
         let tokens = emit(&def, &c, &naive);
         let file: syn::File = syn::parse2(tokens).expect("emitted code parses as Rust");
         let source = prettyplease::unparse(&file);
@@ -68,7 +69,7 @@ fn emitted_source_is_valid_rust() {
 #[test]
 fn time_plan_hoists_input_products_and_keeps_recurrent_ones() {
     for (name, def) in shipped() {
-        let c = compile(&def, false).expect("compiles");
+        let c = compile(&def, Options::OPTIMISED).expect("compiles");
         let groups = &c.diff.fwd.groups;
         assert_eq!(groups.len(), 2, "{name}: one product on x, one on h");
         assert!(groups[0].hoisted, "{name}: W_ih @ x runs for many steps at once");
@@ -101,12 +102,12 @@ fn products_sharing_an_operand_are_stacked() {
             h = (1.0 - f) * h + f * tanh(w_h @ x + u_h @ (f * h));
         }
     };
-    let c = compile(&def, false).expect("compiles");
+    let c = compile(&def, Options::OPTIMISED).expect("compiles");
     let g = &c.diff.fwd.groups;
     assert_eq!(g[0].weights, vec![0, 2], "w_f and w_h share x: one product");
     assert!(g[0].hoisted);
     assert_eq!(c.plans.train.packed_groups, vec![0]);
-    let naive = compile(&def, true).expect("compiles");
+    let naive = compile(&def, Options::REFERENCE).expect("compiles");
     assert_eq!(naive.diff.fwd.groups.len(), 4, "the naive schedule stacks nothing");
 }
 
@@ -116,8 +117,8 @@ fn products_sharing_an_operand_are_stacked() {
 fn expansion_time_of_shipped_cells() {
     for (name, def) in shipped() {
         let start = std::time::Instant::now();
-        let c = compile(&def, false).expect("compiles");
-        let naive = compile(&def, true).expect("compiles");
+        let c = compile(&def, Options::OPTIMISED).expect("compiles");
+        let naive = compile(&def, Options::REFERENCE).expect("compiles");
         let tokens = emit(&def, &c, &naive);
         let ms = start.elapsed().as_secs_f64() * 1e3;
         assert!(!tokens.is_empty());
