@@ -40,7 +40,7 @@ pub fn compile(def: &CellDef, options: Options) -> syn::Result<Compiled> {
     let planned = time::plan(shaped);
     let stacked = stack::stack(&planned, options);
     let diff = autodiff::differentiate(stacked);
-    let plans = schedule::plan_cell(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, options);
+    let plans = schedule::plan(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, options);
     Ok(Compiled { planned, diff, plans })
 }
 

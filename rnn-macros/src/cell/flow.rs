@@ -12,6 +12,7 @@ use crate::cell::ir::Func;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use std::collections::BTreeSet;
 
 pub type K = NodeIndex<u32>;
 
@@ -144,6 +145,27 @@ impl Flow {
 
     pub fn is_gemm(&self, n: K) -> bool {
         matches!(self.g[n].op, KOp::MatVec { .. } | KOp::MatVecT { .. })
+    }
+
+    /// Whether `n` is a leaf with a buffer of its own (not a constant or zero).
+    pub fn has_buffer(&self, n: K) -> bool {
+        match self.leaf(n) {
+            Some(Leaf::Const(_) | Leaf::Zero) => false,
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Forward values this (backward) flow reads through `Leaf::Fwd`: the
+    /// training forward keeps them.
+    pub fn fwd_reads(&self) -> BTreeSet<K> {
+        self.g
+            .node_indices()
+            .filter_map(|k| match self.leaf(k) {
+                Some(Leaf::Fwd(f)) => Some(f),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn leaf(&self, n: K) -> Option<Leaf> {

@@ -11,7 +11,7 @@
 use crate::cell::autodiff::Differentiated;
 use crate::cell::flow::{Flow, K, KOp, Leaf};
 use crate::cell::ir::{Id, Names, Op};
-use crate::cell::schedule::{self, Item, Loc, Plans, Program};
+use crate::cell::schedule::{Item, Loc, Plans, Program};
 use crate::cell::shape::show;
 use crate::cell::stack::Stacked;
 use crate::cell::time::{Class, Planned};
@@ -33,7 +33,7 @@ pub struct Texts {
 /// The inspection texts of a cell: `code` is what the cell compiled to
 /// (its types and `Cell` implementation).
 pub fn texts(code: &TokenStream, p: &Planned, diff: &Differentiated, plans: &Plans) -> Texts {
-    let keep = schedule::kept_forward_values(&diff.bwd);
+    let keep = diff.bwd.fwd_reads();
     Texts {
         source: source(code),
         step_dot: step_dot(p, &diff.fwd, &keep),
