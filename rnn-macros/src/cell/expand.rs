@@ -15,7 +15,6 @@ use proc_macro2::TokenStream;
 /// Everything the compiler knows about one cell, for codegen and for tests.
 pub struct Compiled {
     pub planned: time::Planned,
-    pub diff: autodiff::Differentiated,
     pub plans: schedule::Plans,
 }
 
@@ -40,16 +39,16 @@ pub fn compile(def: &CellDef, options: Options) -> syn::Result<Compiled> {
     let planned = time::plan(shaped);
     let stacked = stack::stack(&planned, options);
     let diff = autodiff::differentiate(stacked);
-    let plans = schedule::plan(&diff.fwd.flow, &diff.bwd, &diff.fwd.groups, options);
-    Ok(Compiled { planned, diff, plans })
+    let plans = schedule::plan(diff, options);
+    Ok(Compiled { planned, plans })
 }
 
 fn ctx(c: &Compiled) -> Ctx<'_> {
     Ctx {
         decls: &c.planned.shaped.sg.decls,
-        groups: &c.diff.fwd.groups,
-        fwd_flow: &c.diff.fwd.flow,
-        bwd_flow: &c.diff.bwd,
+        groups: &c.plans.groups,
+        fwd_flow: &c.plans.fwd_flow,
+        bwd_flow: &c.plans.bwd_flow,
         plans: &c.plans,
     }
 }
@@ -71,7 +70,7 @@ pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
         .collect();
     let mut code = codegen::emit_types(def, &sg.decls.dims, &params);
     code.extend(codegen::emit(def, &ctx(c)));
-    let texts = inspect::texts(&code, &c.planned, &c.diff, &c.plans);
+    let texts = inspect::texts(&code, &c.planned, &c.plans);
     code.extend(codegen::emit_consts(&def.name, &texts));
     code.extend(codegen::emit_naive(def, &ctx(naive)));
     code

@@ -8,12 +8,10 @@
 //! dumps of the flows and programs; the emitted code pretty-printed. Nothing
 //! here feeds back into the pipeline: every function reads a finished pass.
 
-use crate::cell::autodiff::Differentiated;
 use crate::cell::flow::{Flow, K, KOp, Leaf};
 use crate::cell::ir::{Id, Names, Op};
 use crate::cell::schedule::{Item, Loc, Plans, Program};
 use crate::cell::shape::show;
-use crate::cell::stack::Stacked;
 use crate::cell::time::{Class, Planned};
 use proc_macro2::TokenStream;
 use std::collections::BTreeSet;
@@ -32,13 +30,13 @@ pub struct Texts {
 
 /// The inspection texts of a cell: `code` is what the cell compiled to
 /// (its types and `Cell` implementation).
-pub fn texts(code: &TokenStream, p: &Planned, diff: &Differentiated, plans: &Plans) -> Texts {
-    let keep = diff.bwd.fwd_reads();
+pub fn texts(code: &TokenStream, p: &Planned, plans: &Plans) -> Texts {
+    let keep = plans.bwd_flow.fwd_reads();
     Texts {
         source: source(code),
-        step_dot: step_dot(p, &diff.fwd, &keep),
-        unrolled_dot: unrolled_dot(p, &diff.fwd, &keep),
-        plan: plan_text(&Names::of(&p.shaped.sg.decls), diff, plans),
+        step_dot: step_dot(p, plans, &keep),
+        unrolled_dot: unrolled_dot(p, plans, &keep),
+        plan: plan_text(&Names::of(&p.shaped.sg.decls), plans),
         shapes: shape_table(p),
     }
 }
@@ -52,11 +50,11 @@ pub fn source(code: &TokenStream) -> String {
 }
 
 /// The text of the `PLAN` constant: flows and programs.
-pub fn plan_text(names: &Names, diff: &Differentiated, plans: &Plans) -> String {
+pub fn plan_text(names: &Names, plans: &Plans) -> String {
     format!(
         "# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
-        flow_text(&diff.fwd.flow, names),
-        flow_text(&diff.bwd, names),
+        flow_text(&plans.fwd_flow, names),
+        flow_text(&plans.bwd_flow, names),
         program_text(&plans.infer),
         program_text(&plans.train),
         program_text(&plans.bwd)
@@ -72,14 +70,14 @@ struct Marks {
     saved: Vec<bool>,
 }
 
-fn marks(p: &Planned, st: &Stacked, keep: &BTreeSet<K>) -> Marks {
+fn marks(p: &Planned, plans: &Plans, keep: &BTreeSet<K>) -> Marks {
     let sg = &p.shaped.sg;
     let mut stacked = vec![None; sg.g.node_count()];
     let mut saved = vec![false; sg.g.node_count()];
     for n in sg.g.node_indices() {
-        if let Some(k) = st.map[n.index()] {
-            if let KOp::MatVec { group, .. } = st.flow.node(k).op
-                && st.groups[group].weights.len() > 1
+        if let Some(k) = plans.map[n.index()] {
+            if let KOp::MatVec { group, .. } = plans.fwd_flow.node(k).op
+                && plans.groups[group].weights.len() > 1
             {
                 stacked[n.index()] = Some(group);
             }
@@ -117,9 +115,9 @@ fn node_attrs(p: &Planned, m: &Marks, n: Id, label: String) -> String {
     format!("label=\"{text}\", style=filled, fillcolor={fill}, color={color}")
 }
 
-fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<K>) -> String {
+fn step_dot(p: &Planned, plans: &Plans, keep: &BTreeSet<K>) -> String {
     let sg = &p.shaped.sg;
-    let m = marks(p, st, keep);
+    let m = marks(p, plans, keep);
     let mut s = format!("digraph {} {{\n  rankdir=TB;\n  node [shape=box];\n", sg.decls.name);
     for n in sg.g.node_indices() {
         let _ = writeln!(s, "  n{} [{}];", n.index(), node_attrs(p, &m, n, esc(&sg.describe(n))));
@@ -142,10 +140,10 @@ fn step_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<K>) -> String {
     s
 }
 
-fn unrolled_dot(p: &Planned, st: &Stacked, keep: &BTreeSet<K>) -> String {
+fn unrolled_dot(p: &Planned, plans: &Plans, keep: &BTreeSet<K>) -> String {
     let sg = &p.shaped.sg;
     let u = &p.unrolled;
-    let m = marks(p, st, keep);
+    let m = marks(p, plans, keep);
     let mut s = format!(
         "digraph {}_unrolled {{\n  rankdir=LR;\n  node [shape=box];\n",
         sg.decls.name

@@ -38,7 +38,7 @@ fn graph_after_autodiff() {
     for (name, def) in shipped() {
         let c = compile(&def, Options::OPTIMISED).expect("compiles");
         let names = Names::of(&c.planned.shaped.sg.decls);
-        insta::assert_snapshot!(format!("{name}_autodiff"), flow_text(&c.diff.bwd, &names));
+        insta::assert_snapshot!(format!("{name}_autodiff"), flow_text(&c.plans.bwd_flow, &names));
     }
 }
 
@@ -47,7 +47,7 @@ fn programs_after_time_planning() {
     for (name, def) in shipped() {
         let c = compile(&def, Options::OPTIMISED).expect("compiles");
         let names = Names::of(&c.planned.shaped.sg.decls);
-        insta::assert_snapshot!(format!("{name}_plan"), plan_text(&names, &c.diff, &c.plans));
+        insta::assert_snapshot!(format!("{name}_plan"), plan_text(&names, &c.plans));
     }
 }
 
@@ -70,7 +70,7 @@ fn emitted_source_is_valid_rust() {
 fn time_plan_hoists_input_products_and_keeps_recurrent_ones() {
     for (name, def) in shipped() {
         let c = compile(&def, Options::OPTIMISED).expect("compiles");
-        let groups = &c.diff.fwd.groups;
+        let groups = &c.plans.groups;
         assert_eq!(groups.len(), 2, "{name}: one product on x, one on h");
         assert!(groups[0].hoisted, "{name}: W_ih @ x runs for many steps at once");
         assert!(!groups[1].hoisted, "{name}: W_hh @ h stays in the loop");
@@ -103,12 +103,12 @@ fn products_sharing_an_operand_are_stacked() {
         }
     };
     let c = compile(&def, Options::OPTIMISED).expect("compiles");
-    let g = &c.diff.fwd.groups;
+    let g = &c.plans.groups;
     assert_eq!(g[0].weights, vec![0, 2], "w_f and w_h share x: one product");
     assert!(g[0].hoisted);
     assert_eq!(c.plans.train.packed_groups, vec![0]);
     let naive = compile(&def, Options::REFERENCE).expect("compiles");
-    assert_eq!(naive.diff.fwd.groups.len(), 4, "the naive schedule stacks nothing");
+    assert_eq!(naive.plans.groups.len(), 4, "the naive schedule stacks nothing");
 }
 
 /// Prints how long expanding each shipped cell takes (issue: keep it under

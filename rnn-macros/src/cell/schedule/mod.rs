@@ -24,18 +24,29 @@ mod storage;
 
 pub use program::{Buf, Item, Kernel, Loc, PanelSpec, Plans, Program, Section, WeightGradItem};
 
+use crate::cell::autodiff::Differentiated;
 use crate::cell::flow::{Flow, Group, K};
 use crate::cell::options::Options;
+use crate::cell::stack::Stacked;
 use program::Role;
 use std::collections::BTreeSet;
 
 /// Schedules the forward twice (inference and training) and the backward,
 /// linking the backward's reads of forward values to the training trace.
-pub fn plan(fwd: &Flow, bwd: &Flow, groups: &[Group], options: Options) -> Plans {
+pub fn plan(diff: Differentiated, options: Options) -> Plans {
+    let Differentiated {
+        fwd: Stacked {
+            flow: fwd_flow,
+            groups,
+            map,
+        },
+        bwd: bwd_flow,
+    } = diff;
+    let (fwd, bwd) = (&fwd_flow, &bwd_flow);
     let keep = bwd.fwd_reads();
     let empty = BTreeSet::new();
-    let infer = program(fwd, groups, Role::Forward { keep: &empty }, options);
-    let train = program(fwd, groups, Role::Forward { keep: &keep }, options);
+    let infer = program(fwd, &groups, Role::Forward { keep: &empty }, options);
+    let train = program(fwd, &groups, Role::Forward { keep: &keep }, options);
     let mut kept: Vec<usize> = Vec::new();
     for f in &keep {
         if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()]
@@ -51,14 +62,18 @@ pub fn plan(fwd: &Flow, bwd: &Flow, groups: &[Group], options: Options) -> Plans
         }
         l
     };
-    let bwd_prog = program(bwd, groups, Role::Backward { fwd_home: &fwd_home }, options);
-    let one_hot_lookup = one_hot::input_only_in_products(fwd, bwd, groups, [&infer, &train, &bwd_prog]);
+    let bwd_prog = program(bwd, &groups, Role::Backward { fwd_home: &fwd_home }, options);
+    let one_hot_lookup = one_hot::input_only_in_products(fwd, bwd, &groups, [&infer, &train, &bwd_prog]);
     let (mut infer, mut train) = (infer, train);
     if options.chunk {
         chunk::chunk_input_products(fwd, &mut infer, &[]);
         chunk::chunk_input_products(fwd, &mut train, &kept);
     }
     Plans {
+        fwd_flow,
+        groups,
+        bwd_flow,
+        map,
         infer,
         train,
         bwd: bwd_prog,

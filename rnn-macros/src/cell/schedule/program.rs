@@ -7,7 +7,7 @@
 //! loop, over all rows). Each value that is stored has a home ([`Loc`]): a
 //! buffer, its row width, a column offset, and whether it holds all steps.
 
-use crate::cell::flow::{Group, K, WeightGrad};
+use crate::cell::flow::{Flow, Group, K, WeightGrad};
 use crate::cell::ir::Dim;
 use std::collections::BTreeSet;
 
@@ -155,8 +155,16 @@ impl Role<'_> {
     }
 }
 
-/// The three programs of a cell and the trace layout that links them.
+/// The three programs of a cell, the flows they run and the trace layout
+/// that links them: everything codegen prints.
 pub struct Plans {
+    /// The forward flow and its product groups (from `stack`).
+    pub fwd_flow: Flow,
+    pub groups: Vec<Group>,
+    /// The backward flow (from `autodiff`).
+    pub bwd_flow: Flow,
+    /// Forward flow node of each step-graph node (for inspection).
+    pub map: Vec<Option<K>>,
     /// Forward without keeping anything (inference, streaming).
     pub infer: Program,
     /// Forward that keeps what the backward reads.
