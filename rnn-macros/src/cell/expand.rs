@@ -6,8 +6,7 @@
 //! after it is infallible.
 
 use crate::cell::ast::CellDef;
-use crate::cell::codegen::{self, Ctx};
-use crate::cell::ir::ShowDim;
+use crate::cell::codegen;
 use crate::cell::options::Options;
 use crate::cell::{autodiff, fallback, inspect, resolve, schedule, shape, stack, time};
 use proc_macro2::TokenStream;
@@ -43,35 +42,12 @@ pub fn compile(def: &CellDef, options: Options) -> syn::Result<Compiled> {
     Ok(Compiled { planned, plans })
 }
 
-fn ctx(c: &Compiled) -> Ctx<'_> {
-    Ctx {
-        decls: &c.planned.shaped.sg.decls,
-        groups: &c.plans.groups,
-        fwd_flow: &c.plans.fwd_flow,
-        bwd_flow: &c.plans.bwd_flow,
-        plans: &c.plans,
-    }
-}
-
 pub fn emit(def: &CellDef, c: &Compiled, naive: &Compiled) -> TokenStream {
-    let sg = &c.planned.shaped.sg;
-    let params: Vec<_> = sg
-        .decls
-        .params
-        .iter()
-        .map(|p| {
-            let shape = p
-                .shape
-                .iter()
-                .map(|d| ShowDim(*d, &sg.decls.dims).to_string())
-                .collect::<Vec<_>>();
-            (p.name.clone(), p.shape.len(), format!("[{}]", shape.join(", ")))
-        })
-        .collect();
-    let mut code = codegen::emit_types(def, &sg.decls.dims, &params);
-    code.extend(codegen::emit(def, &ctx(c)));
+    let decls = &c.planned.shaped.sg.decls;
+    let mut code = codegen::types::emit(def, &decls.dims, &codegen::types::fields(decls));
+    code.extend(codegen::emit(decls, &c.plans));
     let texts = inspect::texts(&code, &c.planned, &c.plans);
-    code.extend(codegen::emit_consts(&def.name, &texts));
-    code.extend(codegen::emit_naive(def, &ctx(naive)));
+    code.extend(codegen::consts::emit(&def.name, &texts));
+    code.extend(codegen::reference::emit(&naive.planned.shaped.sg.decls, &naive.plans));
     code
 }

@@ -2,7 +2,7 @@
 //! sees the real error and not a cascade of "cannot find type" errors.
 
 use crate::cell::ast::{CellDef, DeclKind};
-use crate::cell::codegen::emit_types;
+use crate::cell::codegen::types::{self, Field};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -16,9 +16,13 @@ pub fn skeleton(def: &CellDef) -> TokenStream {
         .decls
         .iter()
         .filter(|d| d.kind == DeclKind::Param)
-        .map(|d| (d.name.clone(), d.shape.len().clamp(1, 2), String::new()))
+        .map(|d| Field {
+            name: d.name.clone(),
+            matrix: d.shape.len() >= 2,
+            shape: String::new(),
+        })
         .collect();
-    let mut out = emit_types(def, &dims, &params);
+    let mut out = types::emit(def, &dims, &params);
     let name = &def.name;
     let dims_name = format_ident!("{}Dims", name);
     out.extend(quote! {
