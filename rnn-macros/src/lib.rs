@@ -1,11 +1,23 @@
 //! The cell compiler behind `rnn::cell!`, and the model declaration behind
 //! `rnn::model!`.
 //!
-//! This crate is a doorway: it parses the macro input, runs the pipeline in
-//! [`cell::expand`](crate::cell::expand) (`model::expand` for `model!`) and turns
-//! errors into `compile_error!`. Use it through the `rnn` crate, which
-//! re-exports [`cell!`] and [`model!`] and supplies the runtime the emitted
-//! code calls.
+//! This crate is a doorway to two compilers: `cell::expand` (the pipeline
+//! of `cell!`, one pass per file under `src/cell/`) and `model::expand`
+//! (`model!`, under `src/model/`). Each turns its errors into
+//! `compile_error!`. Use it through the `rnn` crate, which re-exports
+//! [`cell!`] and [`model!`] and supplies the runtime the emitted code calls.
+//!
+//! # Hidden: `#[reference_schedule]`
+//!
+//! For tests only, not part of the cell language: a cell declared with
+//! `#[reference_schedule]` among its attributes also gets hidden inherent
+//! methods `reference_forward_train`, `reference_forward_train_ws`,
+//! `reference_backward_into` and `reference_backward_ws`. They run the same
+//! equations under the reference schedule: one product per `@`, nothing
+//! moved out of the time loop, every value stored by a loop of its own. The
+//! differential test `tests/reference_schedule.rs` checks the optimised
+//! code against them; a cell without the attribute carries none of this.
+//! The attribute takes no arguments and does not reach the cell's struct.
 
 mod cell;
 mod errors;

@@ -8,7 +8,11 @@ use syn::{Attribute, Ident, Visibility};
 
 /// A whole `cell!` declaration.
 pub struct CellDef {
+    /// The attributes to put on the cell's struct.
     pub attrs: Vec<Attribute>,
+    /// The hidden `#[reference_schedule]` was given: emit the reference
+    /// schedule's methods too (for tests; see the crate docs).
+    pub reference_schedule: bool,
     pub vis: Visibility,
     pub name: Ident,
     pub dims: Vec<DimDecl>,

@@ -1,7 +1,7 @@
 //! Tokens -> [`CellDef`]: the grammar of the cell language.
 //!
 //! ```text
-//! #[doc] vis cell Name(I, H = 16) {
+//! #[attrs] vis cell Name(I, H = 16) {
 //!     input x: [I];  state h: [H];  param w: [4 * H, I];  output y: [O];
 //!     let a = w @ x + b;
 //!     let [i, f] = split(a);
@@ -10,7 +10,8 @@
 //! ```
 //! Expressions: `+ -` bind looser than `* @` (both left-associative), unary
 //! `-`, parentheses, numbers, names and calls `f(args)`. Every node keeps the
-//! span of its token.
+//! span of its token. Attributes go on the cell's struct, except the hidden
+//! `#[reference_schedule]`, which the parser takes out (see the crate docs).
 
 use crate::cell::ast::*;
 use syn::parse::{Parse, ParseStream};
@@ -27,7 +28,8 @@ mod kw {
 
 impl Parse for CellDef {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let reference_schedule = take_reference_schedule(&mut attrs)?;
         let vis: Visibility = input.parse()?;
         input.parse::<kw::cell>()?;
         let name: Ident = input.parse()?;
@@ -57,6 +59,7 @@ impl Parse for CellDef {
         }
         Ok(CellDef {
             attrs,
+            reference_schedule,
             vis,
             name,
             dims,
@@ -64,6 +67,23 @@ impl Parse for CellDef {
             eqs,
         })
     }
+}
+
+/// Removes `#[reference_schedule]` from `attrs`; whether it was there.
+fn take_reference_schedule(attrs: &mut Vec<Attribute>) -> syn::Result<bool> {
+    let mut found = false;
+    let mut error = Ok(());
+    attrs.retain(|a| {
+        if !a.path().is_ident("reference_schedule") {
+            return true;
+        }
+        found = true;
+        if let Err(e) = a.meta.require_path_only() {
+            error = Err(e);
+        }
+        false
+    });
+    error.map(|()| found)
 }
 
 fn parse_dims(input: ParseStream) -> syn::Result<Vec<DimDecl>> {

@@ -4,27 +4,57 @@
 //! autodiff, the scheduled programs after time planning, and the emitted
 //! source. CI never writes snapshots; a changed one fails the test.
 
-use crate::cell::ast::CellDef;
-use crate::cell::expand::{compile, emit};
-use crate::cell::inspect::{flow_text, plan_text};
-use crate::cell::ir::Names;
-use crate::cell::options::Options;
-use crate::cell::schedule::Item;
+use super::ast::CellDef;
+use super::inspect::{flow_text, plan_text};
+use super::ir::Names;
+use super::options::Options;
+use super::schedule::{Item, Plans};
+use super::time::{self, Planned};
+use super::{check, emit, expand, lower};
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
+/// The shipped cells. `src/cells.rs` declares each as `$crate::cell! {
+/// $($attr)* ... }` inside the `__shipped_cells!` macro; the `$($attr)*`
+/// slot is dropped here.
 fn shipped() -> Vec<(String, CellDef)> {
     let text = include_str!("../../../src/cells.rs");
-    let file: syn::File = syn::parse_str(text).expect("cells.rs parses");
-    file.items
+    let tokens: TokenStream = text.parse().expect("cells.rs lexes");
+    let mut cells = Vec::new();
+    find_cells(tokens, &mut cells);
+    cells
         .into_iter()
-        .filter_map(|item| match item {
-            syn::Item::Macro(m) => Some(m.mac.tokens),
-            _ => None,
-        })
         .map(|tokens| {
             let def: CellDef = syn::parse2(tokens).expect("cell parses");
             (def.name.to_string().to_lowercase(), def)
         })
         .collect()
+}
+
+/// The bodies of every `cell! { .. }` in `tokens`, without a leading `$(..)*`.
+fn find_cells(tokens: TokenStream, out: &mut Vec<TokenStream>) {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tt) in tts.iter().enumerate() {
+        match (tt, tts.get(i + 1), tts.get(i + 2)) {
+            (TokenTree::Ident(id), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(body)))
+                if id == "cell" && bang.as_char() == '!' && body.delimiter() == Delimiter::Brace =>
+            {
+                let mut body: Vec<TokenTree> = body.stream().into_iter().collect();
+                if matches!(body.first(), Some(TokenTree::Punct(p)) if p.as_char() == '$') {
+                    body.drain(..3);
+                }
+                out.push(body.into_iter().collect());
+            }
+            (TokenTree::Group(g), ..) => find_cells(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// A cell through every pass up to the schedule, under `options`.
+fn compile(def: &CellDef, options: Options) -> (Planned, Plans) {
+    let planned = time::plan(check(def).expect("compiles"));
+    let plans = lower(&planned, options);
+    (planned, plans)
 }
 
 #[test]
@@ -36,32 +66,35 @@ fn shipped_cells_are_found() {
 #[test]
 fn graph_after_autodiff() {
     for (name, def) in shipped() {
-        let c = compile(&def, Options::OPTIMISED).expect("compiles");
-        let names = Names::of(&c.planned.shaped.sg.decls);
-        insta::assert_snapshot!(format!("{name}_autodiff"), flow_text(&c.plans.bwd_flow, &names));
+        let (planned, plans) = compile(&def, Options::OPTIMISED);
+        let names = Names::of(&planned.shaped.sg.decls);
+        insta::assert_snapshot!(format!("{name}_autodiff"), flow_text(&plans.bwd_flow, &names));
     }
 }
 
 #[test]
 fn programs_after_time_planning() {
     for (name, def) in shipped() {
-        let c = compile(&def, Options::OPTIMISED).expect("compiles");
-        let names = Names::of(&c.planned.shaped.sg.decls);
-        insta::assert_snapshot!(format!("{name}_plan"), plan_text(&names, &c.plans));
+        let (planned, plans) = compile(&def, Options::OPTIMISED);
+        let names = Names::of(&planned.shaped.sg.decls);
+        insta::assert_snapshot!(format!("{name}_plan"), plan_text(&names, &plans));
     }
 }
 
 #[test]
 fn emitted_source_is_valid_rust() {
     for (name, def) in shipped() {
-        let c = compile(&def, Options::OPTIMISED).expect("compiles");
-        let naive = compile(&def, Options::REFERENCE).expect("compiles");
-        let tokens = emit(&def, &c, &naive);
+        let (planned, _) = compile(&def, Options::OPTIMISED);
+        let tokens = emit(&def, &planned);
         let file: syn::File = syn::parse2(tokens).expect("emitted code parses as Rust");
         let source = prettyplease::unparse(&file);
         assert!(
             source.contains(&format!("impl<F: __rt::Float> __rt::Cell<F> for {}<F>", def.name)),
             "{name}"
+        );
+        assert!(
+            !source.contains("reference_forward_train"),
+            "{name}: no reference methods unless asked"
         );
     }
 }
@@ -69,22 +102,22 @@ fn emitted_source_is_valid_rust() {
 #[test]
 fn time_plan_hoists_input_products_and_keeps_recurrent_ones() {
     for (name, def) in shipped() {
-        let c = compile(&def, Options::OPTIMISED).expect("compiles");
-        let groups = &c.plans.groups;
+        let (_, c) = compile(&def, Options::OPTIMISED);
+        let groups = &c.groups;
         assert_eq!(groups.len(), 2, "{name}: one product on x, one on h");
         assert!(groups[0].hoisted, "{name}: W_ih @ x runs for many steps at once");
         assert!(!groups[1].hoisted, "{name}: W_hh @ h stays in the loop");
         // Forward: the input projection runs in the loop for a chunk of steps
         // at a time, then one product + one fused kernel per step.
-        assert!(c.plans.train.pre.is_empty(), "{name}");
-        assert_eq!(c.plans.train.body.len(), 3, "{name}");
+        assert!(c.train.pre.is_empty(), "{name}");
+        assert_eq!(c.train.body.len(), 3, "{name}");
         assert!(
-            matches!(&c.plans.train.body[0], Item::Gemm { group: 0, c, .. } if c.chunked),
+            matches!(&c.train.body[0], Item::Gemm { group: 0, c, .. } if c.chunked),
             "{name}: the projection writes a chunk buffer"
         );
-        assert!(c.plans.train.own.iter().any(|b| b.chunked), "{name}");
+        assert!(c.train.own.iter().any(|b| b.chunked), "{name}");
         // Backward: the weight gradients are single products after the loop.
-        assert_eq!(c.plans.bwd.weight_grads.len(), 2, "{name}");
+        assert_eq!(c.bwd.weight_grads.len(), 2, "{name}");
     }
 }
 
@@ -102,13 +135,43 @@ fn products_sharing_an_operand_are_stacked() {
             h = (1.0 - f) * h + f * tanh(w_h @ x + u_h @ (f * h));
         }
     };
-    let c = compile(&def, Options::OPTIMISED).expect("compiles");
-    let g = &c.plans.groups;
+    let (_, c) = compile(&def, Options::OPTIMISED);
+    let g = &c.groups;
     assert_eq!(g[0].weights, vec![0, 2], "w_f and w_h share x: one product");
     assert!(g[0].hoisted);
-    assert_eq!(c.plans.train.packed_groups, vec![0]);
-    let naive = compile(&def, Options::REFERENCE).expect("compiles");
-    assert_eq!(naive.plans.groups.len(), 4, "the naive schedule stacks nothing");
+    assert_eq!(c.train.packed_groups, vec![0]);
+    let (_, reference) = compile(&def, Options::REFERENCE);
+    assert_eq!(reference.groups.len(), 4, "the reference schedule stacks nothing");
+}
+
+#[test]
+fn reference_methods_only_for_cells_that_ask() {
+    let cell = |attr: TokenStream| {
+        quote::quote! {
+            #attr
+            /// A cell.
+            cell Rnn(I, H) {
+                input x: [I];
+                state h: [H];
+                param w: [H, I];
+                param u: [H, H];
+                h = tanh(w @ x + u @ h);
+            }
+        }
+    };
+    let def: CellDef = syn::parse2(cell(quote::quote!(#[reference_schedule]))).expect("parses");
+    assert!(def.reference_schedule);
+    assert_eq!(def.attrs.len(), 1, "the attribute is taken out; the doc stays");
+    let plain = expand(cell(TokenStream::new())).to_string();
+    let with = expand(cell(quote::quote!(#[reference_schedule]))).to_string();
+    assert!(!plain.contains("reference_forward_train"));
+    assert!(with.contains("reference_forward_train") && with.contains("reference_backward_into"));
+    assert!(with.starts_with(&plain), "the optimised code is the same either way");
+    let bad = expand(cell(quote::quote!(#[reference_schedule(fast)])));
+    assert!(
+        bad.to_string().contains("compile_error"),
+        "the attribute takes no arguments"
+    );
 }
 
 /// Prints how long expanding each shipped cell takes (issue: keep it under
@@ -117,11 +180,14 @@ fn products_sharing_an_operand_are_stacked() {
 fn expansion_time_of_shipped_cells() {
     for (name, def) in shipped() {
         let start = std::time::Instant::now();
-        let c = compile(&def, Options::OPTIMISED).expect("compiles");
-        let naive = compile(&def, Options::REFERENCE).expect("compiles");
-        let tokens = emit(&def, &c, &naive);
+        let planned = time::plan(check(&def).expect("compiles"));
+        let tokens = emit(&def, &planned);
         let ms = start.elapsed().as_secs_f64() * 1e3;
         assert!(!tokens.is_empty());
-        println!("expand {name}: {ms:.1} ms (optimised + naive schedules, with SOURCE and DOT)");
+        let start = std::time::Instant::now();
+        let reference = lower(&planned, Options::REFERENCE);
+        let ref_ms = start.elapsed().as_secs_f64() * 1e3;
+        assert!(!reference.bwd.body.is_empty());
+        println!("expand {name}: {ms:.1} ms (with SOURCE and DOT); reference schedule {ref_ms:.1} ms more when asked");
     }
 }

@@ -22,19 +22,19 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
         const _: () = {
             use ::rnn::__private as __rt;
             impl<F: __rt::Float> #name<F> {
-                /// `forward_train` under the naive schedule (every value stored, nothing hoisted or stacked).
+                /// `forward_train` under the reference schedule (every value stored, nothing hoisted or stacked).
                 #[doc(hidden)]
-                pub fn naive_forward_train(
+                pub fn reference_forward_train(
                     &self,
                     xs: __rt::ndarray::ArrayView3<'_, F>,
                     init: &[__rt::ndarray::Array2<F>],
                 ) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> {
                     let mut trace = __rt::Trace::empty();
-                    self.naive_forward_train_ws(xs, init, &mut __rt::Workspace::new(), &mut trace)?;
+                    self.reference_forward_train_ws(xs, init, &mut __rt::Workspace::new(), &mut trace)?;
                     __rt::core::result::Result::Ok(trace)
                 }
                 #[doc(hidden)]
-                pub fn naive_forward_train_ws(
+                pub fn reference_forward_train_ws(
                     &self,
                     xs: __rt::ndarray::ArrayView3<'_, F>,
                     init: &[__rt::ndarray::Array2<F>],
@@ -43,9 +43,9 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
                 ) -> __rt::core::result::Result<(), __rt::RnnError> {
                     #forward_train
                 }
-                /// `backward_into` under the naive schedule; takes a trace from `naive_forward_train`.
+                /// `backward_into` under the reference schedule; takes a trace from `reference_forward_train`.
                 #[doc(hidden)]
-                pub fn naive_backward_into(
+                pub fn reference_backward_into(
                     &self,
                     trace: &__rt::Trace<F>,
                     d_out: __rt::ndarray::ArrayView3<'_, F>,
@@ -53,11 +53,11 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
                     grads: &mut Self,
                 ) -> __rt::core::result::Result<__rt::InputGrads<F>, __rt::RnnError> {
                     let mut input = __rt::InputGrads::empty();
-                    self.naive_backward_ws(trace, d_out, d_final, grads, &mut __rt::Workspace::new(), &mut input)?;
+                    self.reference_backward_ws(trace, d_out, d_final, grads, &mut __rt::Workspace::new(), &mut input)?;
                     __rt::core::result::Result::Ok(input)
                 }
                 #[doc(hidden)]
-                pub fn naive_backward_ws(
+                pub fn reference_backward_ws(
                     &self,
                     trace: &__rt::Trace<F>,
                     d_out: __rt::ndarray::ArrayView3<'_, F>,
