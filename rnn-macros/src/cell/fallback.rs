@@ -1,5 +1,8 @@
 //! On error: the cell's public skeleton beside `compile_error!`, so the user
 //! sees the real error and not a cascade of "cannot find type" errors.
+//! Built from what the user wrote (`CellDef`), since the cell did not
+//! resolve or check: the same types as a checked cell, and a `Cell`
+//! implementation whose methods are `unimplemented!()`.
 
 use crate::cell::ast::{CellDef, DeclKind};
 use crate::cell::codegen::types::{self, Field};

@@ -5,6 +5,9 @@
 //! (built from parameters and constants only); a matrix parameter appears
 //! only as the left side of `@`. Every mismatch is reported at the user's
 //! operator with both shapes; after this stage every node has a shape.
+//!
+//! This is the last gate: `expand` stops here on error, and every pass after
+//! it is infallible. No broadcasting beyond scalar constants.
 
 use crate::cell::ir::{Dim, Id, Op, ShowDim, StepGraph};
 use crate::errors::Errors;

@@ -4,10 +4,17 @@
 //! laid out one above the other once per call and the step runs one GEMM
 //! for the group instead of one per product. The same stacking carries to
 //! the backward pass, where `Σ_k dY_k · W_k` for the group is again one GEMM.
+//! A group whose operand is not recurrent is *hoisted* (the time plan's
+//! class): its product runs for all steps at once.
+//!
+//! In: `Planned`; out: `Stacked`, the forward flow with its groups. Without
+//! `options.stack` every product is a group of its own; without
+//! `options.hoist` no group is hoisted. Infallible.
 
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
 use crate::cell::ir::{Id, Op};
 use crate::cell::options::Options;
+use crate::cell::shape::Shape;
 use crate::cell::time::{Class, Planned};
 
 /// The forward flow, its groups, and the map from step nodes to flow nodes.
@@ -33,7 +40,7 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
         }
         let args = sg.args(n);
         let Op::Param(w) = sg.op(args[0]) else {
-            unreachable!("lowering checks `@`")
+            unreachable!("resolve checks `@`")
         };
         let shared = if options.stack {
             group_operand.iter().position(|&o| o == args[1])
@@ -61,7 +68,7 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
     let mut map: Vec<Option<K>> = vec![None; sg.g.node_count()];
     for n in sg.g.node_indices() {
         let width = match sh.shapes[n.index()] {
-            crate::cell::shape::Shape::Scalar => None,
+            Shape::Scalar => None,
             _ => Some(sh.width(n)),
         };
         let batched = sh.batched(n);

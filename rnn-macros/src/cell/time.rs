@@ -6,6 +6,9 @@
 //! a batched node no initial state reaches is the same function of x_t at
 //! every t and is *hoisted*: it can run for all steps at once, outside the
 //! loop. Unbatched nodes depend on parameters only.
+//!
+//! In: a checked cell (`Shaped`); out: `Planned`, a class per step-graph
+//! node, and the unrolled graph that `inspect` draws. Infallible.
 
 use crate::cell::ir::{Id, Op};
 use crate::cell::shape::Shaped;
