@@ -5,71 +5,87 @@
 //! GRU), so checkpoints move between this library and `nn.LSTM`, `nn.GRU`
 //! and `nn.RNN` unchanged.
 
-crate::cell! {
-    /// Long short-term memory (PyTorch's `nn.LSTM` cell): gates stacked i, f, g, o;
-    /// `c' = f*c + i*g`, `h' = o*tanh(c')`.
-    pub cell Lstm(I, H) {
-        input x: [I];
-        state h: [H];
-        state c: [H];
-        param weight_ih: [4 * H, I];
-        param weight_hh: [4 * H, H];
-        param bias_ih: [4 * H];
-        param bias_hh: [4 * H];
+/// Declares the shipped cells below, each with the attributes given. The
+/// crate passes none; `tests/reference_schedule.rs` declares a copy with the
+/// hidden `#[reference_schedule]` (see `rnn-macros`), so the optimised code
+/// is tested against the reference schedule of exactly these equations.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __shipped_cells {
+    ($($attr:tt)*) => {
+        $crate::cell! {
+            $($attr)*
+            /// Long short-term memory (PyTorch's `nn.LSTM` cell): gates stacked i, f, g, o;
+            /// `c' = f*c + i*g`, `h' = o*tanh(c')`.
+            pub cell Lstm(I, H) {
+                input x: [I];
+                state h: [H];
+                state c: [H];
+                param weight_ih: [4 * H, I];
+                param weight_hh: [4 * H, H];
+                param bias_ih: [4 * H];
+                param bias_hh: [4 * H];
 
-        let gates = weight_ih @ x + bias_ih + weight_hh @ h + bias_hh;
-        let [i, f, g, o] = split(gates);
-        c = sigmoid(f) * c + sigmoid(i) * tanh(g);
-        h = sigmoid(o) * tanh(c);
-    }
+                let gates = weight_ih @ x + bias_ih + weight_hh @ h + bias_hh;
+                let [i, f, g, o] = split(gates);
+                c = sigmoid(f) * c + sigmoid(i) * tanh(g);
+                h = sigmoid(o) * tanh(c);
+            }
+        }
+
+        $crate::cell! {
+            $($attr)*
+            /// Gated recurrent unit (PyTorch's `nn.GRU` cell): gates stacked r, z, n, with
+            /// `b_hn` inside the reset product ("reset after").
+            pub cell Gru(I, H) {
+                input x: [I];
+                state h: [H];
+                param weight_ih: [3 * H, I];
+                param weight_hh: [3 * H, H];
+                param bias_ih: [3 * H];
+                param bias_hh: [3 * H];
+
+                let gi = weight_ih @ x + bias_ih;
+                let gh = weight_hh @ h + bias_hh;
+                let [i_r, i_z, i_n] = split(gi);
+                let [h_r, h_z, h_n] = split(gh);
+                let r = sigmoid(i_r + h_r);
+                let z = sigmoid(i_z + h_z);
+                let n = tanh(i_n + r * h_n);
+                h = (1.0 - z) * n + z * h;
+            }
+        }
+
+        $crate::cell! {
+            $($attr)*
+            /// Elman RNN with tanh (PyTorch's `nn.RNN(nonlinearity="tanh")` cell).
+            pub cell RnnTanh(I, H) {
+                input x: [I];
+                state h: [H];
+                param weight_ih: [H, I];
+                param weight_hh: [H, H];
+                param bias_ih: [H];
+                param bias_hh: [H];
+
+                h = tanh(weight_ih @ x + bias_ih + weight_hh @ h + bias_hh);
+            }
+        }
+
+        $crate::cell! {
+            $($attr)*
+            /// Elman RNN with ReLU (PyTorch's `nn.RNN(nonlinearity="relu")` cell).
+            pub cell RnnRelu(I, H) {
+                input x: [I];
+                state h: [H];
+                param weight_ih: [H, I];
+                param weight_hh: [H, H];
+                param bias_ih: [H];
+                param bias_hh: [H];
+
+                h = relu(weight_ih @ x + bias_ih + weight_hh @ h + bias_hh);
+            }
+        }
+    };
 }
 
-crate::cell! {
-    /// Gated recurrent unit (PyTorch's `nn.GRU` cell): gates stacked r, z, n, with
-    /// `b_hn` inside the reset product ("reset after").
-    pub cell Gru(I, H) {
-        input x: [I];
-        state h: [H];
-        param weight_ih: [3 * H, I];
-        param weight_hh: [3 * H, H];
-        param bias_ih: [3 * H];
-        param bias_hh: [3 * H];
-
-        let gi = weight_ih @ x + bias_ih;
-        let gh = weight_hh @ h + bias_hh;
-        let [i_r, i_z, i_n] = split(gi);
-        let [h_r, h_z, h_n] = split(gh);
-        let r = sigmoid(i_r + h_r);
-        let z = sigmoid(i_z + h_z);
-        let n = tanh(i_n + r * h_n);
-        h = (1.0 - z) * n + z * h;
-    }
-}
-
-crate::cell! {
-    /// Elman RNN with tanh (PyTorch's `nn.RNN(nonlinearity="tanh")` cell).
-    pub cell RnnTanh(I, H) {
-        input x: [I];
-        state h: [H];
-        param weight_ih: [H, I];
-        param weight_hh: [H, H];
-        param bias_ih: [H];
-        param bias_hh: [H];
-
-        h = tanh(weight_ih @ x + bias_ih + weight_hh @ h + bias_hh);
-    }
-}
-
-crate::cell! {
-    /// Elman RNN with ReLU (PyTorch's `nn.RNN(nonlinearity="relu")` cell).
-    pub cell RnnRelu(I, H) {
-        input x: [I];
-        state h: [H];
-        param weight_ih: [H, I];
-        param weight_hh: [H, H];
-        param bias_ih: [H];
-        param bias_hh: [H];
-
-        h = relu(weight_ih @ x + bias_ih + weight_hh @ h + bias_hh);
-    }
-}
+__shipped_cells!();

@@ -1,5 +1,6 @@
 //! Cells a user would write, beside the shipped ones: each is checked by
-//! finite differences in f64 and against the naive schedule of its own graph.
+//! finite differences in f64 (and, in `reference_schedule.rs`, against the
+//! reference schedule of its own graph).
 
 mod common;
 
@@ -62,55 +63,4 @@ fn gradcheck_shipped_cells() {
     assert!(e < TOL, "rnn tanh {e:e}");
     let e = common::gradcheck(&RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 5, 2, 19);
     assert!(e < TOL, "rnn relu {e:e}");
-}
-
-#[test]
-fn optimised_schedule_matches_naive_schedule() {
-    let mut r = rnn::seeded_rng(7);
-    let checks = [
-        (
-            "lstm",
-            naive_vs_optimised!(Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 6, 3, 21),
-        ),
-        (
-            "gru",
-            naive_vs_optimised!(Gru::<f64>::new(GruDims { i: 3, h: 4 }, &mut r), 6, 3, 22),
-        ),
-        (
-            "rnn_tanh",
-            naive_vs_optimised!(RnnTanh::<f64>::new(RnnTanhDims { i: 3, h: 4 }, &mut r), 6, 3, 23),
-        ),
-        (
-            "rnn_relu",
-            naive_vs_optimised!(RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 6, 3, 24),
-        ),
-        (
-            "peephole",
-            naive_vs_optimised!(
-                PeepholeLstm::<f64>::new(PeepholeLstmDims { i: 3, h: 4 }, &mut r),
-                6,
-                3,
-                25
-            ),
-        ),
-        (
-            "mgu",
-            naive_vs_optimised!(Mgu::<f64>::new(MguDims { i: 3, h: 4 }, &mut r), 6, 3, 26),
-        ),
-        (
-            "elman",
-            naive_vs_optimised!(Elman::<f64>::new(ElmanDims { i: 3, h: 4, o: 2 }, &mut r), 6, 3, 27),
-        ),
-        (
-            "indrnn",
-            naive_vs_optimised!(IndRnn::<f64>::new(IndRnnDims { i: 3, h: 4 }, &mut r), 6, 3, 28),
-        ),
-        (
-            "exotic",
-            naive_vs_optimised!(Exotic::<f64>::new(ExoticDims { i: 2 }, &mut r), 6, 3, 29),
-        ),
-    ];
-    for (name, e) in checks {
-        assert!(e < 1e-12, "{name}: optimised and naive schedules differ by {e:e}");
-    }
 }

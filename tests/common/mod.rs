@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: random data, finite-difference
-//! gradcheck, and the naive-versus-optimised schedule comparison.
+//! gradcheck, and the largest difference between two runs.
 #![allow(dead_code)]
 
 pub mod cells;
@@ -141,30 +141,4 @@ pub fn max_diff(a: impl IntoIterator<Item = ArrayD<f64>>, b: impl IntoIterator<I
         }
     }
     worst
-}
-
-/// Runs the optimised and the naive schedule of a cell on one case and
-/// returns the largest difference over outputs, final states and every gradient.
-#[macro_export]
-macro_rules! naive_vs_optimised {
-    ($cell:expr, $t:expr, $b:expr, $seed:expr) => {{
-        let cell = &$cell;
-        let c = common::case(cell, $t, $b, $seed);
-        let tr = cell.forward_train(c.xs.view(), &c.init).unwrap();
-        let (g, ig) = cell.backward(&tr, c.d_out.view(), &c.d_final).unwrap();
-        let ntr = cell.naive_forward_train(c.xs.view(), &c.init).unwrap();
-        let mut ng = rnn::Cell::zeros(rnn::Cell::<f64>::dims(cell));
-        let nig = cell
-            .naive_backward_into(&ntr, c.d_out.view(), &c.d_final, &mut ng)
-            .unwrap();
-        let mut a: Vec<ndarray::ArrayD<f64>> = vec![tr.outputs.into_dyn(), ig.d_xs.into_dyn()];
-        let mut b: Vec<ndarray::ArrayD<f64>> = vec![ntr.outputs.into_dyn(), nig.d_xs.into_dyn()];
-        a.extend(tr.states.into_iter().map(|s| s.into_dyn()));
-        b.extend(ntr.states.into_iter().map(|s| s.into_dyn()));
-        a.extend(ig.d_init.into_iter().map(|s| s.into_dyn()));
-        b.extend(nig.d_init.into_iter().map(|s| s.into_dyn()));
-        a.extend(rnn::Cell::<f64>::params(&g).into_iter().map(|p| p.1.to_owned()));
-        b.extend(rnn::Cell::<f64>::params(&ng).into_iter().map(|p| p.1.to_owned()));
-        common::max_diff(a, b)
-    }};
 }

@@ -31,6 +31,11 @@ use rand::Rng;
 ///
 /// The gradient of a cell's parameters has the cell's own type (every
 /// parameter field then holds its gradient), as `grad` does in PyTorch.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a recurrent cell over `{F}`",
+    label = "not a cell",
+    note = "declare a cell with `rnn::cell!` (or implement `rnn::Cell` by hand)"
+)]
 pub trait Cell<F: Float>: Clone + Sized {
     /// Sizes that shapes are written in (for example input and hidden size).
     type Dims: Copy + std::fmt::Debug + PartialEq;

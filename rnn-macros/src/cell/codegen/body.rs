@@ -1,0 +1,136 @@
+//! What the bodies of the generated methods share: [`Ctx`], the locals
+//! every body binds (sizes, parameters, packed weights, buffers) and the
+//! time loop that runs a program's items.
+
+use super::gemm::{self, loop_packs};
+use super::kernel;
+use super::tokens::{buf_name, dim, dim_field, dims};
+use crate::cell::flow::Flow;
+use crate::cell::ir::Decls;
+use crate::cell::schedule::{Buf, Item, Plans, Program, Section};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Everything codegen reads: the cell's declarations and its schedule.
+pub struct Ctx<'a> {
+    pub decls: &'a Decls,
+    pub plans: &'a Plans,
+}
+
+impl Ctx<'_> {
+    /// `let __dK = ...;` for every dimension, read from `recv` (`self.dims` or `dims`).
+    pub fn dim_locals(&self, recv: TokenStream) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (i, (name, fixed)) in self.decls.dims.iter().enumerate() {
+            let v = format_ident!("__d{}", i);
+            match fixed {
+                Some(n) => out.extend(quote!(let #v = #n;)),
+                None => {
+                    let f = dim_field(name);
+                    out.extend(quote!(let #v = #recv.#f;));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn param_locals(&self) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (k, p) in self.decls.params.iter().enumerate() {
+            let (c, v, name) = (format_ident!("__pc{}", k), format_ident!("__p{}", k), &p.name);
+            out.extend(quote! {
+                let #c = self.#name.as_standard_layout();
+                let #v = #c.as_slice().expect("standard layout");
+            });
+        }
+        out
+    }
+
+    /// Stacked weights laid out side by side once per call, and the
+    /// statements that give their memory back.
+    pub fn packed_weights(&self, prog: &Program) -> (TokenStream, TokenStream) {
+        let mut out = TokenStream::new();
+        let mut release = TokenStream::new();
+        for &g in &prog.packed_groups {
+            let grp = &self.plans.groups[g];
+            let w = format_ident!("__w{}", g);
+            let (r, cols) = (dims(&grp.rows), dim(grp.cols));
+            let mut fill = TokenStream::new();
+            for (m, &p) in grp.weights.iter().enumerate() {
+                let row0 = dims(&grp.rows[..m]);
+                let pv = format_ident!("__p{}", p);
+                fill.extend(quote!(__rt::pack_rows(&mut #w, #row0, #cols, #pv);));
+            }
+            out.extend(quote! {
+                let mut #w = ws.take_dirty(#r * #cols);
+                #fill
+                let #w = #w;
+            });
+            release.extend(quote!(ws.give(#w);));
+        }
+        (out, release)
+    }
+
+    pub fn own_buffers(&self, prog: &Program) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (i, b) in prog.own.iter().enumerate() {
+            let v = buf_name(Buf::Own(i));
+            let w = dims(&b.width);
+            let rows = if b.chunked {
+                quote!(__ch * __b)
+            } else if b.all_steps {
+                quote!(__t_len * __b)
+            } else {
+                quote!(__b)
+            };
+            // Every element is stored before it is read (NaN in debug builds proves it).
+            out.extend(quote!(let mut #v = ws.take_dirty(#rows * #w);));
+        }
+        out
+    }
+
+    /// The program's `pre` items, the time loop over its `body` items (steps
+    /// in reverse for the backward) with `after_step` at the end of each step,
+    /// and its `post` items; `flow` is the flow the program runs.
+    pub fn run(&self, prog: &Program, flow: &Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
+        let (packs, unpack) = loop_packs(&self.plans.groups, &prog.body);
+        let pre = self.items(flow, prog, &prog.pre, Section::Pre);
+        let body = self.items(flow, prog, &prog.body, Section::Body);
+        let post = self.items(flow, prog, &prog.post, Section::Post);
+        let range = if reverse {
+            quote!((0..__t_len).rev())
+        } else {
+            quote!(0..__t_len)
+        };
+        quote! {
+            #packs
+            #pre
+            for __t in #range {
+                #body
+                #after_step
+            }
+            #post
+            #unpack
+        }
+    }
+
+    /// The statements of `items`, one section of `prog`.
+    fn items(&self, flow: &Flow, prog: &Program, items: &[Item], sec: Section) -> TokenStream {
+        let (groups, one_hot) = (&self.plans.groups, self.plans.one_hot_lookup);
+        let mut out = TokenStream::new();
+        for item in items {
+            out.extend(match item {
+                Item::Gemm { group, a, c } => gemm::product(groups, one_hot, *group, a, c, sec, false),
+                Item::GemmT { group, a, c } => gemm::product(groups, one_hot, *group, a, c, sec, true),
+                Item::Kernel(k) => kernel::fused(flow, &prog.homes, k, sec),
+            });
+        }
+        out
+    }
+
+    /// `[#w0, #w1, ..]`: the state widths, for shape checks without a `Vec`.
+    pub fn state_widths(&self) -> TokenStream {
+        let ws = self.decls.states.iter().map(|s| dim(s.shape[0]));
+        quote!([#(#ws),*])
+    }
+}

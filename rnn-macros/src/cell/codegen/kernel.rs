@@ -1,0 +1,288 @@
+//! One fused elementwise kernel ([`Kernel`]) -> a loop over rows.
+//!
+//! The loop over one row is a function `__row` of the slices it touches,
+//! each exactly `b` (the kernel's base width) elements long, so the inner
+//! loop indexes with `__j < b` only and the compiler drops the bounds checks;
+//! a `&mut` argument is known not to alias the others, which lets the
+//! compiler vectorise a loop with many stores. The rows are split in two
+//! halves (one per thread, when there are two). Nothing is decided here: the
+//! kernel's values, stores and sums were chosen by the scheduler.
+//!
+//! Names in the emitted loop: `__oI` the row offset of location I, `__cI_S`
+//! sub-block S of location I, `__qP_S` of parameter P, `__gP_S` of the
+//! gradient of parameter P, `__vN_S` an inline value, `__cur_*` the row
+//! cursors of a written buffer.
+
+use super::slices::{Chunk, Halves, chunk_slices};
+use super::tokens::{dim, dims, offset, rows};
+use crate::cell::flow::{Flow, K, KOp, Leaf};
+use crate::cell::ir::{Dim, Func};
+use crate::cell::schedule::{Buf, Kernel, Loc, Section};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+/// The statements of kernel `k` in section `sec`; `homes` are the program's.
+pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> TokenStream {
+    let access = Access::of(flow, homes, k);
+    let b = dim(k.base);
+    let row = Row {
+        flow,
+        homes,
+        base: k.base,
+        inline: k.inline.iter().copied().collect(),
+        reads: &access.reads,
+        used: RefCell::new(BTreeSet::new()),
+    };
+    let lets = row.lets(&k.inline);
+    let (writes, written) = row.writes(&access, &k.accums);
+    let used = row.used.into_inner();
+    let offsets = access.locs.iter().enumerate().map(|(i, l)| {
+        let o = format_ident!("__o{}", i);
+        let off = offset(l, sec);
+        let ld = dims(&l.ld);
+        quote!(let #o = #off + __r * #ld;)
+    });
+    let slices = chunk_slices(&access.locs, &written, &used, &b);
+    let stored: BTreeSet<usize> = access.stores.iter().map(|s| s.1).collect();
+    let args: Vec<Ident> = used.iter().map(Chunk::ident).collect();
+    let (params, reslice) = row_params(&used, &stored);
+    let nrows = rows(sec);
+    let n_chunks = used.len();
+    let halves = Halves::of(&access.locs, &written, &used);
+    let cursors = halves.cursors(&access.locs, &nrows);
+    let (cur_params, grad_params) = (halves.cursor_params(), halves.grad_params());
+    let (acc_take, acc_add) = (halves.acc_take(), halves.acc_add());
+    let (first, second) = (halves.args(0), halves.args(1));
+    quote! {
+        {
+            #[inline(always)]
+            fn __row<F: __rt::Float>(__n: ::core::primitive::usize, #(#params),*) {
+                #reslice
+                for __j in 0..__n {
+                    #lets
+                    #writes
+                }
+            }
+            let __mid = __rt::row_split(#nrows, #n_chunks * #b);
+            let __split = __mid < #nrows;
+            #(#cursors)*
+            #(#acc_take)*
+            {
+                let __run = |__r0: ::core::primitive::usize, __r1: ::core::primitive::usize, #(#cur_params,)* #(#grad_params),*| {
+                    __rt::simd(#[inline(always)] || {
+                        for __r in __r0..__r1 {
+                            #(#offsets)*
+                            #slices
+                            __row::<F>(#b, #(#args),*);
+                        }
+                    });
+                };
+                __rt::join(__split, || __run(0, __mid, #(#first),*), || __run(__mid, #nrows, #(#second),*));
+            }
+            #(#acc_add)*
+        }
+    }
+}
+
+/// The distinct locations a kernel touches, in first-touch order: those of
+/// the stored values its inline values read, then those it stores to.
+struct Access {
+    locs: Vec<Loc>,
+    /// Stored value -> index of its location in `locs` (parameters excluded).
+    reads: Vec<(K, usize)>,
+    /// Target value -> index of the location it is stored to.
+    stores: Vec<(K, usize)>,
+}
+
+impl Access {
+    fn of(flow: &Flow, homes: &[Option<Loc>], k: &Kernel) -> Access {
+        let inline: BTreeSet<K> = k.inline.iter().copied().collect();
+        let mut locs: Vec<Loc> = Vec::new();
+        let loc_id = |l: &Loc, locs: &mut Vec<Loc>| -> usize {
+            match locs.iter().position(|x| x == l) {
+                Some(i) => i,
+                None => {
+                    locs.push(l.clone());
+                    locs.len() - 1
+                }
+            }
+        };
+        let mut reads: Vec<(K, usize)> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<K> = k.inline.clone();
+        stack.extend(k.targets.iter().map(|t| t.0));
+        stack.extend(k.accums.iter().map(|a| a.0));
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            if inline.contains(&n) {
+                stack.extend(flow.args(n));
+                continue;
+            }
+            if let Some(h) = &homes[n.index()]
+                && !matches!(h.buf, Buf::Param(_))
+            {
+                let id = loc_id(h, &mut locs);
+                reads.push((n, id));
+            }
+        }
+        let stores: Vec<(K, usize)> = k.targets.iter().map(|(n, l)| (*n, loc_id(l, &mut locs))).collect();
+        Access { locs, reads, stores }
+    }
+}
+
+/// The body of the loop over one row's `b` columns: values computed inline
+/// as `__vN_S`, stored ones read from their chunk. Records every chunk it
+/// names in `used`.
+struct Row<'a> {
+    flow: &'a Flow,
+    homes: &'a [Option<Loc>],
+    base: Dim,
+    inline: BTreeSet<K>,
+    reads: &'a [(K, usize)],
+    used: RefCell<BTreeSet<Chunk>>,
+}
+
+impl Row<'_> {
+    /// How many sub-blocks of the base width value `n` spans.
+    fn sub_count(&self, n: K) -> usize {
+        match self.flow.node(n).width {
+            Some(w) => (w.coef / self.base.coef).max(1),
+            None => 1,
+        }
+    }
+
+    /// Sub-block `s` of value `n`, as an expression.
+    fn val(&self, n: K, s: usize) -> TokenStream {
+        let node = self.flow.node(n);
+        if let KOp::Leaf(Leaf::Const(c)) = node.op {
+            return quote!(<F as __rt::Float>::from_f64c(#c));
+        }
+        if let KOp::Leaf(Leaf::Zero) = node.op {
+            return quote!(F::zero());
+        }
+        if self.inline.contains(&n) {
+            let v = format_ident!("__v{}_{}", n.index(), s);
+            return quote!(#v);
+        }
+        let home = self.homes[n.index()].as_ref().expect("stored value has a home");
+        let sb = s * self.base.coef;
+        let chunk = if let Buf::Param(p) = home.buf {
+            Chunk::Param(p, sb)
+        } else {
+            Chunk::Loc(self.reads.iter().find(|r| r.0 == n).expect("read").1, sb)
+        };
+        self.used.borrow_mut().insert(chunk);
+        let c = chunk.ident();
+        quote!(#c[__j])
+    }
+
+    /// `let __vN_S: F = ...;` for every inline value, in evaluation order.
+    fn lets(&self, inline: &[K]) -> TokenStream {
+        let mut lets = TokenStream::new();
+        for &n in inline {
+            let node = self.flow.node(n);
+            let args = self.flow.args(n);
+            for s in 0..self.sub_count(n) {
+                let v = format_ident!("__v{}_{}", n.index(), s);
+                let e = match node.op {
+                    KOp::Leaf(Leaf::Const(c)) => quote!(<F as __rt::Float>::from_f64c(#c)),
+                    KOp::Leaf(_) => quote!(F::zero()),
+                    KOp::Add => {
+                        let (a, c) = (self.val(args[0], s), self.val(args[1], s));
+                        quote!(#a + #c)
+                    }
+                    KOp::Sub => {
+                        let (a, c) = (self.val(args[0], s), self.val(args[1], s));
+                        quote!(#a - #c)
+                    }
+                    KOp::Mul => {
+                        let (a, c) = (self.val(args[0], s), self.val(args[1], s));
+                        quote!(#a * #c)
+                    }
+                    KOp::Neg => {
+                        let a = self.val(args[0], s);
+                        quote!(-#a)
+                    }
+                    KOp::Copy => self.val(args[0], s),
+                    KOp::Func(f) => func(f, self.val(args[0], s)),
+                    KOp::Split { index, .. } => {
+                        let m = self.sub_count(n);
+                        self.val(args[0], index * m + s)
+                    }
+                    KOp::Concat { .. } => {
+                        let m = self.sub_count(args[0]);
+                        self.val(args[s / m], s % m)
+                    }
+                    KOp::MatVec { .. } | KOp::MatVecT { .. } => unreachable!("products are stored"),
+                };
+                lets.extend(quote!(let #v: F = #e;));
+            }
+        }
+        lets
+    }
+
+    /// The stores (`=`) and gradient sums (`+=`) of one column, and the
+    /// buffers they write.
+    fn writes(&self, access: &Access, accums: &[(K, usize)]) -> (TokenStream, BTreeSet<Buf>) {
+        let mut writes = TokenStream::new();
+        let mut written: BTreeSet<Buf> = BTreeSet::new();
+        for (n, id) in &access.stores {
+            written.insert(access.locs[*id].buf);
+            for s in 0..self.sub_count(*n) {
+                let chunk = Chunk::Loc(*id, s * self.base.coef);
+                self.used.borrow_mut().insert(chunk);
+                let (c, e) = (chunk.ident(), self.val(*n, s));
+                writes.extend(quote!(#c[__j] = #e;));
+            }
+        }
+        for (n, p) in accums {
+            for s in 0..self.sub_count(*n) {
+                let chunk = Chunk::Grad(*p, s * self.base.coef);
+                self.used.borrow_mut().insert(chunk);
+                let (c, e) = (chunk.ident(), self.val(*n, s));
+                writes.extend(quote!(#c[__j] += #e;));
+            }
+        }
+        (writes, written)
+    }
+}
+
+/// An elementwise function of `a`.
+fn func(f: Func, a: TokenStream) -> TokenStream {
+    match f {
+        Func::Sigmoid => quote!(__rt::sigmoid(#a)),
+        Func::Tanh => quote!(__rt::tanh(#a)),
+        Func::Exp => quote!(__rt::exp(#a)),
+        Func::Relu => quote!({ let __x = #a; if __x > F::zero() { __x } else { F::zero() } }),
+        Func::Step => quote!(if #a > F::zero() { F::one() } else { F::zero() }),
+        Func::HardSigmoid => quote!(__rt::hard_sigmoid(#a)),
+        Func::HardSigmoidGrad => quote!(__rt::hard_sigmoid_grad(#a)),
+    }
+}
+
+/// `__row`'s parameters, one slice per chunk (`&mut` where the kernel
+/// stores or sums into it), and the statements that cut each to `__n`.
+fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStream>, TokenStream) {
+    let mut params = Vec::new();
+    let mut reslice = TokenStream::new();
+    for c in used {
+        let ident = c.ident();
+        let mutable = match *c {
+            Chunk::Loc(i, _) => stored.contains(&i),
+            Chunk::Grad(..) => true,
+            Chunk::Param(..) => false,
+        };
+        if mutable {
+            params.push(quote!(#ident: &mut [F]));
+            reslice.extend(quote!(let #ident = &mut #ident[..__n];));
+        } else {
+            params.push(quote!(#ident: &[F]));
+            reslice.extend(quote!(let #ident = &#ident[..__n];));
+        }
+    }
+    (params, reslice)
+}

@@ -1,0 +1,177 @@
+//! The kernel-level IR shared by the forward and the backward program.
+//!
+//! A [`Flow`] is a petgraph DAG of per-step values: leaves (inputs, states at
+//! t-1, parameters, constants, saved forward values, incoming adjoints),
+//! elementwise operations, and matrix products over stacked groups. Sinks
+//! say which values leave the step (new states, outputs, gradients). The
+//! scheduler decides what is materialised, where and when; codegen only
+//! prints its decisions.
+
+use crate::cell::ir::Dim;
+use crate::cell::ir::Func;
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use std::collections::BTreeSet;
+
+pub type K = NodeIndex<u32>;
+
+/// A value available without computing anything in the step.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Leaf {
+    Input(usize),
+    /// State `k` at t-1.
+    StatePrev(usize),
+    /// A vector parameter (unbatched).
+    Param(usize),
+    Const(f64),
+    Zero,
+    /// A forward value (a node of the forward flow) at the same step.
+    Fwd(K),
+    /// Backward: the adjoint of state `k`'s new value, carried from t+1.
+    SeedState(usize),
+    /// Backward: the gradient of output `k` at this step.
+    SeedOut(usize),
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum KOp {
+    Leaf(Leaf),
+    Add,
+    Sub,
+    Mul,
+    Neg,
+    /// The operand, unchanged (gives a carried seed a node of its own).
+    Copy,
+    Func(Func),
+    Split {
+        index: usize,
+        parts: usize,
+    },
+    /// The adjoint of a split value: operand `k` is block `k`.
+    Concat {
+        parts: usize,
+    },
+    /// Member `member` of product group `group`: `v · wᵀ`, operand `[v]`.
+    MatVec {
+        group: usize,
+        member: usize,
+    },
+    /// The adjoint of a group's operand: `Σ_k dY_k · W_k`, operands `[dY_0, ..]`.
+    MatVecT {
+        group: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct KNode {
+    pub op: KOp,
+    /// `None` for scalars (constants).
+    pub width: Option<Dim>,
+    pub batched: bool,
+}
+
+/// Products that share their vector operand, stacked into one GEMM.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// The matrix parameter of each member.
+    pub weights: Vec<usize>,
+    /// Rows of each member's matrix.
+    pub rows: Vec<Dim>,
+    /// Columns (the operand's width).
+    pub cols: Dim,
+    /// True when the operand does not depend on the state: the product runs
+    /// once for all steps outside the time loop.
+    pub hoisted: bool,
+}
+
+/// Values that leave a step.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Sink {
+    NewState(usize),
+    Output(usize),
+    InputGrad(usize),
+    /// Backward: adjoint of state `k` at t-1 (carried to the previous step).
+    StateGrad(usize),
+    /// Backward: accumulated over batch and time into the parameter's gradient.
+    ParamGrad(usize),
+}
+
+/// `dW_member += Σ_t dYᵀ · v`, done after the time loop as one product.
+#[derive(Clone, Copy, Debug)]
+pub struct WeightGrad {
+    pub group: usize,
+    pub member: usize,
+    pub dy: K,
+    pub operand: K,
+}
+
+pub struct Flow {
+    pub g: DiGraph<KNode, u8>,
+    pub sinks: Vec<(Sink, K)>,
+    pub weight_grads: Vec<WeightGrad>,
+}
+
+impl Flow {
+    pub fn new() -> Self {
+        Flow {
+            g: DiGraph::new(),
+            sinks: vec![],
+            weight_grads: vec![],
+        }
+    }
+
+    pub fn add(&mut self, op: KOp, width: Option<Dim>, batched: bool, args: &[K]) -> K {
+        let id = self.g.add_node(KNode { op, width, batched });
+        for (pos, a) in args.iter().enumerate() {
+            self.g.add_edge(*a, id, pos as u8);
+        }
+        id
+    }
+
+    pub fn args(&self, n: K) -> Vec<K> {
+        let mut v: Vec<(u8, K)> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .map(|e| (*e.weight(), e.source()))
+            .collect();
+        v.sort_by_key(|p| p.0);
+        v.into_iter().map(|p| p.1).collect()
+    }
+
+    pub fn node(&self, n: K) -> &KNode {
+        &self.g[n]
+    }
+
+    pub fn is_gemm(&self, n: K) -> bool {
+        matches!(self.g[n].op, KOp::MatVec { .. } | KOp::MatVecT { .. })
+    }
+
+    /// Whether `n` is a leaf with a buffer of its own (not a constant or zero).
+    pub fn has_buffer(&self, n: K) -> bool {
+        match self.leaf(n) {
+            Some(Leaf::Const(_) | Leaf::Zero) => false,
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Forward values this (backward) flow reads through `Leaf::Fwd`: the
+    /// training forward keeps them.
+    pub fn fwd_reads(&self) -> BTreeSet<K> {
+        self.g
+            .node_indices()
+            .filter_map(|k| match self.leaf(k) {
+                Some(Leaf::Fwd(f)) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn leaf(&self, n: K) -> Option<Leaf> {
+        match self.g[n].op {
+            KOp::Leaf(l) => Some(l),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The types the passes share: the cell's declarations, its step graph
+//! and symbolic dimensions.
+//!
+//! The step graph has one node per operation of one time step (petgraph).
+//! Edges carry data from operand to user; the edge weight is the operand
+//! position. Nodes are created in evaluation order, so node index order is a
+//! topological order. `State(k)` nodes are the state at t-1; the new value
+//! of each state is the node in `updates[k]`, and the recurrence edge from
+//! that node to `State(k)` at t+1 exists only in the unrolled graph
+//! (`time.rs`). `resolve` builds it; `shape` checks it; nothing after them
+//! changes it. This file imports no other pass.
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use proc_macro2::Span;
+use std::fmt;
+use syn::Ident;
+
+pub type Id = NodeIndex<u32>;
+
+/// Elementwise functions the language knows. The last two only appear in
+/// gradients.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Func {
+    Sigmoid,
+    Tanh,
+    Relu,
+    HardSigmoid,
+    Exp,
+    /// `x > 0 ? 1 : 0` (PyTorch's relu derivative, 0 at 0).
+    Step,
+    /// Derivative of `HardSigmoid` at its input.
+    HardSigmoidGrad,
+}
+
+impl Func {
+    /// The functions a user may call, by name.
+    pub const USER: &'static [(&'static str, Func)] = &[
+        ("sigmoid", Func::Sigmoid),
+        ("tanh", Func::Tanh),
+        ("relu", Func::Relu),
+        ("hard_sigmoid", Func::HardSigmoid),
+        ("exp", Func::Exp),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Sigmoid => "sigmoid",
+            Func::Tanh => "tanh",
+            Func::Relu => "relu",
+            Func::HardSigmoid => "hard_sigmoid",
+            Func::Exp => "exp",
+            Func::Step => "step",
+            Func::HardSigmoidGrad => "hard_sigmoid_grad",
+        }
+    }
+}
+
+/// One operation of the step.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Op {
+    /// Input `k` at step t.
+    Input(usize),
+    /// State `k` at step t-1.
+    State(usize),
+    /// Parameter `k` (a vector, or a matrix used only as `w @ v`).
+    Param(usize),
+    Const(f64),
+    /// `w @ v` batched: operands `[Param(w), v]`, result `v · wᵀ`.
+    MatVec,
+    Add,
+    Sub,
+    Mul,
+    Neg,
+    Func(Func),
+    /// Part `index` of `parts` equal blocks of the operand.
+    Split {
+        index: usize,
+        parts: usize,
+    },
+}
+
+pub struct Node {
+    pub op: Op,
+    pub span: Span,
+    /// The user's name for this value, if it has one (for DOT and dumps).
+    pub label: Option<String>,
+}
+
+/// One dimension: `coef * dims[sym]`, or `coef` when `sym` is `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Dim {
+    pub coef: usize,
+    pub sym: Option<usize>,
+}
+
+/// Formats dimensions with the cell's names (`4 * H`).
+pub struct ShowDim<'a>(pub Dim, pub &'a [(Ident, Option<usize>)]);
+
+impl fmt::Display for ShowDim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.coef, self.0.sym) {
+            (c, None) => write!(f, "{c}"),
+            (1, Some(s)) => write!(f, "{}", self.1[s].0),
+            (c, Some(s)) => write!(f, "{c} * {}", self.1[s].0),
+        }
+    }
+}
+
+/// A declared name of the cell.
+#[derive(Clone)]
+pub struct Decl {
+    pub name: Ident,
+    pub shape: Vec<Dim>,
+}
+
+/// What the cell declares: its name, its sizes (fixed or bound at run
+/// time) and its inputs, states, parameters and outputs, in declaration
+/// order. Codegen reads these and the schedule, nothing else of the graph.
+pub struct Decls {
+    pub name: Ident,
+    pub dims: Vec<(Ident, Option<usize>)>,
+    pub inputs: Vec<Decl>,
+    pub states: Vec<Decl>,
+    pub params: Vec<Decl>,
+    pub outputs: Vec<Decl>,
+}
+
+impl Decls {
+    /// Width of what the cell returns per step: its output, or its first state.
+    pub fn output_width(&self) -> Dim {
+        match self.outputs.first() {
+            Some(o) => o.shape[0],
+            None => self.states[0].shape[0],
+        }
+    }
+}
+
+/// Display names of a cell's declarations (for dumps).
+pub struct Names {
+    pub inputs: Vec<String>,
+    pub states: Vec<String>,
+    pub params: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+impl Names {
+    pub fn of(decls: &Decls) -> Names {
+        let n = |d: &[Decl]| d.iter().map(|d| d.name.to_string()).collect::<Vec<_>>();
+        let mut outputs = n(&decls.outputs);
+        if outputs.is_empty() {
+            outputs.push(decls.states[0].name.to_string());
+        }
+        Names {
+            inputs: n(&decls.inputs),
+            states: n(&decls.states),
+            params: n(&decls.params),
+            outputs,
+        }
+    }
+}
+
+/// The resolved cell: its declarations and the graph of one step.
+pub struct StepGraph {
+    pub decls: Decls,
+    pub g: DiGraph<Node, u8>,
+    /// New value of each state.
+    pub updates: Vec<Id>,
+    /// Value of each output (the first state's new value when none is declared).
+    pub output_nodes: Vec<Id>,
+}
+
+impl StepGraph {
+    pub fn add(&mut self, op: Op, span: Span, args: &[Id]) -> Id {
+        let id = self.g.add_node(Node { op, span, label: None });
+        for (pos, a) in args.iter().enumerate() {
+            self.g.add_edge(*a, id, pos as u8);
+        }
+        id
+    }
+
+    /// Operands of `n` in position order.
+    pub fn args(&self, n: Id) -> Vec<Id> {
+        let mut v: Vec<(u8, Id)> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .map(|e| (*e.weight(), e.source()))
+            .collect();
+        v.sort_by_key(|p| p.0);
+        v.into_iter().map(|p| p.1).collect()
+    }
+
+    pub fn op(&self, n: Id) -> Op {
+        self.g[n].op
+    }
+
+    /// A short text for a node: its op and, if named, the user's name.
+    pub fn describe(&self, n: Id) -> String {
+        let node = &self.g[n];
+        let op = match node.op {
+            Op::Input(k) => format!("input {}", self.decls.inputs[k].name),
+            Op::State(k) => format!("{}[t-1]", self.decls.states[k].name),
+            Op::Param(k) => format!("param {}", self.decls.params[k].name),
+            Op::Const(c) => format!("{c}"),
+            Op::MatVec => "@".to_string(),
+            Op::Add => "+".to_string(),
+            Op::Sub => "-".to_string(),
+            Op::Mul => "*".to_string(),
+            Op::Neg => "neg".to_string(),
+            Op::Func(f) => f.name().to_string(),
+            Op::Split { index, parts } => format!("split {index}/{parts}"),
+        };
+        match &node.label {
+            Some(l) => format!("{l} = {op}"),
+            None => op,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Names in scope while resolving, and expressions -> step-graph nodes.
+//!
+//! A name is bound to a node, to a matrix parameter (valid only as the left
+//! side of `@`) or to an output not assigned yet. `let` may not hide a
+//! declared name. An expression that has an error yields no node; its
+//! users then yield none either, without a second error, and a name whose
+//! `let` failed is not reported again as unknown.
+
+use crate::cell::ast::{BinOp, Expr};
+use crate::cell::ir::{Func, Id, Op, StepGraph};
+use crate::errors::Errors;
+use std::collections::HashMap;
+use syn::Ident;
+
+/// What a name refers to while resolving.
+#[derive(Clone, Copy)]
+pub enum Binding {
+    Node(Id),
+    /// A matrix parameter: only valid as the left side of `@`.
+    Matrix(Id),
+    /// A declared output not assigned yet.
+    Output(usize),
+}
+
+pub struct Cx<'a> {
+    pub sg: &'a mut StepGraph,
+    pub env: &'a mut HashMap<String, Binding>,
+    pub used: &'a mut HashMap<String, bool>,
+    pub errs: &'a mut Errors,
+}
+
+impl Cx<'_> {
+    pub fn bind_let(&mut self, name: &Ident, id: Option<Id>) {
+        let key = name.to_string();
+        match self.env.get(&key) {
+            Some(Binding::Matrix(..)) | Some(Binding::Output(_)) => {
+                self.errs.push(
+                    name.span(),
+                    format!("`let {name}` hides a declared name; pick another name"),
+                );
+                return;
+            }
+            Some(Binding::Node(n))
+                if !matches!(
+                    self.sg.op(*n),
+                    Op::Split { .. } | Op::Add | Op::Sub | Op::Mul | Op::Neg | Op::Func(_) | Op::MatVec | Op::Const(_)
+                ) =>
+            {
+                self.errs.push(
+                    name.span(),
+                    format!("`let {name}` hides a declared name; pick another name"),
+                );
+                return;
+            }
+            _ => {}
+        }
+        if let Some(id) = id {
+            self.sg.g[id].label = Some(key.clone());
+            self.env.insert(key, Binding::Node(id));
+        } else {
+            // Keep going after an error without cascading "cannot find" errors.
+            self.env.remove(&key);
+            self.used.insert(key, true);
+        }
+    }
+
+    fn lookup(&mut self, name: &Ident) -> Option<Binding> {
+        let key = name.to_string();
+        match self.env.get(&key).copied() {
+            Some(b) => {
+                if let Some(u) = self.used.get_mut(&key) {
+                    *u = true;
+                }
+                Some(b)
+            }
+            None => {
+                if self.used.contains_key(&key) {
+                    return None; // an earlier error already covers it
+                }
+                self.errs.push(
+                    name.span(),
+                    format!("cannot find `{name}` in this cell; declare it (`param {name}: [..];`) or define it (`let {name} = ...;`)"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn expr(&mut self, e: &Expr) -> Option<Id> {
+        match e {
+            Expr::Name(n) => match self.lookup(n)? {
+                Binding::Node(id) => Some(id),
+                Binding::Matrix(..) => {
+                    self.errs
+                        .push(n.span(), format!("`{n}` is a matrix; use it as `{n} @ v`"));
+                    None
+                }
+                Binding::Output(_) => {
+                    self.errs
+                        .push(n.span(), format!("output `{n}` is read before it is assigned"));
+                    None
+                }
+            },
+            Expr::Num(v, span) => Some(self.sg.add(Op::Const(*v), *span, &[])),
+            Expr::Neg(inner, span) => {
+                let a = self.expr(inner)?;
+                Some(self.sg.add(Op::Neg, *span, &[a]))
+            }
+            Expr::Binary {
+                op: BinOp::MatVec,
+                lhs,
+                rhs,
+                span,
+            } => {
+                let w = match &**lhs {
+                    Expr::Name(n) => match self.lookup(n) {
+                        Some(Binding::Matrix(id)) => Some(id),
+                        Some(_) => {
+                            self.errs.push(
+                                n.span(),
+                                format!("the left side of `@` must be a matrix parameter; `{n}` is not one"),
+                            );
+                            None
+                        }
+                        None => None,
+                    },
+                    other => {
+                        self.errs
+                            .push(other.span(), "the left side of `@` must be a matrix parameter name");
+                        None
+                    }
+                };
+                let v = self.expr(rhs);
+                Some(self.sg.add(Op::MatVec, *span, &[w?, v?]))
+            }
+            Expr::Binary { op, lhs, rhs, span } => {
+                let a = self.expr(lhs);
+                let b = self.expr(rhs);
+                let op = match op {
+                    BinOp::Add => Op::Add,
+                    BinOp::Sub => Op::Sub,
+                    BinOp::Mul => Op::Mul,
+                    BinOp::MatVec => unreachable!("handled above"),
+                };
+                Some(self.sg.add(op, *span, &[a?, b?]))
+            }
+            Expr::Call { func, args } => {
+                let name = func.to_string();
+                if name == "split" {
+                    self.errs
+                        .push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
+                    return None;
+                }
+                let Some(&(_, f)) = Func::USER.iter().find(|(n, _)| *n == name) else {
+                    let known: Vec<&str> = Func::USER.iter().map(|p| p.0).collect();
+                    self.errs.push(
+                        func.span(),
+                        format!("unknown function `{func}`; expected one of {}", known.join(", ")),
+                    );
+                    for a in args {
+                        self.expr(a);
+                    }
+                    return None;
+                };
+                if args.len() != 1 {
+                    self.errs
+                        .push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
+                    return None;
+                }
+                let a = self.expr(&args[0])?;
+                Some(self.sg.add(Op::Func(f), func.span(), &[a]))
+            }
+        }
+    }
+}

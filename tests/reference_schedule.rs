@@ -1,0 +1,123 @@
+//! The optimised code of every cell against the reference schedule of the
+//! same equations (one product per `@`, nothing moved out of the time loop,
+//! every value stored by a loop of its own): outputs, final states and every
+//! gradient agree to rounding.
+//!
+//! Only cells declared with the hidden `#[reference_schedule]` carry the
+//! reference methods, so this file declares copies of the shipped cells
+//! (through `rnn::__shipped_cells!`) and of the custom cells of the other
+//! tests (through `custom_cells!`) with the attribute: the same equations,
+//! not copied by hand.
+
+mod common;
+
+/// The shipped cells, with the reference schedule's methods.
+mod shipped {
+    rnn::__shipped_cells!(#[reference_schedule]);
+}
+
+/// The custom cells of `common::cells`, with the reference schedule's methods.
+#[allow(dead_code)] // the Grads and State types beside each cell go unused here
+mod custom {
+    crate::custom_cells!(#[reference_schedule]);
+}
+
+use custom::*;
+use rnn::Cell;
+use shipped::*;
+
+/// Runs the optimised and the reference schedule of a cell on one case and
+/// returns the largest difference over outputs, final states and every gradient.
+macro_rules! reference_vs_optimised {
+    ($cell:expr, $t:expr, $b:expr, $seed:expr) => {{
+        let cell = &$cell;
+        let c = common::case(cell, $t, $b, $seed);
+        let tr = cell.forward_train(c.xs.view(), &c.init).unwrap();
+        let (g, ig) = cell.backward(&tr, c.d_out.view(), &c.d_final).unwrap();
+        let rtr = cell.reference_forward_train(c.xs.view(), &c.init).unwrap();
+        let mut rg = Cell::zeros(Cell::<f64>::dims(cell));
+        let rig = cell
+            .reference_backward_into(&rtr, c.d_out.view(), &c.d_final, &mut rg)
+            .unwrap();
+        let mut a: Vec<ndarray::ArrayD<f64>> = vec![tr.outputs.into_dyn(), ig.d_xs.into_dyn()];
+        let mut b: Vec<ndarray::ArrayD<f64>> = vec![rtr.outputs.into_dyn(), rig.d_xs.into_dyn()];
+        a.extend(tr.states.into_iter().map(|s| s.into_dyn()));
+        b.extend(rtr.states.into_iter().map(|s| s.into_dyn()));
+        a.extend(ig.d_init.into_iter().map(|s| s.into_dyn()));
+        b.extend(rig.d_init.into_iter().map(|s| s.into_dyn()));
+        a.extend(Cell::<f64>::params(&g).into_iter().map(|p| p.1.to_owned()));
+        b.extend(Cell::<f64>::params(&rg).into_iter().map(|p| p.1.to_owned()));
+        common::max_diff(a, b)
+    }};
+}
+
+#[test]
+fn optimised_schedule_matches_reference_schedule() {
+    let mut r = rnn::seeded_rng(7);
+    let checks = [
+        (
+            "lstm",
+            reference_vs_optimised!(Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 6, 3, 21),
+        ),
+        (
+            "gru",
+            reference_vs_optimised!(Gru::<f64>::new(GruDims { i: 3, h: 4 }, &mut r), 6, 3, 22),
+        ),
+        (
+            "rnn_tanh",
+            reference_vs_optimised!(RnnTanh::<f64>::new(RnnTanhDims { i: 3, h: 4 }, &mut r), 6, 3, 23),
+        ),
+        (
+            "rnn_relu",
+            reference_vs_optimised!(RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 6, 3, 24),
+        ),
+        (
+            "peephole",
+            reference_vs_optimised!(
+                PeepholeLstm::<f64>::new(PeepholeLstmDims { i: 3, h: 4 }, &mut r),
+                6,
+                3,
+                25
+            ),
+        ),
+        (
+            "mgu",
+            reference_vs_optimised!(Mgu::<f64>::new(MguDims { i: 3, h: 4 }, &mut r), 6, 3, 26),
+        ),
+        (
+            "elman",
+            reference_vs_optimised!(Elman::<f64>::new(ElmanDims { i: 3, h: 4, o: 2 }, &mut r), 6, 3, 27),
+        ),
+        (
+            "indrnn",
+            reference_vs_optimised!(IndRnn::<f64>::new(IndRnnDims { i: 3, h: 4 }, &mut r), 6, 3, 28),
+        ),
+        (
+            "exotic",
+            reference_vs_optimised!(Exotic::<f64>::new(ExoticDims { i: 2 }, &mut r), 6, 3, 29),
+        ),
+        (
+            "shared_operand",
+            reference_vs_optimised!(
+                SharedOperand::<f64>::new(SharedOperandDims { i: 3, h: 4 }, &mut r),
+                6,
+                3,
+                30
+            ),
+        ),
+    ];
+    for (name, e) in checks {
+        assert!(e < 1e-12, "{name}: optimised and reference schedules differ by {e:e}");
+    }
+}
+
+/// The copies compile to the same optimised code as the cells they copy.
+#[test]
+fn copies_emit_the_same_code() {
+    assert_eq!(Lstm::<f32>::SOURCE, rnn::cells::Lstm::<f32>::SOURCE);
+    assert_eq!(Gru::<f32>::SOURCE, rnn::cells::Gru::<f32>::SOURCE);
+    assert_eq!(RnnTanh::<f32>::SOURCE, rnn::cells::RnnTanh::<f32>::SOURCE);
+    assert_eq!(RnnRelu::<f32>::SOURCE, rnn::cells::RnnRelu::<f32>::SOURCE);
+    assert_eq!(Mgu::<f32>::SOURCE, common::cells::Mgu::<f32>::SOURCE);
+    assert_eq!(Elman::<f32>::PLAN, common::cells::Elman::<f32>::PLAN);
+}
