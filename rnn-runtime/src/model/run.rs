@@ -15,7 +15,7 @@ use crate::error::RnnError;
 use crate::float::Float;
 use crate::nn::encoding::{check_ids, embedding_backward, embedding_lookup, one_hot};
 use crate::workspace::{Workspace, array3};
-use ndarray::{Array2, Array3, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 /// What [`SeqModel::loss_and_grad_into`] reports besides the gradients.
 #[derive(Debug, Clone)]
@@ -102,6 +102,21 @@ fn resize3<F: Float>(ws: &mut Workspace<F>, a: &mut Array3<F>, (t, b, w): (usize
 }
 
 impl<F: Float, C: Cell<F>> SeqModel<F, C> {
+    /// Runs the head on the last layer's output `[T, B, D*H]` into `z[T*B, O]`
+    /// (resized with memory from `ws`); returns the output as rows `[T*B, D*H]`.
+    fn head_forward<'o>(
+        &self,
+        out: &'o Array3<F>,
+        ws: &mut Workspace<F>,
+        z: &mut Array2<F>,
+    ) -> Result<ArrayView2<'o, F>, RnnError> {
+        let (t, b, hid) = out.dim();
+        let h = out.view().into_shape_with_order((t * b, hid)).map_err(reshape_err)?;
+        resize2(ws, z, (t * b, self.output_size()));
+        self.head.forward_ws(h, ws, z.view_mut())?;
+        Ok(h)
+    }
+
     /// The first recurrent layer's input `xs[T, B, I]` for `input`, written
     /// out (one-hot rows, embedding rows or a copy of the values).
     ///
@@ -140,13 +155,7 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         let x = cell_input(self.config.encoding, self.embed.as_ref(), input, xs, ws)?;
         self.layers.forward_ws(x, init, ws, out)?;
         let (t, b) = (input.len(), input.batch());
-        let h = out
-            .out
-            .view()
-            .into_shape_with_order((t * b, self.hidden_size()))
-            .map_err(reshape_err)?;
-        resize2(ws, z, (t * b, self.output_size()));
-        self.head.forward_ws(h, ws, z.view_mut())?;
+        self.head_forward(&out.out, ws, z)?;
         scratch.pass = Pass::Inference;
         (scratch.len, scratch.batch) = (t, b);
         scratch
@@ -249,13 +258,7 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         self.layers.forward_train_ws(x, init, ws, trace)?;
         let (t, b) = (trace.len, trace.batch);
         let hid = self.hidden_size();
-        let h = trace
-            .out
-            .view()
-            .into_shape_with_order((t * b, hid))
-            .map_err(reshape_err)?;
-        resize2(ws, z, (t * b, self.output_size()));
-        self.head.forward_ws(h, ws, z.view_mut())?;
+        let h = self.head_forward(&trace.out, ws, z)?;
         resize2(ws, dz, z.dim());
         let (loss, count) = head::loss_grad_into(&self.config, z.view(), target, mask, t, b, dz.view_mut(), y, ws)?;
         grads.zero();
