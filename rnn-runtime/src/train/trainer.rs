@@ -96,7 +96,6 @@ use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::model::{SeqInput, SeqLoss, SeqModel, SeqScratch, SeqTarget};
-use crate::optim::clip::{check_max_norm, clip_coef, params_norm, scale_params};
 use crate::optim::{LrSchedule, Optimizer};
 use std::time::{Duration, Instant};
 
@@ -234,9 +233,6 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
 
     fn step_from(&mut self, start: Instant, batch: &Batch<'_, F>) -> Result<StepStats, RnnError> {
         let step = self.steps + 1;
-        if let Some(max) = self.config.clip_norm {
-            check_max_norm(max)?;
-        }
         if self.config.schedule != LrSchedule::Constant {
             self.optimizer.set_lr(self.config.schedule.lr(self.base_lr, self.steps));
         }
@@ -250,18 +246,16 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
             &mut self.scratch,
         )?;
         check_value(step, "training loss", loss)?;
-        let grad_norm = params_norm(&self.grads);
-        if !grad_norm.is_finite() {
-            check_params(step, "gradient of", &self.grads)?;
-            return Err(RnnError::NonFinite {
-                what: "gradient norm (every gradient is finite; their norm overflows)".into(),
-                step,
-            });
-        }
-        if let Some(coef) = self.config.clip_norm.and_then(|max| clip_coef(grad_norm, max)) {
-            scale_params(&mut self.grads, coef);
-        }
-        self.optimizer.step_params(&mut self.model, &self.grads)?;
+        let grad_norm =
+            self.model
+                .update_with(&mut self.grads, &mut self.optimizer, self.config.clip_norm, |grads| {
+                    check_params(step, "gradient of", grads)
+                        .err()
+                        .unwrap_or_else(|| RnnError::NonFinite {
+                            what: "gradient norm (every gradient is finite; their norm overflows)".into(),
+                            step,
+                        })
+                })?;
         check_params(step, "parameter", &self.model).map_err(|e| match e {
             RnnError::NonFinite { what, step } => RnnError::NonFinite {
                 what: format!("{what} after the update"),

@@ -27,16 +27,30 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         optimizer: &mut O,
         clip_norm: Option<f64>,
     ) -> Result<f64, RnnError> {
+        let step = optimizer.steps_taken();
+        self.update_with(grads, optimizer, clip_norm, |_| RnnError::NonFinite {
+            what: "gradient norm".into(),
+            step,
+        })
+    }
+
+    /// [`SeqModel::apply_gradients`], with `non_finite` making the error
+    /// when the gradient norm is NaN or infinite (given the gradients, to
+    /// name the culprit; nothing is updated then).
+    pub(crate) fn update_with<O: Optimizer<F>>(
+        &mut self,
+        grads: &mut Self,
+        optimizer: &mut O,
+        clip_norm: Option<f64>,
+        non_finite: impl FnOnce(&Self) -> RnnError,
+    ) -> Result<f64, RnnError> {
         self.check_grads(grads)?;
         if let Some(max) = clip_norm {
             check_max_norm(max)?;
         }
         let norm = params_norm(grads);
         if !norm.is_finite() {
-            return Err(RnnError::NonFinite {
-                what: "gradient norm".into(),
-                step: optimizer.steps_taken(),
-            });
+            return Err(non_finite(grads));
         }
         if let Some(coef) = clip_norm.and_then(|max| clip_coef(norm, max)) {
             scale_params(grads, coef);
