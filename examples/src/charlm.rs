@@ -219,13 +219,9 @@ impl Windows {
     }
 
     /// The windows as a training batch: ids in, next ids as targets.
-    pub fn batch<F>(&self) -> Batch<'_, F> {
+    pub fn batch<F: rnn::Float>(&self) -> Batch<'_, F> {
         Batch::new(
-            SeqInput::Tokens {
-                ids: &self.inputs,
-                len: self.seq_len,
-                batch: self.batch,
-            },
+            SeqInput::tokens(&self.inputs, self.seq_len, self.batch),
             SeqTarget::Classes(&self.targets),
         )
     }
@@ -280,7 +276,7 @@ impl<'c> TrainWindows<'c> {
     }
 }
 
-impl<F> BatchSource<F> for TrainWindows<'_> {
+impl<F: rnn::Float> BatchSource<F> for TrainWindows<'_> {
     fn next_batch(&mut self) -> Result<Batch<'_, F>, RnnError> {
         let train = self.corpus.train();
         let n = train.len();

@@ -12,7 +12,7 @@
 //! settings (e.g. one written by PyTorch's `safetensors.torch.save_file`)
 //! is checked by names and shapes alone.
 
-use super::{Activation, Encoding, LossKind, SeqModel, SeqModelConfig};
+use super::{Activation, Dropout, Encoding, LossKind, Pooling, SeqModel, SeqModelConfig};
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
@@ -45,6 +45,13 @@ pub const META_ACTIVATION: &str = "activation";
 pub const META_LOSS: &str = "loss";
 /// Metadata key of the caller's vocabulary (any string, e.g. JSON).
 pub const META_VOCAB: &str = "vocab";
+/// Metadata key of the head's pooling ([`Pooling::name`]; absent: steps).
+pub const META_POOLING: &str = "pooling";
+/// Metadata key of the dropout probabilities, `input,layers,head`
+/// (absent: none).
+pub const META_DROPOUT: &str = "dropout";
+/// Metadata key of the learnable-initial-state flag (absent: false).
+pub const META_LEARN_INIT: &str = "learn_init";
 
 fn ckpt_err(source: &str, message: String) -> RnnError {
     RnnError::Checkpoint {
@@ -86,6 +93,17 @@ impl SeqModelConfig {
         put(META_OUTPUT_SIZE, self.output_size.to_string());
         put(META_ACTIVATION, self.activation.name().to_string());
         put(META_LOSS, self.loss.name().to_string());
+        // Written only when set, so files of models without them stay as before.
+        if self.pooling != Pooling::Steps {
+            put(META_POOLING, self.pooling.name().to_string());
+        }
+        if self.dropout.any() {
+            let d = self.dropout;
+            put(META_DROPOUT, format!("{},{},{}", d.input, d.layers, d.head));
+        }
+        if self.learn_init {
+            put(META_LEARN_INIT, "true".to_string());
+        }
         m
     }
 
@@ -121,6 +139,29 @@ impl SeqModelConfig {
             .ok_or_else(|| ckpt_err(source, format!("unknown activation {:?}", meta[META_ACTIVATION])))?;
         let loss = LossKind::from_name(get(meta, META_LOSS, source)?)
             .ok_or_else(|| ckpt_err(source, format!("unknown loss {:?}", meta[META_LOSS])))?;
+        let pooling = match meta.get(META_POOLING) {
+            None => Pooling::Steps,
+            Some(p) => Pooling::from_name(p).ok_or_else(|| ckpt_err(source, format!("unknown pooling {p:?}")))?,
+        };
+        let dropout = match meta.get(META_DROPOUT) {
+            None => Dropout::default(),
+            Some(d) => {
+                let ps: Vec<f64> = d.split(',').filter_map(|x| x.parse().ok()).collect();
+                match ps[..] {
+                    [input, layers, head] => Dropout { input, layers, head },
+                    _ => {
+                        return Err(ckpt_err(
+                            source,
+                            format!("metadata `{META_DROPOUT}` = {d:?} is not `input,layers,head`"),
+                        ));
+                    }
+                }
+            }
+        };
+        let learn_init = match meta.get(META_LEARN_INIT) {
+            None => false,
+            Some(_) => parse(meta, META_LEARN_INIT, source)?,
+        };
         let config = SeqModelConfig {
             encoding,
             num_layers: parse(meta, META_NUM_LAYERS, source)?,
@@ -128,6 +169,9 @@ impl SeqModelConfig {
             output_size: parse(meta, META_OUTPUT_SIZE, source)?,
             activation,
             loss,
+            pooling,
+            dropout,
+            learn_init,
         };
         config.validate()?;
         Ok(config)

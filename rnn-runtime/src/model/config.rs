@@ -110,14 +110,19 @@ pub enum LossKind {
     /// Softmax cross-entropy of the logits `z` against class ids `[T*B]`
     /// (PyTorch's `F.cross_entropy`, mean over counted positions).
     CrossEntropy,
+    /// Binary cross-entropy of the sigmoid of the logits `z` against
+    /// targets in `[0, 1]`, computed on the logits for stability (PyTorch's
+    /// `F.binary_cross_entropy_with_logits`, mean over counted elements).
+    BinaryCrossEntropy,
 }
 
 impl LossKind {
-    /// The name stored in checkpoints: `mse` or `cross_entropy`.
+    /// The name stored in checkpoints: `mse`, `cross_entropy` or `bce`.
     pub fn name(&self) -> &'static str {
         match self {
             LossKind::Mse => "mse",
             LossKind::CrossEntropy => "cross_entropy",
+            LossKind::BinaryCrossEntropy => "bce",
         }
     }
 
@@ -126,24 +131,106 @@ impl LossKind {
         match name {
             "mse" => Some(LossKind::Mse),
             "cross_entropy" => Some(LossKind::CrossEntropy),
+            "bce" => Some(LossKind::BinaryCrossEntropy),
             _ => None,
         }
     }
 
+    /// Whether the targets are class ids ([`LossKind::CrossEntropy`]) rather
+    /// than values.
+    pub fn takes_classes(&self) -> bool {
+        matches!(self, LossKind::CrossEntropy)
+    }
+
     /// Whether this loss can follow `activation`: `Softmax` +
-    /// `CrossEntropy`, `Identity` + `Mse` and `Sigmoid` + `Mse`.
+    /// `CrossEntropy`, `Identity` + `Mse`, `Sigmoid` + `Mse` and `Sigmoid`
+    /// + `BinaryCrossEntropy`.
     pub const fn accepts(self, activation: Activation) -> bool {
         matches!(
             (activation, self),
             (Activation::Softmax, LossKind::CrossEntropy)
                 | (Activation::Identity, LossKind::Mse)
                 | (Activation::Sigmoid, LossKind::Mse)
+                | (Activation::Sigmoid, LossKind::BinaryCrossEntropy)
         )
     }
 }
 
+/// What the head reads: every step, or one vector per sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooling {
+    /// The head runs at every step: outputs `[T, B, O]`, one target per
+    /// step.
+    #[default]
+    Steps,
+    /// The head runs once per sequence on its last valid step: the forward
+    /// direction's output at `len - 1` and, for a bidirectional model, the
+    /// reverse direction's at 0 (together PyTorch's `h_n` of both
+    /// directions for the shipped cells); one target per sequence.
+    Last,
+    /// The head runs once per sequence on the mean of its outputs over its
+    /// valid steps; one target per sequence.
+    Mean,
+}
+
+impl Pooling {
+    /// The name stored in checkpoints: `steps`, `last` or `mean`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Pooling::Steps => "steps",
+            Pooling::Last => "last",
+            Pooling::Mean => "mean",
+        }
+    }
+
+    /// Parses [`Pooling::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "steps" => Some(Pooling::Steps),
+            "last" => Some(Pooling::Last),
+            "mean" => Some(Pooling::Mean),
+            _ => None,
+        }
+    }
+
+    /// Whether the head sees one vector per sequence.
+    pub fn per_sequence(&self) -> bool {
+        !matches!(self, Pooling::Steps)
+    }
+}
+
+/// Dropout probabilities (PyTorch's inverted dropout: a kept value is
+/// scaled by `1 / (1 - p)` in training; nothing happens in evaluation).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Dropout {
+    /// On the first layer's input (the embedding rows or dense values; a
+    /// one-hot input is written out as vectors when this is set).
+    pub input: f64,
+    /// Between stacked layers, on every layer's output but the last's
+    /// (the `dropout` of PyTorch's `nn.LSTM`).
+    pub layers: f64,
+    /// On what the head reads.
+    pub head: f64,
+}
+
+impl Dropout {
+    /// The same probability everywhere.
+    pub fn all(p: f64) -> Self {
+        Dropout {
+            input: p,
+            layers: p,
+            head: p,
+        }
+    }
+
+    /// Whether any probability is above zero.
+    pub fn any(&self) -> bool {
+        self.input > 0.0 || self.layers > 0.0 || self.head > 0.0
+    }
+}
+
 /// Everything about a [`SeqModel`](super::SeqModel) except the cell's own sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeqModelConfig {
     /// How inputs are encoded.
     pub encoding: Encoding,
@@ -157,6 +244,13 @@ pub struct SeqModelConfig {
     pub activation: Activation,
     /// Training loss (must accept the activation, see [`LossKind::accepts`]).
     pub loss: LossKind,
+    /// Whether the head runs per step or once per sequence.
+    pub pooling: Pooling,
+    /// Dropout probabilities (all 0 by default).
+    pub dropout: Dropout,
+    /// Whether the initial states are parameters (`init.{state}`,
+    /// `[L*D, width]`, broadcast over the batch) rather than zeros.
+    pub learn_init: bool,
 }
 
 impl SeqModelConfig {
@@ -170,6 +264,9 @@ impl SeqModelConfig {
             output_size,
             activation,
             loss,
+            pooling: Pooling::Steps,
+            dropout: Dropout::default(),
+            learn_init: false,
         }
     }
 
@@ -200,6 +297,21 @@ impl SeqModelConfig {
         SeqModelConfig { bidirectional, ..self }
     }
 
+    /// With the head reading `pooling`.
+    pub fn pooling(self, pooling: Pooling) -> Self {
+        SeqModelConfig { pooling, ..self }
+    }
+
+    /// With these dropout probabilities.
+    pub fn dropout(self, dropout: Dropout) -> Self {
+        SeqModelConfig { dropout, ..self }
+    }
+
+    /// With (or without) learnable initial states.
+    pub fn learn_init(self, learn_init: bool) -> Self {
+        SeqModelConfig { learn_init, ..self }
+    }
+
     /// Checks the settings: at least one layer, non-zero sizes, and an
     /// activation the loss accepts. Errors are [`RnnError::Invalid`].
     pub fn validate(&self) -> Result<(), RnnError> {
@@ -223,9 +335,18 @@ impl SeqModelConfig {
             }
             _ => {}
         }
+        for (what, p) in [
+            ("input", self.dropout.input),
+            ("layers", self.dropout.layers),
+            ("head", self.dropout.head),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(RnnError::Invalid(format!("{what} dropout must be in [0, 1), got {p}")));
+            }
+        }
         if !self.loss.accepts(self.activation) {
             return Err(RnnError::Invalid(format!(
-                "loss `{}` cannot follow activation `{}`: use softmax with cross_entropy, or identity or sigmoid with mse",
+                "loss `{}` cannot follow activation `{}`: use softmax with cross_entropy, identity or sigmoid with mse, or sigmoid with bce",
                 self.loss.name(),
                 self.activation.name()
             )));

@@ -27,7 +27,7 @@
 //! gradient are those of a PyTorch loop that detaches what it feeds back.
 
 use super::generate::{Generator, check_token_head};
-use super::{SeqInput, SeqInputBuf, SeqModel, SeqOutcome, SeqTarget};
+use super::{SeqData, SeqInput, SeqInputBuf, SeqModel, SeqOutcome, SeqTarget};
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
@@ -161,13 +161,13 @@ pub fn feedback_input<F: Float, C: Cell<F>, R: Rng + ?Sized>(
     let own = |input: &SeqInput<'_, F>| -> Result<SeqInputBuf<F>, RnnError> {
         // Encoding checks ids and widths before anything is built.
         model.encode(input)?;
-        Ok(match *input {
-            SeqInput::Tokens { ids, len, batch } => SeqInputBuf::Tokens {
+        Ok(match input.data() {
+            SeqData::Tokens { ids, len, batch } => SeqInputBuf::Tokens {
                 ids: ids.to_vec(),
                 len,
                 batch,
             },
-            SeqInput::Values(xs) => SeqInputBuf::Values(xs.as_standard_layout().into_owned()),
+            SeqData::Values(xs) => SeqInputBuf::Values(xs.as_standard_layout().into_owned()),
         })
     };
     let teacher_prob = match mode {

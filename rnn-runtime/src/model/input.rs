@@ -1,15 +1,16 @@
 //! Inputs and targets of a batch of sequences, time-major: token ids
-//! `[T*B]` or values `[T, B, width]` in, class ids `[T*B]` or values
-//! `[T, B, O]` as targets, and time slices of both (for truncated BPTT).
+//! `[T*B]` or values `[T, B, width]` in, with the length of each sequence
+//! when they differ; class ids or values as targets, per step or per
+//! sequence; and time slices of both (for truncated BPTT).
 
 use crate::error::RnnError;
 use crate::float::Float;
-use ndarray::{Array3, ArrayView3, s};
+use ndarray::{Array3, ArrayView2, ArrayView3, s};
 use std::ops::Range;
 
-/// A batch of input sequences, time-major.
+/// The data of a batch of input sequences, time-major.
 #[derive(Debug, Clone, Copy)]
-pub enum SeqInput<'a, F> {
+pub enum SeqData<'a, F> {
     /// Token ids, `ids[t * batch + b]` (for [`Encoding::OneHot`](super::Encoding::OneHot) and
     /// [`Encoding::Embedding`](super::Encoding::Embedding)).
     Tokens {
@@ -24,22 +25,122 @@ pub enum SeqInput<'a, F> {
     Values(ArrayView3<'a, F>),
 }
 
+/// A batch of input sequences, time-major, padded to `T` steps, with the
+/// length of each sequence when they differ.
+///
+/// ```
+/// use rnn_runtime::model::SeqInput;
+/// let ids = [3, 1, 4, 1, 5, 9];
+/// let input = SeqInput::<f32>::tokens(&ids, 3, 2).with_lengths(&[3, 2]);
+/// assert_eq!((input.len(), input.batch()), (3, 2));
+/// assert!(input.has_lengths() && input.length(1) == 2);
+/// assert!(input.is_valid(1, 1) && !input.is_valid(2, 1));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SeqInput<'a, F> {
+    data: SeqData<'a, F>,
+    /// The lengths of the whole sequences this input was cut from.
+    lengths: Option<&'a [usize]>,
+    /// The first step of this input in those sequences ([`SeqInput::slice_time`]).
+    start: usize,
+    /// The number of steps of the input the lengths were given with.
+    full: usize,
+}
+
 impl<'a, F: Float> SeqInput<'a, F> {
     /// Token ids `[len * batch]`, time-major.
     pub fn tokens(ids: &'a [usize], len: usize, batch: usize) -> Self {
-        SeqInput::Tokens { ids, len, batch }
+        SeqInput {
+            data: SeqData::Tokens { ids, len, batch },
+            lengths: None,
+            start: 0,
+            full: 0,
+        }
     }
 
     /// Values `[T, B, width]`.
     pub fn values(xs: ArrayView3<'a, F>) -> Self {
-        SeqInput::Values(xs)
+        SeqInput {
+            data: SeqData::Values(xs),
+            lengths: None,
+            start: 0,
+            full: 0,
+        }
+    }
+
+    /// With the length of each sequence (`[B]`, any order, each at most
+    /// `T`): sequence `b` is steps `0..lengths[b]`, the rest is padding
+    /// (PyTorch's `pack_padded_sequence` with `enforce_sorted=False`).
+    pub fn with_lengths(self, lengths: &'a [usize]) -> Self {
+        SeqInput {
+            lengths: Some(lengths),
+            start: 0,
+            full: self.len(),
+            ..self
+        }
+    }
+
+    /// The data.
+    pub fn data(&self) -> SeqData<'a, F> {
+        self.data
+    }
+
+    /// Whether the sequences have lengths (`false`: every sequence has `T`
+    /// steps).
+    pub fn has_lengths(&self) -> bool {
+        self.lengths.is_some()
+    }
+
+    /// The length of sequence `b` within this input (`T` without lengths;
+    /// in a time slice, the part of the sequence inside the slice).
+    pub fn length(&self, b: usize) -> usize {
+        self.lengths.map_or(self.len(), |l| {
+            l[b].clamp(self.start, self.start + self.len()) - self.start
+        })
+    }
+
+    /// Writes the length of every sequence into `out` (emptied first), or
+    /// leaves it empty without lengths; returns whether there are lengths.
+    pub fn lengths_into(&self, out: &mut Vec<usize>) -> bool {
+        out.clear();
+        match self.lengths {
+            None => false,
+            Some(l) => {
+                out.extend((0..l.len()).map(|b| self.length(b)));
+                true
+            }
+        }
+    }
+
+    /// Whether step `t` of sequence `b` is data, not padding.
+    pub fn is_valid(&self, t: usize, b: usize) -> bool {
+        t < self.length(b)
+    }
+
+    /// Checks the lengths: `[B]`, each at most `T`.
+    ///
+    /// Errors: [`RnnError::Shape`] for a count other than `B`,
+    /// [`RnnError::Invalid`] for a length above `T`.
+    pub fn check_lengths(&self) -> Result<(), RnnError> {
+        if let Some(l) = self.lengths {
+            if l.len() != self.batch() {
+                return Err(RnnError::shape("sequence lengths [B]", &[self.batch()], &[l.len()]));
+            }
+            if let Some((b, &n)) = l.iter().enumerate().find(|&(_, &n)| n > self.full) {
+                return Err(RnnError::Invalid(format!(
+                    "sequence {b} has length {n}, longer than the {} steps of the batch",
+                    self.full
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Sequence length `T`.
     pub fn len(&self) -> usize {
-        match self {
-            SeqInput::Tokens { len, .. } => *len,
-            SeqInput::Values(xs) => xs.shape()[0],
+        match &self.data {
+            SeqData::Tokens { len, .. } => *len,
+            SeqData::Values(xs) => xs.shape()[0],
         }
     }
 
@@ -50,31 +151,38 @@ impl<'a, F: Float> SeqInput<'a, F> {
 
     /// Batch size `B`.
     pub fn batch(&self) -> usize {
-        match self {
-            SeqInput::Tokens { batch, .. } => *batch,
-            SeqInput::Values(xs) => xs.shape()[1],
+        match &self.data {
+            SeqData::Tokens { batch, .. } => *batch,
+            SeqData::Values(xs) => xs.shape()[1],
         }
     }
 
-    /// Steps `range` of every sequence (the batch is kept).
+    /// Steps `range` of every sequence (the batch is kept; lengths become
+    /// the part of each sequence inside the range).
     ///
     /// Errors: [`RnnError::Invalid`] if the range runs past `T` or the ids
     /// are not `[T * B]`.
     pub fn slice_time(&self, range: Range<usize>) -> Result<SeqInput<'a, F>, RnnError> {
         check_range(&range, self.len())?;
-        match *self {
-            SeqInput::Tokens { ids, len, batch } => {
+        let data = match self.data {
+            SeqData::Tokens { ids, len, batch } => {
                 if ids.len() != len * batch {
                     return Err(RnnError::shape("token ids [T*B]", &[len * batch], &[ids.len()]));
                 }
-                Ok(SeqInput::Tokens {
+                SeqData::Tokens {
                     ids: &ids[range.start * batch..range.end * batch],
                     len: range.len(),
                     batch,
-                })
+                }
             }
-            SeqInput::Values(xs) => Ok(SeqInput::Values(xs.slice_move(s![range, .., ..]))),
-        }
+            SeqData::Values(xs) => SeqData::Values(xs.slice_move(s![range.clone(), .., ..])),
+        };
+        Ok(SeqInput {
+            data,
+            lengths: self.lengths,
+            start: self.start + range.start,
+            full: self.full,
+        })
     }
 }
 
@@ -99,23 +207,26 @@ impl<F: Float> SeqInputBuf<F> {
     /// A borrowed view.
     pub fn view(&self) -> SeqInput<'_, F> {
         match self {
-            SeqInputBuf::Tokens { ids, len, batch } => SeqInput::Tokens {
-                ids,
-                len: *len,
-                batch: *batch,
-            },
-            SeqInputBuf::Values(xs) => SeqInput::Values(xs.view()),
+            SeqInputBuf::Tokens { ids, len, batch } => SeqInput::tokens(ids, *len, *batch),
+            SeqInputBuf::Values(xs) => SeqInput::values(xs.view()),
         }
     }
 }
 
-/// Training targets for a batch, time-major.
+/// Training targets for a batch: one per step (time-major) or, for a
+/// model whose head pools each sequence ([`Pooling`](super::Pooling)), one
+/// per sequence.
 #[derive(Debug, Clone, Copy)]
 pub enum SeqTarget<'a, F> {
-    /// Class ids `[T * B]` (for [`LossKind::CrossEntropy`](super::LossKind::CrossEntropy)).
+    /// Class ids (for [`LossKind::CrossEntropy`](super::LossKind::CrossEntropy)):
+    /// `[T * B]` per step, `[B]` per sequence.
     Classes(&'a [usize]),
-    /// Values `[T, B, O]` (for [`LossKind::Mse`](super::LossKind::Mse)).
+    /// Values per step `[T, B, O]` (for [`LossKind::Mse`](super::LossKind::Mse)
+    /// and [`LossKind::BinaryCrossEntropy`](super::LossKind::BinaryCrossEntropy)).
     Values(ArrayView3<'a, F>),
+    /// Values per sequence `[B, O]` (for a pooled head with MSE or binary
+    /// cross-entropy).
+    Sequences(ArrayView2<'a, F>),
 }
 
 impl<'a, F: Float> SeqTarget<'a, F> {
@@ -131,6 +242,9 @@ impl<'a, F: Float> SeqTarget<'a, F> {
                 check_range(&range, ys.shape()[0])?;
                 Ok(SeqTarget::Values(ys.slice_move(s![range, .., ..])))
             }
+            SeqTarget::Sequences(_) => Err(RnnError::Invalid(
+                "targets per sequence have no time axis to slice".into(),
+            )),
         }
     }
 }

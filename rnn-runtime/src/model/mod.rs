@@ -46,6 +46,7 @@ use crate::nn::linear::Linear;
 use crate::params::Params;
 use ndarray::{Array2, Array3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 mod checkpoint;
 mod config;
@@ -60,13 +61,14 @@ mod scratch;
 mod tests;
 
 pub use checkpoint::{
-    META_ACTIVATION, META_BIDIRECTIONAL, META_CELL, META_EMBED_DIM, META_ENCODING, META_HIDDEN_SIZE, META_INPUT_WIDTH,
-    META_LOSS, META_NUM_LAYERS, META_OUTPUT_SIZE, META_VOCAB, META_VOCAB_SIZE,
+    META_ACTIVATION, META_BIDIRECTIONAL, META_CELL, META_DROPOUT, META_EMBED_DIM, META_ENCODING, META_HIDDEN_SIZE,
+    META_INPUT_WIDTH, META_LEARN_INIT, META_LOSS, META_NUM_LAYERS, META_OUTPUT_SIZE, META_POOLING, META_VOCAB,
+    META_VOCAB_SIZE,
 };
-pub use config::{Activation, Encoding, LossKind, SeqModelConfig};
+pub use config::{Activation, Dropout, Encoding, LossKind, Pooling, SeqModelConfig};
 pub use feedback::{FeedMode, TeacherSchedule};
 pub use generate::{Generator, generate};
-pub use input::{SeqInput, SeqInputBuf, SeqTarget};
+pub use input::{SeqData, SeqInput, SeqInputBuf, SeqTarget};
 pub use run::{SeqLoss, SeqOutcome};
 pub use scratch::SeqScratch;
 
@@ -76,6 +78,8 @@ pub const EMBED_PREFIX: &str = "embed.";
 pub const RNN_PREFIX: &str = "rnn.";
 /// Prefix of the output head's parameter names (`head.weight`, `head.bias`).
 pub const HEAD_PREFIX: &str = "head.";
+/// Prefix of the learnable initial states' names (`init.h`, `init.c`).
+pub const INIT_PREFIX: &str = "init.";
 
 /// Input encoding, recurrent layers, linear head, activation and loss (see
 /// the [module docs](self)).
@@ -187,6 +191,16 @@ pub struct SeqModel<F: Float, C: Cell<F>> {
     embed: Option<Array2<F>>,
     layers: Layers<F, C>,
     head: Linear<F>,
+    /// Learnable initial states `init.{state}` `[L*D, width]`, one per cell
+    /// state, when [`SeqModelConfig::learn_init`] is set; else empty.
+    init: Vec<Array2<F>>,
+    /// Whether passes apply dropout ([`SeqModel::set_training`]).
+    training: bool,
+    /// Seed of the dropout masks ([`crate::nn::dropout::pass_rng`]).
+    dropout_seed: u64,
+    /// Dropout passes run so far: pass `k` draws its masks from
+    /// `pass_rng(dropout_seed, k)`.
+    dropout_pass: AtomicU64,
 }
 
 impl<F: Float, C: Cell<F>> Clone for SeqModel<F, C> {
@@ -196,6 +210,10 @@ impl<F: Float, C: Cell<F>> Clone for SeqModel<F, C> {
             embed: self.embed.clone(),
             layers: self.layers.clone(),
             head: self.head.clone(),
+            init: self.init.clone(),
+            training: self.training,
+            dropout_seed: self.dropout_seed,
+            dropout_pass: AtomicU64::new(self.dropout_pass.load(Ordering::Relaxed)),
         }
     }
 }
@@ -220,6 +238,7 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         config.validate()?;
         let dims = C::with_input_size(dims, config.encoding.input_width())?;
         let (l, b) = (config.num_layers, config.bidirectional);
+        let mut dropout_seed = 0;
         let (embed, layers, head) = match rng {
             Some(rng) => {
                 let embed = match config.encoding {
@@ -230,6 +249,11 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
                 };
                 let layers = Layers::new(dims, l, b, rng)?;
                 let head = Linear::new(layers.output_size(), config.output_size, rng);
+                // Drawn last, and only with dropout, so that models without
+                // it draw exactly what they always did.
+                if config.dropout.any() {
+                    dropout_seed = rng.random::<u64>();
+                }
                 (embed, layers, head)
             }
             None => {
@@ -250,11 +274,22 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
                 config.encoding.input_width()
             )));
         }
+        // Learned initial states start at zero (the usual default state).
+        let rows = layers.cells().len();
+        let init = if config.learn_init {
+            layers.state_sizes().iter().map(|&w| Array2::zeros((rows, w))).collect()
+        } else {
+            Vec::new()
+        };
         Ok(SeqModel {
             config,
             embed,
             layers,
             head,
+            init,
+            training: true,
+            dropout_seed,
+            dropout_pass: AtomicU64::new(0),
         })
     }
 
@@ -293,6 +328,10 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
             embed: self.embed.as_ref().map(|e| Array2::zeros(e.raw_dim())),
             layers: self.layers.zeros_like(),
             head: Linear::zeros(self.head.in_features(), self.head.out_features()),
+            init: self.init.iter().map(|a| Array2::zeros(a.raw_dim())).collect(),
+            training: self.training,
+            dropout_seed: self.dropout_seed,
+            dropout_pass: AtomicU64::new(0),
         }
     }
 
@@ -305,6 +344,45 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         self.layers.fill_zero();
         self.head.weight.fill(F::zero());
         self.head.bias.fill(F::zero());
+        for a in &mut self.init {
+            a.fill(F::zero());
+        }
+    }
+
+    /// Whether passes apply dropout (`true` after building, as in PyTorch).
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// Training mode (`true`: dropout masks are drawn and applied) or
+    /// evaluation mode (`false`: dropout is the identity), like PyTorch's
+    /// `module.train(mode)`. Models without dropout behave the same either way.
+    pub fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    /// The dropout seed and the number of dropout passes run: pass `k`
+    /// draws its masks from [`pass_rng`](crate::nn::dropout::pass_rng)`(seed, k)`.
+    pub fn dropout_state(&self) -> (u64, u64) {
+        (self.dropout_seed, self.dropout_pass.load(Ordering::Relaxed))
+    }
+
+    /// Sets the dropout seed and pass counter (to replay a pass's masks, or
+    /// to resume a run where it stopped).
+    pub fn set_dropout_state(&mut self, seed: u64, passes: u64) {
+        self.dropout_seed = seed;
+        self.dropout_pass.store(passes, Ordering::Relaxed);
+    }
+
+    /// The learnable initial states `[L*D, width]`, one per cell state
+    /// (empty unless [`SeqModelConfig::learn_init`]).
+    pub fn initial_states(&self) -> &[Array2<F>] {
+        &self.init
+    }
+
+    /// The learnable initial states, mutably.
+    pub fn initial_states_mut(&mut self) -> &mut [Array2<F>] {
+        &mut self.init
     }
 
     /// The settings the model was built with.
@@ -364,9 +442,15 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         self.layers.zero_state(batch)
     }
 
+    /// The name of learnable initial state `k`: `init.{state name}`.
+    fn init_name(k: usize) -> String {
+        format!("{INIT_PREFIX}{}", C::STATE_NAMES.get(k).copied().unwrap_or("state"))
+    }
+
     /// Every parameter with its `state_dict` name, in a fixed order:
-    /// `embed.weight` (if any), the layers' `rnn.*` in PyTorch order, then
-    /// `head.weight`, `head.bias`.
+    /// `embed.weight` (if any), the layers' `rnn.*` in PyTorch order,
+    /// `head.weight`, `head.bias`, then the learnable initial states
+    /// `init.{state}` (if any).
     pub fn named_params(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
         let mut out = Vec::new();
         if let Some(e) = &self.embed {
@@ -384,6 +468,9 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
                 .into_iter()
                 .map(|(n, v)| (format!("{HEAD_PREFIX}{n}"), v)),
         );
+        for (k, a) in self.init.iter().enumerate() {
+            out.push((Self::init_name(k), a.view().into_dyn()));
+        }
         out
     }
 
@@ -405,6 +492,9 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
                 .into_iter()
                 .map(|(n, v)| (format!("{HEAD_PREFIX}{n}"), v)),
         );
+        for (k, a) in self.init.iter_mut().enumerate() {
+            out.push((Self::init_name(k), a.view_mut().into_dyn()));
+        }
         out
     }
 
@@ -418,7 +508,9 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         let same = grads.config == self.config
             && grads.embed.as_ref().map(|e| e.dim()) == self.embed.as_ref().map(|e| e.dim())
             && grads.head.weight.dim() == self.head.weight.dim()
-            && grads.head.bias.dim() == self.head.bias.dim();
+            && grads.head.bias.dim() == self.head.bias.dim()
+            && grads.init.len() == self.init.len()
+            && grads.init.iter().zip(&self.init).all(|(g, p)| g.dim() == p.dim());
         if !same {
             return Err(RnnError::Invalid(format!(
                 "gradient model {grads:?} does not have the shape of the model {self:?}"
@@ -441,7 +533,7 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
 
 impl<F: Float, C: Cell<F>> Params<F> for SeqModel<F, C> {
     fn param_count(&self) -> usize {
-        usize::from(self.embed.is_some()) + self.layers.param_count() + self.head.param_count()
+        usize::from(self.embed.is_some()) + self.layers.param_count() + self.head.param_count() + self.init.len()
     }
 
     fn param(&self, k: usize) -> ArrayViewD<'_, F> {
@@ -449,6 +541,7 @@ impl<F: Float, C: Cell<F>> Params<F> for SeqModel<F, C> {
             Part::Embed => self.embed.as_ref().expect("located").view().into_dyn(),
             Part::Layers(j) => self.layers.param(j),
             Part::Head(j) => self.head.param(j),
+            Part::Init(j) => self.init[j].view().into_dyn(),
         }
     }
 
@@ -457,6 +550,7 @@ impl<F: Float, C: Cell<F>> Params<F> for SeqModel<F, C> {
             Part::Embed => self.embed.as_mut().expect("located").view_mut().into_dyn(),
             Part::Layers(j) => self.layers.param_mut(j),
             Part::Head(j) => self.head.param_mut(j),
+            Part::Init(j) => self.init[j].view_mut().into_dyn(),
         }
     }
 
@@ -465,6 +559,7 @@ impl<F: Float, C: Cell<F>> Params<F> for SeqModel<F, C> {
             Part::Embed => format!("{EMBED_PREFIX}weight"),
             Part::Layers(j) => format!("{RNN_PREFIX}{}", self.layers.param_name(j)),
             Part::Head(j) => format!("{HEAD_PREFIX}{}", self.head.param_name(j)),
+            Part::Init(j) => Self::init_name(j),
         }
     }
 }
@@ -474,6 +569,7 @@ enum Part {
     Embed,
     Layers(usize),
     Head(usize),
+    Init(usize),
 }
 
 impl<F: Float, C: Cell<F>> SeqModel<F, C> {
@@ -481,12 +577,15 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
     fn locate(&self, k: usize) -> Part {
         let e = usize::from(self.embed.is_some());
         let l = self.layers.param_count();
+        let h = self.head.param_count();
         if k < e {
             Part::Embed
         } else if k < e + l {
             Part::Layers(k - e)
-        } else {
+        } else if k < e + l + h {
             Part::Head(k - e - l)
+        } else {
+            Part::Init(k - e - l - h)
         }
     }
 }

@@ -42,8 +42,22 @@ pub struct SeqScratch<F> {
     pub(super) dz: Array2<F>,
     /// The sigmoid's outputs, for MSE after a sigmoid.
     pub(super) y: Array2<F>,
-    /// `dL/dh`, the gradient of the last layer's output `[T*B, D*H]`.
+    /// `dL/dh`, the gradient of what the head reads `[T*B or B, D*H]`.
     pub(super) dh: Array2<F>,
+    /// `dL/dh` of the layers' whole output `[T, B, D*H]` when the head pools.
+    pub(super) dh_full: Array3<F>,
+    /// The pooled rows `[B, D*H]` a pooling head reads.
+    pub(super) pooled: Array2<F>,
+    /// What the head reads after head dropout.
+    pub(super) head_in: Array2<F>,
+    /// The dropout masks of the input and of the head's input.
+    pub(super) in_mask: Vec<F>,
+    pub(super) head_mask: Vec<F>,
+    /// The learned initial states broadcast over the batch.
+    pub(super) init_buf: Vec<Array3<F>>,
+    /// The sequences' lengths and the per-step loss mask they give.
+    pub(super) lengths: Vec<usize>,
+    pub(super) mask: Vec<bool>,
     pub(super) step_grad_norms: Vec<f64>,
     pub(super) pass: Pass,
     pub(super) len: usize,
@@ -64,6 +78,14 @@ impl<F: Float> SeqScratch<F> {
             dz: empty2(),
             y: empty2(),
             dh: empty2(),
+            dh_full: Array3::from_shape_vec((0, 0, 0), Vec::new()).expect("empty"),
+            pooled: empty2(),
+            head_in: empty2(),
+            in_mask: Vec::new(),
+            head_mask: Vec::new(),
+            init_buf: Vec::new(),
+            lengths: Vec::new(),
+            mask: Vec::new(),
             step_grad_norms: Vec::new(),
             pass: Pass::None,
             len: 0,
@@ -90,8 +112,18 @@ impl<F: Float> SeqScratch<F> {
         &self.step_grad_norms
     }
 
+    /// After [`SeqModel::loss_and_grad_ws`](super::SeqModel::loss_and_grad_ws):
+    /// the gradient of the loss with respect to the initial states the pass
+    /// started from, one `[L*D, B, width]` per cell state.
+    pub fn init_grads(&self) -> &[Array3<F>] {
+        match self.pass {
+            Pass::Training => &self.input_grads.d_init,
+            _ => &[],
+        }
+    }
+
     /// The head's output before the activation of the last pass, `[T*B, O]`
-    /// (time-major rows).
+    /// (time-major rows), or `[B, O]` for a head that pools each sequence.
     pub fn logits(&self) -> ndarray::ArrayView2<'_, F> {
         self.z.view()
     }

@@ -4,6 +4,7 @@ use super::*;
 use crate::optim::{Adam, AdamConfig};
 use crate::testing::{Kind, TestDims, TestRnn};
 use ndarray::{Array3, Axis};
+use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::BTreeMap;
@@ -54,15 +55,16 @@ impl Case {
     fn target(&self, loss: LossKind) -> SeqTarget<'_, f64> {
         match loss {
             LossKind::CrossEntropy => SeqTarget::Classes(&self.classes),
-            LossKind::Mse => SeqTarget::Values(self.ys.view()),
+            LossKind::Mse | LossKind::BinaryCrossEntropy => SeqTarget::Values(self.ys.view()),
         }
     }
 }
 
-const HEADS: [(Activation, LossKind); 3] = [
+const HEADS: [(Activation, LossKind); 4] = [
     (Activation::Softmax, LossKind::CrossEntropy),
     (Activation::Identity, LossKind::Mse),
     (Activation::Sigmoid, LossKind::Mse),
+    (Activation::Sigmoid, LossKind::BinaryCrossEntropy),
 ];
 
 fn encodings() -> [Encoding; 3] {
@@ -644,4 +646,153 @@ fn the_scratch_path_matches_the_plain_one_and_reuses_its_memory() {
             );
         }
     }
+}
+
+/// Central differences of `loss` with respect to every parameter of
+/// `model`, checked against `grads`; `prepare` runs before each evaluation
+/// (to replay a dropout pass).
+fn check_grads_fd(what: &str, model: &M, grads: &M, prepare: &dyn Fn(&mut M), loss: &dyn Fn(&M) -> f64) {
+    let eps = 1e-6;
+    let analytic = grads.named_params();
+    for (p, (name, g)) in analytic.iter().enumerate() {
+        for k in 0..g.len() {
+            let at = |d: f64| {
+                let mut m = model.clone();
+                *m.named_params_mut()[p].1.iter_mut().nth(k).unwrap() += d;
+                prepare(&mut m);
+                loss(&m)
+            };
+            let num = (at(eps) - at(-eps)) / (2.0 * eps);
+            let ana = *g.iter().nth(k).unwrap();
+            assert!(
+                (num - ana).abs() <= 1e-7 * (1.0 + num.abs()),
+                "{what} {name}[{k}]: numeric {num} vs analytic {ana}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pooled_heads_dropout_and_learned_states_match_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let (t, b, out) = (4, 3, 2);
+    let heads = [
+        (Activation::Softmax, LossKind::CrossEntropy),
+        (Activation::Identity, LossKind::Mse),
+        (Activation::Sigmoid, LossKind::BinaryCrossEntropy),
+    ];
+    for (e, enc) in encodings().into_iter().enumerate() {
+        for (h, &(act, loss)) in heads.iter().enumerate() {
+            for pooling in [Pooling::Last, Pooling::Mean, Pooling::Steps] {
+                let bidir = (e + h) % 2 == 0;
+                let dropout = Dropout {
+                    input: if enc.is_tokens() && e == 0 { 0.0 } else { 0.3 },
+                    layers: 0.0,
+                    head: 0.25,
+                };
+                let cfg = SeqModelConfig::new(enc, out, act, loss)
+                    .layers(2)
+                    .bidirectional(bidir)
+                    .pooling(pooling)
+                    .dropout(dropout)
+                    .learn_init(true);
+                let mut model = M::new(dims(3, Kind::Tanh), cfg, &mut rng).unwrap();
+                // A learned initial state away from zero.
+                for a in model.initial_states_mut() {
+                    a.mapv_inplace(|_| 0.5 * (rng.random::<f64>() - 0.5));
+                }
+                let case = Case::new(&mut rng, t, b, 4, 3, out);
+                let input = case.input(enc, t, b);
+                let seq_classes: Vec<usize> = (0..b).map(|i| i % out).collect();
+                let seq_values = ndarray::Array2::from_shape_fn((b, out), |(i, j)| ((i + j) % 2) as f64);
+                let target = match (pooling.per_sequence(), loss) {
+                    (false, _) => case.target(loss),
+                    (true, LossKind::CrossEntropy) => SeqTarget::Classes(&seq_classes),
+                    (true, _) => SeqTarget::Sequences(seq_values.view()),
+                };
+                let seed = model.dropout_state().0;
+                model.set_dropout_state(seed, 5);
+                let (outcome, grads) = model.loss_and_grad(&input, &target, None, &[]).unwrap();
+                // The same pass replayed: the same masks, the same loss.
+                model.set_dropout_state(seed, 5);
+                assert_eq!(model.loss(&input, &target, None, &[]).unwrap(), outcome.loss);
+                let what = format!("{} {:?}+{:?} {:?} bi={bidir}", enc.name(), act, loss, pooling);
+                check_grads_fd(&what, &model, &grads, &|m| m.set_dropout_state(seed, 5), &|m| {
+                    m.loss(&input, &target, None, &[]).unwrap()
+                });
+                // Another pass draws other masks; evaluation mode none.
+                let other = model.loss(&input, &target, None, &[]).unwrap();
+                assert_ne!(other, outcome.loss, "{what}: a new pass, new masks");
+                let mut eval = model.clone();
+                eval.set_training(false);
+                let a = eval.loss(&input, &target, None, &[]).unwrap();
+                assert_eq!(a, eval.loss(&input, &target, None, &[]).unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn init_grads_are_the_gradient_of_the_given_initial_state() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let (t, b) = (4, 2);
+    let cfg = SeqModelConfig::regression(3, 2).layers(2).bidirectional(true);
+    let model = M::new(dims(3, Kind::Leaky), cfg, &mut rng).unwrap();
+    let xs = rand3(&mut rng, (t, b, 3));
+    let ys = rand3(&mut rng, (t, b, 2));
+    let input = SeqInput::values(xs.view());
+    let target = SeqTarget::Values(ys.view());
+    let init: Vec<Array3<f64>> = model.zero_state(b).iter().map(|s| rand3(&mut rng, s.dim())).collect();
+    let (outcome, _) = model.loss_and_grad(&input, &target, None, &init).unwrap();
+    assert_eq!(outcome.init_grads.len(), init.len());
+    let eps = 1e-6;
+    for (k, s) in init.iter().enumerate() {
+        for (idx, _) in s.indexed_iter() {
+            let at = |d: f64| {
+                let mut i2 = init.clone();
+                i2[k][idx] += d;
+                model.loss(&input, &target, None, &i2).unwrap()
+            };
+            let num = (at(eps) - at(-eps)) / (2.0 * eps);
+            let ana = outcome.init_grads[k][idx];
+            assert!(
+                (num - ana).abs() < 1e-7 * (1.0 + num.abs()),
+                "init[{k}]{idx:?}: {num} vs {ana}"
+            );
+        }
+    }
+}
+
+#[test]
+fn last_step_pooling_reads_both_directions_final_outputs() {
+    let mut rng = StdRng::seed_from_u64(14);
+    let (t, b) = (5, 2);
+    let cfg = SeqModelConfig::regression(3, 2)
+        .layers(2)
+        .bidirectional(true)
+        .pooling(Pooling::Last);
+    let model = M::new(dims(4, Kind::Tanh), cfg, &mut rng).unwrap();
+    let xs = rand3(&mut rng, (t, b, 3));
+    let input = SeqInput::values(xs.view());
+    let (y, states) = model.forward(&input, &[]).unwrap();
+    assert_eq!(y.dim(), (1, b, 2));
+    // The head read [h_n forward, h_n reverse] of the last layer (the test
+    // cell's output is its state): z = W [h_f; h_r] + bias.
+    let h = ndarray::concatenate(
+        Axis(1),
+        &[states[0].index_axis(Axis(0), 2), states[0].index_axis(Axis(0), 3)],
+    )
+    .unwrap();
+    let z = model.head().forward(h.view()).unwrap();
+    for (a, e) in y.iter().zip(z.iter()) {
+        assert!((a - e).abs() < 1e-13, "{a} vs {e}");
+    }
+    // Per-step targets are refused, per-sequence ones checked.
+    let ys = rand3(&mut rng, (t, b, 2));
+    assert!(model.loss(&input, &SeqTarget::Values(ys.view()), None, &[]).is_err());
+    let wrong = ndarray::Array2::zeros((b + 1, 2));
+    assert!(matches!(
+        model.loss(&input, &SeqTarget::Sequences(wrong.view()), None, &[]),
+        Err(RnnError::Shape { .. })
+    ));
 }

@@ -3,12 +3,15 @@
 //! plain ndarray tensors and knows nothing of models or training loops.
 //!
 //! - [`linear`]: `y = x W^T + b` (PyTorch's `nn.Linear`);
-//! - [`loss`]: softmax cross-entropy and mean squared error, masked;
+//! - [`loss`]: softmax cross-entropy, binary cross-entropy with logits and
+//!   mean squared error, masked;
+//! - [`dropout`]: inverted dropout masks;
 //! - [`encoding`]: one-hot rows, embedding lookup and its gradient;
 //! - [`sample`]: greedy and temperature sampling from logits;
 //! - [`init`]: initialisers over named parameters (uniform, Xavier,
 //!   orthogonal, forget-gate bias).
 
+pub mod dropout;
 pub mod encoding;
 pub mod init;
 pub mod linear;
@@ -16,5 +19,5 @@ pub mod loss;
 pub mod sample;
 
 pub use linear::Linear;
-pub use loss::{LossGrad, mse, mse_into, softmax_cross_entropy, softmax_cross_entropy_into};
+pub use loss::{LossGrad, bce_with_logits_into, mse, mse_into, softmax_cross_entropy, softmax_cross_entropy_into};
 pub use sample::{argmax, sample_logits};
