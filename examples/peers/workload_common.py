@@ -14,6 +14,26 @@ CONFIGS = {
 }
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
+GOLDEN = 0x9E3779B97F4A7C15
+MASK = (1 << 64) - 1
+# Stream of the sequence lengths of `bench --lengths uniform`.
+LENGTHS_SEED = 7
+
+
+def splitmix(seed, k):
+    """Value k (1-based) of the counter-based SplitMix64 stream `seed`
+    (WORKLOAD.md section 2), as a 64-bit integer."""
+    z = (seed + k * GOLDEN) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def uniform_lengths(t, b):
+    """The lengths of `bench --lengths uniform`: length of sequence k is
+    1 + ((value k+1 of stream 7) >> 40) * T >> 24, uniform in 1..T."""
+    return [1 + (((splitmix(LENGTHS_SEED, k + 1) >> 40) * t) >> 24) for k in range(b)]
+
 
 def time_steps(step):
     """3 warm-ups, then until 2 s or 20 steps (at least 3): median, min ms, reps."""

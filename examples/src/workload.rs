@@ -52,6 +52,24 @@ pub fn stream(seed: u64, n: usize, s: f32) -> Vec<f32> {
     (1..=n as u64).map(|k| value(seed, k, s)).collect()
 }
 
+/// The SplitMix64 stream of the sequence lengths of `bench --lengths uniform`.
+pub const LENGTHS_SEED: u64 = 7;
+
+/// The lengths of `bench --lengths uniform`: sequence `k` (0-based) has
+/// length `1 + ((value k+1 of stream 7) >> 40) * T >> 24`, uniform in
+/// `1..=T` and the same in every language (`examples/peers/workload_common.py`).
+///
+/// ```
+/// let l = rnn_examples::workload::uniform_lengths(64, 32);
+/// assert_eq!(&l[..4], &[25, 2, 58, 38]);
+/// assert!(l.iter().all(|&n| (1..=64).contains(&n)));
+/// ```
+pub fn uniform_lengths(t: usize, b: usize) -> Vec<usize> {
+    (0..b as u64)
+        .map(|k| 1 + (((splitmix64(LENGTHS_SEED, k + 1) >> 40) * t as u64) >> 24) as usize)
+        .collect()
+}
+
 /// The parameter scale `f32(1/sqrt(H))`, computed in f64 and rounded once.
 pub fn param_scale(h: usize) -> f32 {
     (1.0f64 / (h as f64).sqrt()) as f32

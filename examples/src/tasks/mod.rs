@@ -26,6 +26,7 @@
 //! # Ok::<(), rnn::RnnError>(())
 //! ```
 
+pub mod brackets;
 pub mod custom_cell;
 pub mod running_sum;
 pub mod sentence_completion;
