@@ -110,7 +110,7 @@ impl Config {
             ("batch", self.batch),
             ("test_size", self.test_size),
         ])?;
-        if self.max_len < 2 || self.max_len % 2 != 0 {
+        if self.max_len < 2 || !self.max_len.is_multiple_of(2) {
             return Err(RnnError::Invalid(format!(
                 "max_len must be even and at least 2, got {}",
                 self.max_len
@@ -449,7 +449,7 @@ mod tests {
         let b = Strings::random(200, 12, &mut rng);
         assert_eq!(b.ids.len(), 12 * 200);
         for (j, s) in b.strings.iter().enumerate() {
-            assert!(s.len() % 2 == 0 && (2..=12).contains(&s.len()));
+            assert!(s.len().is_multiple_of(2) && (2..=12).contains(&s.len()));
             assert_eq!(b.labels[(j, 0)] == 1.0, is_balanced(s));
             for t in s.len()..12 {
                 assert_eq!(b.ids[t * 200 + j], PAD);
