@@ -95,5 +95,5 @@ pub fn seeded_rng(seed: u64) -> rand::rngs::StdRng {
 #[doc(hidden)]
 pub mod __private {
     pub use rnn_runtime::__private::*;
-    pub use rnn_runtime::model::{Activation, Encoding, LossKind, SeqModel, SeqModelConfig};
+    pub use rnn_runtime::model::{Activation, Dropout, Encoding, LossKind, Pooling, SeqModel, SeqModelConfig};
 }

@@ -1,11 +1,14 @@
 //! `rnn::model!` end to end: models declared in source build the same
 //! parameters and losses as the equivalent hand-built `SeqModel` (same seed),
 //! expose the runtime's whole API, check their sizes when built, save and
-//! load, and learn.
+//! load, and learn; so do models with the optional parts (a pooled head,
+//! dropout, learned initial states, binary cross-entropy).
 
-use ndarray::Array3;
+use ndarray::{Array2, Array3};
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims};
-use rnn::runtime::model::{Activation, Encoding, LossKind, SeqInput, SeqModel, SeqModelConfig, SeqTarget};
+use rnn::runtime::model::{
+    Activation, Dropout, Encoding, LossKind, Pooling, SeqInput, SeqModel, SeqModelConfig, SeqTarget,
+};
 use rnn::runtime::optim::{Adam, AdamConfig};
 use rnn::{Float, RnnError};
 use std::collections::BTreeMap;
@@ -268,6 +271,204 @@ fn char_lm_learns() -> Result<(), RnnError> {
         model.apply_gradients(&mut grads, &mut adam, Some(1.0))?;
     }
     let last = model.loss(&input, &target, None, &[])?;
+    assert!(last < 0.5 * first, "loss {first} -> {last}");
+    Ok(())
+}
+
+rnn::model! {
+    /// Says whether a sequence of numbers sums to more than 0: the last
+    /// step of both directions, dropout at every site, learned initial
+    /// states, binary cross-entropy on one logit.
+    pub model SignOfSum(H) {
+        input: dense(1);
+        cell: Gru { h: H } x 2 bidirectional;
+        head: sigmoid(1);
+        loss: bce;
+        pool: last;
+        dropout: input 0.1, layers 0.2, head 0.1;
+        init: learned;
+    }
+}
+
+rnn::model! {
+    /// The most frequent token of a sequence, from the mean of the steps.
+    pub model Majority(V, H = 12) {
+        input: embedding(V, 6);
+        cell: Lstm { h: H };
+        head: softmax(V);
+        loss: cross_entropy;
+        pool: mean;
+        dropout: head 0.1;
+    }
+}
+
+/// `batch` sequences of `len` numbers in `[-1, 1)` and whether each sums to more than 0 (`[B, 1]`).
+fn sign_of_sum_task(len: usize, batch: usize) -> (Array3<f64>, Array2<f64>) {
+    let xs = rand3(11, (len, batch, 1));
+    let ys = Array2::from_shape_fn((batch, 1), |(b, _)| {
+        (xs.slice(ndarray::s![.., b, 0]).sum() > 0.0) as u8 as f64
+    });
+    (xs, ys)
+}
+
+#[test]
+fn pooled_bce_model_is_the_hand_built_model() -> Result<(), RnnError> {
+    let sizes = SignOfSumSizes { h: 5 };
+    let model = SignOfSum::<f64>::new(sizes, &mut rnn::seeded_rng(4))?;
+    let config = SeqModelConfig::new(
+        Encoding::Dense { width: 1 },
+        1,
+        Activation::Sigmoid,
+        LossKind::BinaryCrossEntropy,
+    )
+    .layers(2)
+    .bidirectional(true)
+    .pooling(Pooling::Last)
+    .dropout(Dropout {
+        input: 0.1,
+        layers: 0.2,
+        head: 0.1,
+    })
+    .learn_init(true);
+    let hand = SeqModel::<f64, Gru<f64>>::new(GruDims { i: 0, h: 5 }, config, &mut rnn::seeded_rng(4))?;
+    assert_eq!(*model.config(), config);
+    assert_eq!(SignOfSum::<f64>::config(sizes), config);
+    assert_eq!(params(&model), params(&hand));
+    assert!(model.named_params().iter().any(|(n, _)| n == "init.h"));
+    // The same seed draws the same dropout masks: the first training pass agrees exactly.
+    assert_eq!(model.dropout_state(), hand.dropout_state());
+    assert!(model.is_training());
+
+    let (xs, ys) = sign_of_sum_task(6, 4);
+    let input = SeqInput::values(xs.view());
+    let target = SeqTarget::Sequences(ys.view());
+    let (ours, our_grads) = model.loss_and_grad(&input, &target, None, &[])?;
+    let (theirs, their_grads) = hand.loss_and_grad(&input, &target, None, &[])?;
+    assert_eq!(ours.loss, theirs.loss);
+    assert_eq!(params(&our_grads), params(&their_grads));
+    let (probs, _) = model.forward(&input, &[])?;
+    assert_eq!(probs.dim(), (1, 4, 1));
+    Ok(())
+}
+
+#[test]
+fn pooled_mean_model_is_the_hand_built_model() -> Result<(), RnnError> {
+    let sizes = MajoritySizes { v: 3 };
+    let model = Majority::<f64>::new(sizes, &mut rnn::seeded_rng(6))?;
+    let config = SeqModelConfig::language_model(Encoding::Embedding { vocab: 3, dim: 6 }, 3)
+        .pooling(Pooling::Mean)
+        .dropout(Dropout {
+            head: 0.1,
+            ..Dropout::default()
+        });
+    let hand = SeqModel::<f64, Lstm<f64>>::new(LstmDims { i: 0, h: 12 }, config, &mut rnn::seeded_rng(6))?;
+    assert_eq!(*model.config(), config);
+    assert_eq!(params(&model), params(&hand));
+    assert!(model.initial_states().is_empty());
+    Ok(())
+}
+
+#[test]
+fn constants_describe_the_optional_parts() {
+    assert_eq!(<SignOfSum>::POOLING, Pooling::Last);
+    assert_eq!(
+        <SignOfSum>::DROPOUT,
+        Dropout {
+            input: 0.1,
+            layers: 0.2,
+            head: 0.1
+        }
+    );
+    const { assert!(<SignOfSum>::LEARN_INIT) };
+    assert_eq!(<SignOfSum>::LOSS, LossKind::BinaryCrossEntropy);
+    assert_eq!(<SignOfSum>::ACTIVATION, Activation::Sigmoid);
+    assert_eq!(
+        <SignOfSum>::DECLARATION.lines().skip(5).collect::<Vec<_>>(),
+        [
+            "    pool: last;",
+            "    dropout: input 0.1, layers 0.2, head 0.1;",
+            "    init: learned;",
+            "}"
+        ]
+    );
+    assert_eq!(<Majority>::POOLING, Pooling::Mean);
+    assert_eq!(
+        <Majority>::DROPOUT,
+        Dropout {
+            head: 0.1,
+            ..Dropout::default()
+        }
+    );
+    const { assert!(!<Majority>::LEARN_INIT) };
+    // Without the optional parts: the runtime's defaults.
+    assert_eq!(<CharLm>::POOLING, Pooling::Steps);
+    assert_eq!(<CharLm>::DROPOUT, Dropout::default());
+    const { assert!(!<CharLm>::LEARN_INIT) };
+    assert_eq!(
+        CharLm::<f32>::config(CharLmSizes { v: 3 }),
+        SeqModelConfig::language_model(Encoding::OneHot { vocab: 3 }, 3).layers(2)
+    );
+}
+
+/// Trains `model` on one fixed batch with Adam; the loss in evaluation mode (no dropout) before and after.
+fn train<C: rnn::Cell<f64>>(
+    model: &mut SeqModel<f64, C>,
+    input: &SeqInput<'_, f64>,
+    target: &SeqTarget<'_, f64>,
+    steps: usize,
+) -> Result<(f64, f64), RnnError> {
+    let mut grads = model.zeros_like();
+    let mut adam = Adam::new(AdamConfig {
+        lr: 0.03,
+        ..AdamConfig::default()
+    })?;
+    model.set_training(false);
+    let first = model.loss(input, target, None, &[])?;
+    model.set_training(true);
+    for _ in 0..steps {
+        model.loss_and_grad_into(input, target, None, &[], &mut grads)?;
+        model.apply_gradients(&mut grads, &mut adam, Some(1.0))?;
+    }
+    model.set_training(false);
+    let last = model.loss(input, target, None, &[])?;
+    Ok((first, last))
+}
+
+#[test]
+fn pooled_bce_model_learns_the_sign_of_a_sum() -> Result<(), RnnError> {
+    let (xs, ys) = sign_of_sum_task(8, 16);
+    assert!(ys.sum() > 3.0 && ys.sum() < 13.0, "both classes: {ys}");
+    let input = SeqInput::values(xs.view());
+    let target = SeqTarget::Sequences(ys.view());
+    let mut model = SignOfSum::<f64>::new(SignOfSumSizes { h: 8 }, &mut rnn::seeded_rng(0))?;
+    let init_before = model.initial_states()[0].clone();
+    let (first, last) = train(&mut model, &input, &target, 80)?;
+    assert!(last < 0.5 * first, "loss {first} -> {last}");
+    // The initial states are parameters, and they were trained.
+    assert_ne!(model.initial_states()[0], init_before);
+    Ok(())
+}
+
+#[test]
+fn pooled_mean_model_learns_the_majority_token() -> Result<(), RnnError> {
+    use rand::Rng;
+    let (len, batch, vocab) = (7, 12, 3);
+    let mut rng = rnn::seeded_rng(9);
+    let ids: Vec<usize> = (0..len * batch).map(|_| rng.random_range(0..vocab)).collect();
+    // Time-major ids: the majority of sequence `b` (ties to the smaller id).
+    let classes: Vec<usize> = (0..batch)
+        .map(|b| {
+            let mut counts = vec![0; vocab];
+            for t in 0..len {
+                counts[ids[t * batch + b]] += 1;
+            }
+            (0..vocab).rev().max_by_key(|&v| counts[v]).unwrap_or(0)
+        })
+        .collect();
+    let input = SeqInput::tokens(&ids, len, batch);
+    let target = SeqTarget::Classes(&classes);
+    let mut model = Majority::<f64>::new(MajoritySizes { v: vocab }, &mut rnn::seeded_rng(0))?;
+    let (first, last) = train(&mut model, &input, &target, 80)?;
     assert!(last < 0.5 * first, "loss {first} -> {last}");
     Ok(())
 }

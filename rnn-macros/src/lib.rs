@@ -31,8 +31,10 @@ pub fn cell(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 }
 
 /// Declares a whole sequence model (input encoding, stacked cells, output
-/// head, loss) and emits a struct over the runtime's `SeqModel`. See the
-/// `rnn` crate for the syntax and an example.
+/// head, loss; optionally a pooled head, dropout and learned initial
+/// states) and emits a struct over the runtime's `SeqModel`. See the `rnn`
+/// crate for the syntax and an example, and `src/model/parse.rs` for the
+/// grammar.
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     model::expand(input.into()).into()

@@ -1,9 +1,11 @@
 //! What the user wrote in `model!`, with a span on every node.
 //!
 //! The parser fills these types and nothing else reads tokens. Names are
-//! not resolved here: an encoding, head or loss is kept as the identifier
-//! the user typed, a size as a symbol or a number, so that
-//! [`check`](super::check) can report every unknown name at its token.
+//! not resolved here: an encoding, head, loss, pooling, dropout site or
+//! initial state is kept as the identifier the user typed, a size as a
+//! symbol or a number, a probability as the number written (range
+//! unchecked), so that [`check`](super::check) can report every mistake at
+//! its token.
 
 use proc_macro2::Span;
 use syn::{Attribute, Ident, Member, Path, Visibility};
@@ -40,18 +42,29 @@ pub enum PartKind {
     Cell,
     Head,
     Loss,
+    Pool,
+    Dropout,
+    Init,
 }
 
 impl PartKind {
-    pub const ALL: [PartKind; 4] = [PartKind::Input, PartKind::Cell, PartKind::Head, PartKind::Loss];
+    /// How many kinds there are (the discriminants are `0..COUNT`).
+    pub const COUNT: usize = 7;
 
-    /// The key as written: `input`, `cell`, `head`, `loss`.
+    /// The parts every model declares.
+    pub const REQUIRED: [PartKind; 4] = [PartKind::Input, PartKind::Cell, PartKind::Head, PartKind::Loss];
+
+    /// The key as written: `input`, `cell`, `head`, `loss`, `pool`,
+    /// `dropout`, `init`.
     pub fn key(self) -> &'static str {
         match self {
             PartKind::Input => "input",
             PartKind::Cell => "cell",
             PartKind::Head => "head",
             PartKind::Loss => "loss",
+            PartKind::Pool => "pool",
+            PartKind::Dropout => "dropout",
+            PartKind::Init => "init",
         }
     }
 
@@ -62,6 +75,9 @@ impl PartKind {
             PartKind::Cell => "cell: Lstm { h: H };",
             PartKind::Head => "head: softmax(V);",
             PartKind::Loss => "loss: cross_entropy;",
+            PartKind::Pool => "pool: last;",
+            PartKind::Dropout => "dropout: 0.2;",
+            PartKind::Init => "init: learned;",
         }
     }
 }
@@ -79,6 +95,9 @@ impl Part {
             PartBody::Cell(_) => PartKind::Cell,
             PartBody::Head(_) => PartKind::Head,
             PartBody::Loss(_) => PartKind::Loss,
+            PartBody::Pool(_) => PartKind::Pool,
+            PartBody::Dropout(_) => PartKind::Dropout,
+            PartBody::Init(_) => PartKind::Init,
         }
     }
 }
@@ -93,6 +112,12 @@ pub enum PartBody {
     Head(Call),
     /// `loss: cross_entropy;`
     Loss(Ident),
+    /// `pool: last;`
+    Pool(Ident),
+    /// `dropout: 0.2;` or `dropout: layers 0.3, head 0.1;`
+    Dropout(DropoutPart),
+    /// `init: learned;`
+    Init(Ident),
 }
 
 /// `name(size, ...)`.
@@ -113,4 +138,21 @@ pub struct CellPart {
     pub layers: Option<(Span, Size)>,
     /// The span of `bidirectional`, if written.
     pub bidirectional: Option<Span>,
+}
+
+/// The body of `dropout:`.
+pub enum DropoutPart {
+    /// `dropout: p;`: the same probability at every site.
+    All(Prob),
+    /// `dropout: site p, ...;`: by site name, in the order written (names
+    /// unchecked, repeats kept).
+    Sites(Vec<(Ident, Prob)>),
+}
+
+/// A probability as written: its value, its text (`0.25`, `-0.1`) and the
+/// span of the literal (with its sign).
+pub struct Prob {
+    pub value: f64,
+    pub text: String,
+    pub span: Span,
 }

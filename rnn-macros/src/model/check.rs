@@ -9,12 +9,20 @@
 //! The rules (the `rnn` crate docs and the README section on `model!` repeat
 //! them):
 //!
-//! - the parts `input`, `cell`, `head` and `loss` each appear exactly once;
+//! - the parts `input`, `cell`, `head` and `loss` each appear exactly once,
+//!   the optional `pool`, `dropout` and `init` at most once;
 //! - encodings: `one_hot(V)`, `embedding(V, D)`, `dense(W)`; heads:
 //!   `identity(O)`, `sigmoid(O)`, `softmax(O)`; losses: `mse`,
-//!   `cross_entropy`;
+//!   `cross_entropy`, `bce`; poolings: `last`, `mean`; initial states:
+//!   `zeros`, `learned`; dropout sites: `input`, `layers`, `head`;
 //! - the head decides the loss: `softmax` with `cross_entropy`, `identity`
-//!   and `sigmoid` with `mse` (the runtime's `LossKind::accepts`);
+//!   and `sigmoid` with `mse`, `sigmoid` with `bce` (the runtime's
+//!   `LossKind::accepts`);
+//! - a dropout probability is in [0, 1), each site is named once, and a
+//!   model of one layer (fixed in the declaration) has no `layers` dropout,
+//!   which would have no effect (also not through `dropout: p;`, which sets
+//!   every site; a layer count bound at build time is the runtime's to
+//!   judge);
 //! - any encoding goes with any loss: token inputs may be regressed on
 //!   (`mse`) and real-valued inputs classified (`dense` with
 //!   `cross_entropy`), and the head's width need not be the vocabulary;
@@ -48,6 +56,12 @@ pub struct Model<'a> {
     pub head: Value,
     pub activation: Activation,
     pub loss: Loss,
+    /// `pool:`, if declared.
+    pub pooling: Option<Pooling>,
+    /// `dropout:`, if declared.
+    pub dropout: Option<Dropout>,
+    /// `init:` (`true` for `learned`), if declared.
+    pub learn_init: Option<bool>,
 }
 
 /// A size bound at build time: header symbol and its field.
@@ -93,6 +107,7 @@ pub enum Activation {
 pub enum Loss {
     Mse,
     CrossEntropy,
+    BinaryCrossEntropy,
 }
 
 impl Loss {
@@ -104,8 +119,33 @@ impl Loss {
             (Activation::Softmax, Loss::CrossEntropy)
                 | (Activation::Identity, Loss::Mse)
                 | (Activation::Sigmoid, Loss::Mse)
+                | (Activation::Sigmoid, Loss::BinaryCrossEntropy)
         )
     }
+}
+
+/// What a pooled head reads (a head at every step is `pool:` left out).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pooling {
+    Last,
+    Mean,
+}
+
+/// The declared dropout: every probability in [0, 1).
+pub struct Dropout {
+    /// Written as one probability for every site (`dropout: p;`).
+    pub same: bool,
+    pub input: Rate,
+    pub layers: Rate,
+    pub head: Rate,
+}
+
+/// A probability at the user's literal (a site left out: 0 at the call
+/// site).
+#[derive(Clone, Copy)]
+pub struct Rate {
+    pub value: f64,
+    pub span: Span,
 }
 
 /// Field name of a size in the sizes struct (`V` -> `v`), at the user's span.
@@ -191,7 +231,7 @@ pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
         used: vec![false; def.sizes.len()],
     };
 
-    let mut first: [Option<&Part>; 4] = [None; 4];
+    let mut first: [Option<&Part>; PartKind::COUNT] = [None; PartKind::COUNT];
     for part in &def.parts {
         let slot = &mut first[part.kind() as usize];
         if slot.is_some() {
@@ -214,6 +254,7 @@ pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
 
     let (mut encoding, mut cell, mut layers, mut bidirectional) = (None, None, None, false);
     let (mut head, mut loss) = (None, None);
+    let (mut pooling, mut dropout, mut learn_init) = (None, None, None);
     for part in &def.parts {
         let is_first = first[part.kind() as usize].is_some_and(|p| std::ptr::eq(p, part));
         match &part.body {
@@ -241,10 +282,28 @@ pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
                     loss = l.map(|l| (l, name.span()));
                 }
             }
+            PartBody::Pool(name) => {
+                let p = resolve_pooling(name, &mut errors);
+                if is_first {
+                    pooling = Some(p);
+                }
+            }
+            PartBody::Dropout(d) => {
+                let r = resolve_dropout(d, &mut errors);
+                if is_first {
+                    dropout = Some((r, d));
+                }
+            }
+            PartBody::Init(name) => {
+                let l = resolve_init(name, &mut errors);
+                if is_first {
+                    learn_init = Some(l);
+                }
+            }
         }
     }
 
-    for kind in PartKind::ALL {
+    for kind in PartKind::REQUIRED {
         if first[kind as usize].is_none() {
             errors.push(
                 def.name.span(),
@@ -260,6 +319,10 @@ pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
 
     if let (Some((Some(activation), width)), Some((loss, span))) = (&head, loss) {
         check_head_loss(*activation, width.as_ref(), loss, span, &mut errors);
+    }
+
+    if let (Some(Value::Fixed(1, _)), Some((_, part))) = (&layers, &dropout) {
+        check_layer_dropout(part, &mut errors);
     }
 
     for (k, (decl, used)) in def.sizes.iter().zip(&scope.used).enumerate() {
@@ -291,6 +354,9 @@ pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
             field: size_field(&d.name),
         })
         .collect();
+    let pooling = pooling.map(|p| p.expect("a pooling is resolved when no error was reported"));
+    let dropout = dropout.map(|(d, _)| d.expect("dropout is resolved when no error was reported"));
+    let learn_init = learn_init.map(|l| l.expect("an initial state is resolved when no error was reported"));
     Ok(Model {
         def,
         bound,
@@ -301,6 +367,9 @@ pub fn check(def: &ModelDef) -> syn::Result<Model<'_>> {
         head,
         activation,
         loss,
+        pooling,
+        dropout,
+        learn_init,
     })
 }
 
@@ -386,12 +455,143 @@ fn resolve_loss(name: &Ident, errors: &mut Errors) -> Option<Loss> {
     match name.to_string().as_str() {
         "mse" => Some(Loss::Mse),
         "cross_entropy" => Some(Loss::CrossEntropy),
+        "bce" => Some(Loss::BinaryCrossEntropy),
         other => {
             errors.push(
                 name.span(),
-                format!("unknown loss `{other}`; expected one of `mse`, `cross_entropy`"),
+                format!("unknown loss `{other}`; expected one of `mse`, `cross_entropy`, `bce`"),
             );
             None
+        }
+    }
+}
+
+fn resolve_pooling(name: &Ident, errors: &mut Errors) -> Option<Pooling> {
+    match name.to_string().as_str() {
+        "last" => Some(Pooling::Last),
+        "mean" => Some(Pooling::Mean),
+        other => {
+            errors.push(
+                name.span(),
+                format!(
+                    "unknown pooling `{other}`; expected `last` or `mean` (leave `pool:` out for a head at every step)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `true` for learned initial states.
+fn resolve_init(name: &Ident, errors: &mut Errors) -> Option<bool> {
+    match name.to_string().as_str() {
+        "zeros" => Some(false),
+        "learned" => Some(true),
+        other => {
+            errors.push(
+                name.span(),
+                format!("unknown initial state `{other}`; expected `zeros` or `learned`"),
+            );
+            None
+        }
+    }
+}
+
+/// A probability in [0, 1).
+fn resolve_rate(p: &Prob, errors: &mut Errors) -> Option<Rate> {
+    if (0.0..1.0).contains(&p.value) {
+        // `-0.0` is in range; emit it as `0.0`.
+        Some(Rate {
+            value: if p.value == 0.0 { 0.0 } else { p.value },
+            span: p.span,
+        })
+    } else {
+        errors.push(
+            p.span,
+            format!(
+                "dropout probability `{}` is not in [0, 1); write one such as `0.2`",
+                p.text
+            ),
+        );
+        None
+    }
+}
+
+/// Every probability in range, every site known and named once.
+fn resolve_dropout(part: &DropoutPart, errors: &mut Errors) -> Option<Dropout> {
+    match part {
+        DropoutPart::All(p) => {
+            let r = resolve_rate(p, errors)?;
+            Some(Dropout {
+                same: true,
+                input: r,
+                layers: r,
+                head: r,
+            })
+        }
+        DropoutPart::Sites(sites) => {
+            let unset = Rate {
+                value: 0.0,
+                span: Span::call_site(),
+            };
+            let mut slots: [Option<Rate>; 3] = [None; 3];
+            let mut ok = true;
+            for (k, (site, p)) in sites.iter().enumerate() {
+                let r = resolve_rate(p, errors);
+                ok &= r.is_some();
+                let slot = match site.to_string().as_str() {
+                    "input" => 0,
+                    "layers" => 1,
+                    "head" => 2,
+                    other => {
+                        errors.push(
+                            site.span(),
+                            format!("unknown dropout site `{other}`; expected one of `input`, `layers`, `head`"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                };
+                if sites[..k].iter().any(|(s, _)| s == site) {
+                    errors.push(site.span(), format!("the `{site}` dropout is given twice; keep one"));
+                    ok = false;
+                } else {
+                    slots[slot] = r;
+                }
+            }
+            let [input, layers, head] = slots.map(|s| s.unwrap_or(unset));
+            ok.then_some(Dropout {
+                same: false,
+                input,
+                layers,
+                head,
+            })
+        }
+    }
+}
+
+/// On a model of one layer (fixed in the declaration), dropout between
+/// layers would do nothing: refuse it where it was written.
+fn check_layer_dropout(part: &DropoutPart, errors: &mut Errors) {
+    let acts = |p: &Prob| p.value > 0.0 && p.value < 1.0;
+    match part {
+        DropoutPart::All(p) if acts(p) => errors.push(
+            p.span,
+            format!(
+                "`dropout: {p};` also drops between stacked layers, which has no effect on a model of one layer; \
+                 name the other sites, `dropout: input {p}, head {p};`, or stack layers with `x N`",
+                p = p.text
+            ),
+        ),
+        DropoutPart::All(_) => {}
+        DropoutPart::Sites(sites) => {
+            if let Some((site, _)) = sites.iter().find(|(s, p)| s == "layers" && acts(p)) {
+                errors.push(
+                    site.span(),
+                    "`layers` dropout acts between stacked layers and has no effect on a model of one layer; \
+                     remove it, or stack layers with `x N`",
+                );
+            }
         }
     }
 }
@@ -450,8 +650,18 @@ fn check_head_loss(activation: Activation, width: Option<&Value>, loss: Loss, sp
             }
             Loss::CrossEntropy => {
                 "`cross_entropy` trains a `softmax` head; write `head: softmax(O);`, \
-                                   or use `loss: mse;` with an `identity` or `sigmoid` head"
+                 or use `loss: mse;` with an `identity` or `sigmoid` head, or `loss: bce;` with a `sigmoid` head"
             }
+            Loss::BinaryCrossEntropy => match activation {
+                Activation::Softmax => {
+                    "`bce` trains a `sigmoid` head; write `head: sigmoid(O);`, \
+                     or use `loss: cross_entropy;` with a `softmax` head"
+                }
+                Activation::Identity | Activation::Sigmoid => {
+                    "`bce` trains a `sigmoid` head; write `head: sigmoid(O);`, \
+                     or use `loss: mse;` with an `identity` head"
+                }
+            },
         };
         errors.push(span, msg);
         return;
@@ -460,7 +670,7 @@ fn check_head_loss(activation: Activation, width: Option<&Value>, loss: Loss, sp
         errors.push(
             *span,
             "a softmax over 1 class is always 1 and cannot learn; give one output per class (at least 2), \
-             or use `head: sigmoid(1);` with `loss: mse;` for a yes/no output",
+             or use `head: sigmoid(1);` with `loss: bce;` for a yes/no output",
         );
     }
 }

@@ -9,9 +9,9 @@
 //! Paths are absolute (`::rnn::__private`, `::core`, `::std`), so user
 //! types named `Result`, `Vec`, ... do not interfere.
 
-use super::ast::{ModelDef, Part, PartBody, Size};
-use super::check::{Activation, Encoding, Loss, Model, Value};
-use proc_macro2::{Span, TokenStream};
+use super::ast::{DropoutPart, ModelDef, Part, PartBody, Size};
+use super::check::{Activation, Dropout, Encoding, Loss, Model, Pooling, Rate, Value};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, LitInt, Member};
@@ -247,6 +247,16 @@ fn inherent(cx: &Cx<'_>) -> TokenStream {
     let size_names = m.bound.iter().map(|b| b.name.to_string());
     let (activation, loss) = (activation_tokens(m.activation), loss_tokens(m.loss));
     let bidirectional = m.bidirectional;
+    let pooling = pooling_tokens(m.pooling);
+    let dropout = match &m.dropout {
+        Some(d) => dropout_literal(d),
+        None => quote!(__rt::Dropout {
+            input: 0.0,
+            layers: 0.0,
+            head: 0.0
+        }),
+    };
+    let learn_init = m.learn_init.unwrap_or(false);
     quote! {
         #[automatically_derived]
         impl<F: __rt::Float> #model<F> where #cell_bound {
@@ -260,6 +270,12 @@ fn inherent(cx: &Cx<'_>) -> TokenStream {
             pub const LOSS: __rt::LossKind = #loss;
             /// Whether every layer also runs in reverse.
             pub const BIDIRECTIONAL: ::core::primitive::bool = #bidirectional;
+            /// What the head reads: every step, or one vector per sequence.
+            pub const POOLING: __rt::Pooling = #pooling;
+            /// The dropout probabilities (all 0 without a `dropout:` part).
+            pub const DROPOUT: __rt::Dropout = #dropout;
+            /// Whether the initial states are learned.
+            pub const LEARN_INIT: ::core::primitive::bool = #learn_init;
 
             /// The runtime settings of the model for `sizes`: encoding, layers, direction, head width,
             /// activation and loss.
@@ -410,6 +426,13 @@ pub fn skeleton(def: &ModelDef) -> TokenStream {
             use ::rnn::__private as __rt;
             impl<F: __rt::Float> #model<F> {
                 pub const DECLARATION: &'static ::core::primitive::str = "";
+                pub const SIZE_NAMES: &'static [&'static ::core::primitive::str] = &[];
+                pub const ACTIVATION: __rt::Activation = __rt::Activation::Identity;
+                pub const LOSS: __rt::LossKind = __rt::LossKind::Mse;
+                pub const BIDIRECTIONAL: ::core::primitive::bool = false;
+                pub const POOLING: __rt::Pooling = __rt::Pooling::Steps;
+                pub const DROPOUT: __rt::Dropout = __rt::Dropout { input: 0.0, layers: 0.0, head: 0.0 };
+                pub const LEARN_INIT: ::core::primitive::bool = false;
                 pub fn new<R: __rt::rand::Rng + ?::core::marker::Sized>(sizes: #sizes, rng: &mut R) -> __rt::core::result::Result<Self, __rt::RnnError> { ::core::unimplemented!() }
                 pub fn zeros(sizes: #sizes) -> __rt::core::result::Result<Self, __rt::RnnError> { ::core::unimplemented!() }
                 pub fn config(sizes: #sizes) -> __rt::SeqModelConfig { ::core::unimplemented!() }
@@ -469,10 +492,35 @@ fn loss_tokens(l: Loss) -> TokenStream {
     match l {
         Loss::Mse => quote!(__rt::LossKind::Mse),
         Loss::CrossEntropy => quote!(__rt::LossKind::CrossEntropy),
+        Loss::BinaryCrossEntropy => quote!(__rt::LossKind::BinaryCrossEntropy),
     }
 }
 
-/// `SeqModelConfig::new(encoding, output, activation, loss).layers(n).bidirectional(b)`.
+/// `Pooling::Steps` when `pool:` is left out.
+fn pooling_tokens(p: Option<Pooling>) -> TokenStream {
+    match p {
+        None => quote!(__rt::Pooling::Steps),
+        Some(Pooling::Last) => quote!(__rt::Pooling::Last),
+        Some(Pooling::Mean) => quote!(__rt::Pooling::Mean),
+    }
+}
+
+/// A probability as an `f64` literal at the user's token.
+fn rate(r: Rate) -> TokenStream {
+    let mut lit = Literal::f64_unsuffixed(r.value);
+    lit.set_span(r.span);
+    quote!(#lit)
+}
+
+/// `Dropout { input, layers, head }` (usable in a constant).
+fn dropout_literal(d: &Dropout) -> TokenStream {
+    let (input, layers, head) = (rate(d.input), rate(d.layers), rate(d.head));
+    quote!(__rt::Dropout { input: #input, layers: #layers, head: #head })
+}
+
+/// `SeqModelConfig::new(encoding, output, activation, loss).layers(n).bidirectional(b)`, then
+/// `.pooling(p)`, `.dropout(d)` and `.learn_init(l)` for the parts declared (a model without them
+/// gets the runtime's defaults).
 fn config_expr(m: &Model<'_>) -> TokenStream {
     let encoding = match &m.encoding {
         Encoding::OneHot { vocab } => {
@@ -490,11 +538,28 @@ fn config_expr(m: &Model<'_>) -> TokenStream {
     };
     let (output, layers, bidirectional) = (value(&m.head), value(&m.layers), m.bidirectional);
     let (activation, loss) = (activation_tokens(m.activation), loss_tokens(m.loss));
+    let pooling = m.pooling.map(|p| {
+        let p = pooling_tokens(Some(p));
+        quote!(.pooling(#p))
+    });
+    let dropout = m.dropout.as_ref().map(|d| {
+        let d = if d.same {
+            let p = rate(d.input);
+            quote!(__rt::Dropout::all(#p))
+        } else {
+            dropout_literal(d)
+        };
+        quote!(.dropout(#d))
+    });
+    let learn_init = m.learn_init.map(|l| quote!(.learn_init(#l)));
     quote! {
         let _ = &sizes;
         __rt::SeqModelConfig::new(#encoding, #output, #activation, #loss)
             .layers(#layers)
             .bidirectional(#bidirectional)
+            #pooling
+            #dropout
+            #learn_init
     }
 }
 
@@ -540,7 +605,12 @@ fn part_text(part: &Part) -> String {
             }
             s
         }
-        PartBody::Loss(name) => name.to_string(),
+        PartBody::Loss(name) | PartBody::Pool(name) | PartBody::Init(name) => name.to_string(),
+        PartBody::Dropout(DropoutPart::All(p)) => p.text.clone(),
+        PartBody::Dropout(DropoutPart::Sites(sites)) => {
+            let sites: Vec<String> = sites.iter().map(|(s, p)| format!("{s} {}", p.text)).collect();
+            sites.join(", ")
+        }
     }
 }
 

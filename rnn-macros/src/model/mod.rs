@@ -1,5 +1,6 @@
 //! `model!`: a whole sequence model (input encoding, stacked cells, output
-//! head, loss) declared in Rust source.
+//! head, loss; optionally the head's pooling, dropout and learned initial
+//! states) declared in Rust source.
 //!
 //! The pipeline, top to bottom: parse (tokens -> [`ast::ModelDef`]) ->
 //! check (resolve names, connect the parts -> [`check::Model`]) -> [gate]

@@ -6,17 +6,23 @@
 //!     cell: path::Cell { h: H } x 2 bidirectional;
 //!     head: softmax(V);                         // a call
 //!     loss: cross_entropy;                      // a name
+//!     pool: last;                               // optional, a name
+//!     dropout: 0.2;                             // optional, a probability,
+//!     dropout: layers 0.3, head 0.1;            //   or `site probability, ...`
+//!     init: learned;                            // optional, a name
 //! }
 //! ```
-//! A size is a header symbol or a number. The parser knows the four part
-//! keys (the body of a part depends on its key) but no encoding, head or
-//! loss names: those are resolved by the checker, which reports all of them
-//! at once. Parts may come in any order; duplicates and omissions are the
-//! checker's too.
+//! A size is a header symbol or a number; a probability is a number
+//! literal, optionally negative (so that its range is the checker's to
+//! judge, at the literal). The parser knows the part keys (the body of a
+//! part depends on its key) but no encoding, head, loss, pooling, dropout
+//! site or initial-state names: those are resolved by the checker, which
+//! reports all of them at once. Parts may come in any order; duplicates and
+//! omissions are the checker's too.
 
 use super::ast::*;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Ident, LitInt, Member, Path, Token, Visibility, braced, parenthesized};
+use syn::{Attribute, Ident, Lit, LitInt, Member, Path, Token, Visibility, braced, parenthesized};
 
 mod kw {
     syn::custom_keyword!(model);
@@ -24,6 +30,9 @@ mod kw {
     syn::custom_keyword!(cell);
     syn::custom_keyword!(head);
     syn::custom_keyword!(loss);
+    syn::custom_keyword!(pool);
+    syn::custom_keyword!(dropout);
+    syn::custom_keyword!(init);
     syn::custom_keyword!(x);
     syn::custom_keyword!(bidirectional);
 }
@@ -92,11 +101,20 @@ fn parse_part(input: ParseStream) -> syn::Result<Part> {
         (PartKind::Head, input.parse::<kw::head>()?.span)
     } else if la.peek(kw::loss) {
         (PartKind::Loss, input.parse::<kw::loss>()?.span)
+    } else if la.peek(kw::pool) {
+        (PartKind::Pool, input.parse::<kw::pool>()?.span)
+    } else if la.peek(kw::dropout) {
+        (PartKind::Dropout, input.parse::<kw::dropout>()?.span)
+    } else if la.peek(kw::init) {
+        (PartKind::Init, input.parse::<kw::init>()?.span)
     } else if input.peek(Ident) {
         let other: Ident = input.parse()?;
         return Err(syn::Error::new(
             other.span(),
-            format!("unknown part `{other}`; a model has the parts `input`, `cell`, `head` and `loss`"),
+            format!(
+                "unknown part `{other}`; a model has the parts `input`, `cell`, `head` and `loss`, \
+                 and optionally `pool`, `dropout` and `init`"
+            ),
         ));
     } else {
         return Err(la.error());
@@ -107,6 +125,9 @@ fn parse_part(input: ParseStream) -> syn::Result<Part> {
         PartKind::Cell => PartBody::Cell(parse_cell(input)?),
         PartKind::Head => PartBody::Head(parse_call(input)?),
         PartKind::Loss => PartBody::Loss(input.parse()?),
+        PartKind::Pool => PartBody::Pool(input.parse()?),
+        PartKind::Dropout => PartBody::Dropout(parse_dropout(input)?),
+        PartKind::Init => PartBody::Init(input.parse()?),
     };
     input.parse::<Token![;]>()?;
     Ok(Part { key, body })
@@ -184,6 +205,72 @@ fn parse_cell(input: ParseStream) -> syn::Result<CellPart> {
         fields,
         layers,
         bidirectional,
+    })
+}
+
+/// `p` or `site p, ...` (a trailing comma allowed).
+fn parse_dropout(input: ParseStream) -> syn::Result<DropoutPart> {
+    if starts_prob(input) {
+        return Ok(DropoutPart::All(parse_prob(input)?));
+    }
+    if !input.peek(Ident) {
+        return Err(input.error(
+            "expected a dropout probability, e.g. `dropout: 0.2;`, or probabilities by site, \
+             e.g. `dropout: layers 0.3, head 0.1;`",
+        ));
+    }
+    let mut sites = Vec::new();
+    while !input.peek(Token![;]) && !input.is_empty() {
+        let site: Ident = input.parse()?;
+        if !starts_prob(input) {
+            return Err(input.error(format!(
+                "expected the probability of `{site}` dropout, e.g. `{site} 0.2`"
+            )));
+        }
+        sites.push((site, parse_prob(input)?));
+        if input.peek(Token![;]) || input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(DropoutPart::Sites(sites))
+}
+
+fn starts_prob(input: ParseStream) -> bool {
+    input.peek(Token![-]) || input.peek(syn::LitFloat) || input.peek(LitInt)
+}
+
+/// `[-] number`: the value, the text and the span of both tokens.
+fn parse_prob(input: ParseStream) -> syn::Result<Prob> {
+    let minus: Option<Token![-]> = input.parse()?;
+    let lit: Lit = input.parse()?;
+    let (digits, suffix) = match &lit {
+        Lit::Float(f) => (f.base10_digits().to_owned(), f.suffix().to_owned()),
+        Lit::Int(i) => (i.base10_digits().to_owned(), i.suffix().to_owned()),
+        other => return Err(syn::Error::new(other.span(), "expected a probability, e.g. `0.2`")),
+    };
+    if !suffix.is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("write the probability without the `{suffix}` suffix, e.g. `0.2`"),
+        ));
+    }
+    let magnitude: f64 = digits
+        .parse()
+        .map_err(|_| syn::Error::new(lit.span(), "expected a probability, e.g. `0.2`"))?;
+    let span = match &minus {
+        Some(m) => m.span.join(lit.span()).unwrap_or(lit.span()),
+        None => lit.span(),
+    };
+    let text = match &lit {
+        Lit::Float(f) => f.to_string(),
+        Lit::Int(i) => i.to_string(),
+        _ => unreachable!("other literals were refused above"),
+    };
+    Ok(Prob {
+        value: if minus.is_some() { -magnitude } else { magnitude },
+        text: if minus.is_some() { format!("-{text}") } else { text },
+        span,
     })
 }
 
