@@ -41,7 +41,10 @@
 //! [`model!`] declares a sequence model in source: an input encoding
 //! (`one_hot(V)`, `embedding(V, D)`, `dense(W)`), a cell stacked `x N`
 //! (optionally `bidirectional`), a head (`identity(O)`, `sigmoid(O)`,
-//! `softmax(O)`) and a loss (`mse`, `cross_entropy`). Sizes are symbols
+//! `softmax(O)`) and a loss (`mse`, `cross_entropy`, `bce`); optionally a
+//! head once per sequence (`pool: last | mean`), dropout (`dropout: p`, or
+//! `dropout: input p, layers p, head p`) and learned initial states
+//! (`init: learned`). Sizes are symbols
 //! bound when the model is built (fields of the generated `NameSizes`) or
 //! fixed in the header (`H = 32`), or numbers. The cell's input width comes
 //! from the encoding and the head's from the cell, so they cannot disagree;

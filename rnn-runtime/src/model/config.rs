@@ -335,6 +335,12 @@ impl SeqModelConfig {
             }
             _ => {}
         }
+        if self.dropout.layers > 0.0 && self.num_layers < 2 {
+            return Err(RnnError::Invalid(format!(
+                "dropout between layers ({}) does nothing in a model of one layer; set it to 0 or stack layers",
+                self.dropout.layers
+            )));
+        }
         for (what, p) in [
             ("input", self.dropout.input),
             ("layers", self.dropout.layers),
