@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 use std::path::Path;
 
+mod packing;
 mod run;
 #[cfg(test)]
 mod tests;
