@@ -258,9 +258,9 @@ pub fn layers_alone<C: Cell<f64>>(layers: &Layers<f64, C>, c: &LayersCase, lengt
             .expect("backward");
         run.out.slice_mut(s![..len, b..b + 1, ..]).assign(&trace.out);
         run.d_xs.slice_mut(s![..len, b..b + 1, ..]).assign(&d_xs);
-        for k in 0..c.init.len() {
-            run.states[k].slice_mut(s![.., b..b + 1, ..]).assign(&trace.states[k]);
-            run.d_init[k].slice_mut(s![.., b..b + 1, ..]).assign(&d_init[k]);
+        for (k, (st, d)) in trace.states.iter().zip(&d_init).enumerate() {
+            run.states[k].slice_mut(s![.., b..b + 1, ..]).assign(st);
+            run.d_init[k].slice_mut(s![.., b..b + 1, ..]).assign(d);
         }
     }
     run

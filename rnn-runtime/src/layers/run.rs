@@ -325,6 +325,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// (existing entries are refilled, so their memory is reused): on the
     /// padded input as it is, or, with `lengths` that are not all `T`, on
     /// its packed rows. Returns `(T, B)`.
+    #[allow(clippy::too_many_arguments)]
     fn run_all<R: CellRun<F>>(
         &self,
         input: CellInput<'_, F>,
