@@ -70,8 +70,9 @@ impl<F: Float, C: Cell<F>> Scratch<F, C> {
     }
 
     /// BPTT through the last [`Scratch::forward_train`], given the output
-    /// gradients `d_out[T, B, O]` and those of the final states (empty
-    /// slice: zeros): adds the parameter gradients into
+    /// gradients `d_out[T, B, O]` (`[N, 1, O]` after
+    /// [`Scratch::forward_train_packed`]) and those of the final states
+    /// (empty slice: zeros): adds the parameter gradients into
     /// [`Scratch::grads`] and returns the gradients of the inputs and
     /// initial states.
     pub fn backward(

@@ -540,7 +540,9 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// step costs only the sequences still running.
     ///
     /// Errors: [`RnnError::Shape`] if `lengths` does not have one length
-    /// per sequence, [`RnnError::Invalid`] for a length over `T`.
+    /// per sequence, [`RnnError::Invalid`] for a length over `T` (and for
+    /// a cell written by hand that has no packed pass,
+    /// [`Cell::forward_packed_ws`], unless every length is `T`).
     pub fn forward_ws_with_lengths(
         &self,
         input: CellInput<'_, F>,
