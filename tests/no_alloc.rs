@@ -2,13 +2,16 @@
 //! allocator watches the steps of a `Scratch` after two warm-up rounds
 //! (which fill its workspace), for the shipped LSTM, GRU and tanh RNN on
 //! the tiny and small sizes of the benchmark workload, train and inference,
-//! on one thread.
+//! on one thread; the same with variable lengths (packed batches), for a
+//! cell and for stacked bidirectional `Layers`.
 
 use ndarray::Array3;
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
 use rnn::runtime::optim::{Adam, AdamConfig};
 use rnn::runtime::train::{Batch, Trainer, TrainerConfig};
-use rnn::runtime::{Cell, CellInput, Scratch};
+use rnn::runtime::{
+    BatchSizes, Cell, CellInput, Layers, LayersInputGrads, LayersOutput, LayersTrace, Scratch, Workspace,
+};
 use rnn::{SeqInput, SeqTarget};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell as StdCell;
@@ -145,6 +148,161 @@ fn training_and_inference_steps_allocate_nothing_in_the_steady_state() {
             assert_eq!(train, 0, "{cell} {}: training steps allocated", size.name);
             assert_eq!(infer, 0, "{cell} {}: inference steps allocated", size.name);
         }
+    }
+}
+
+/// `b` lengths in `1..=t` from a fixed pseudo-random draw (unsorted).
+fn lengths(t: usize, b: usize) -> Vec<usize> {
+    let mut x = 12345u64;
+    (0..b)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            1 + (x >> 33) as usize % t
+        })
+        .collect()
+}
+
+/// The batch sizes of a batch of sequences of these lengths.
+fn batch_sizes(lengths: &[usize]) -> Vec<usize> {
+    let steps = lengths.iter().copied().max().unwrap_or(0);
+    (0..steps).map(|s| lengths.iter().filter(|&&l| l > s).count()).collect()
+}
+
+fn steady_state_packed<C: Cell<f32>>(cell: &C, size: Size) -> (usize, usize, usize) {
+    let sizes = batch_sizes(&lengths(size.t, size.b));
+    let rows: usize = sizes.iter().sum();
+    let xs = wave((rows, 1, size.i), 0.0);
+    let d_out = wave((rows, 1, size.h), 1.0);
+    let bs = BatchSizes::new(&sizes, size.b).expect("sizes");
+    let mut s = Scratch::new(cell.dims());
+    let train = |s: &mut Scratch<f32, C>| {
+        s.train_step_packed(cell, CellInput::Values(xs.view()), bs, &[], d_out.view(), &[])
+            .expect("train");
+    };
+    let infer = |s: &mut Scratch<f32, C>| {
+        s.forward_packed(cell, CellInput::Values(xs.view()), bs, &[])
+            .expect("infer");
+    };
+    let first = allocations_during(|| {
+        for _ in 0..2 {
+            train(&mut s);
+            infer(&mut s);
+        }
+    });
+    let training = allocations_during(|| {
+        for _ in 0..3 {
+            train(&mut s);
+        }
+    });
+    let inference = allocations_during(|| {
+        for _ in 0..3 {
+            infer(&mut s);
+        }
+    });
+    (first, training, inference)
+}
+
+#[test]
+fn packed_training_and_inference_steps_allocate_nothing_in_the_steady_state() {
+    rnn::runtime::gemm::set_threads(1).expect("one thread");
+    let mut rng = rnn::seeded_rng(0);
+    for size in SIZES {
+        let (i, h) = (size.i, size.h);
+        let runs = [
+            (
+                "LSTM",
+                steady_state_packed(&Lstm::<f32>::new(LstmDims { i, h }, &mut rng), size),
+            ),
+            (
+                "GRU",
+                steady_state_packed(&Gru::<f32>::new(GruDims { i, h }, &mut rng), size),
+            ),
+            (
+                "RNN tanh",
+                steady_state_packed(&RnnTanh::<f32>::new(RnnTanhDims { i, h }, &mut rng), size),
+            ),
+        ];
+        for (cell, (first, train, infer)) in runs {
+            assert!(first > 0, "{cell} {}: the counter saw nothing", size.name);
+            assert_eq!(train, 0, "{cell} {} packed: training steps allocated", size.name);
+            assert_eq!(infer, 0, "{cell} {} packed: inference steps allocated", size.name);
+        }
+    }
+}
+
+/// Allocations during warm-up and during steady-state steps (a training
+/// step and an inference pass each) of `layers` with `lengths` (values, or
+/// one-hot ids when `ids` is given).
+fn layers_steady_state<C: Cell<f32>>(
+    layers: &Layers<f32, C>,
+    t: usize,
+    lengths: &[usize],
+    ids: Option<&[usize]>,
+) -> (usize, usize) {
+    let b = lengths.len();
+    let xs = wave((t, b, layers.input_size()), 0.0);
+    let d_out = wave((t, b, layers.output_size()), 1.0);
+    let input = || match ids {
+        Some(ids) => CellInput::OneHot { ids, len: t, batch: b },
+        None => CellInput::Values(xs.view()),
+    };
+    let mut ws = Workspace::new();
+    let mut trace = LayersTrace::empty();
+    let mut out = LayersOutput::empty();
+    let mut input_grads = LayersInputGrads::empty();
+    let mut grads = layers.zeros_like();
+    let mut train = || {
+        grads.fill_zero();
+        layers
+            .forward_train_ws_with_lengths(input(), Some(lengths), &[], &mut ws, &mut trace)
+            .expect("forward");
+        layers
+            .backward_ws(&trace, d_out.view(), &[], &mut grads, &mut ws, &mut input_grads)
+            .expect("backward");
+        layers
+            .forward_ws_with_lengths(input(), Some(lengths), &[], &mut ws, &mut out)
+            .expect("infer");
+    };
+    let first = allocations_during(|| {
+        for _ in 0..2 {
+            train();
+        }
+    });
+    let steady = allocations_during(|| {
+        for _ in 0..3 {
+            train();
+        }
+    });
+    (first, steady)
+}
+
+#[test]
+fn layers_with_lengths_allocate_nothing_in_the_steady_state() {
+    rnn::runtime::gemm::set_threads(1).expect("one thread");
+    let mut rng = rnn::seeded_rng(1);
+    let (t, v) = (9, 11);
+    // Unsorted, with 0, 1 and T.
+    let lens = [4usize, 9, 0, 1, 9, 6, 2];
+    let ids: Vec<usize> = (0..t * lens.len()).map(|i| (i * 5 + 1) % v).collect();
+    let lstm = Layers::<f32, Lstm<f32>>::new(LstmDims { i: v, h: 16 }, 2, true, &mut rng).unwrap();
+    let gru = Layers::<f32, Gru<f32>>::new(GruDims { i: v, h: 8 }, 2, true, &mut rng).unwrap();
+    let runs = [
+        (
+            "LSTM x2 bidirectional, values",
+            layers_steady_state(&lstm, t, &lens, None),
+        ),
+        (
+            "LSTM x2 bidirectional, one-hot ids",
+            layers_steady_state(&lstm, t, &lens, Some(&ids)),
+        ),
+        (
+            "GRU x2 bidirectional, values",
+            layers_steady_state(&gru, t, &lens, None),
+        ),
+    ];
+    for (name, (first, steady)) in runs {
+        assert!(first > 0, "{name}: the counter saw nothing");
+        assert_eq!(steady, 0, "{name}: steps with lengths allocated");
     }
 }
 

@@ -1,7 +1,8 @@
 //! The optimised code of every cell against the reference schedule of the
 //! same equations (one product per `@`, nothing moved out of the time loop,
 //! every value stored by a loop of its own): outputs, final states and every
-//! gradient agree to rounding.
+//! gradient agree to rounding, for full batches and for packed batches of
+//! sequences of different lengths.
 //!
 //! Only cells declared with the hidden `#[reference_schedule]` carry the
 //! reference methods, so this file declares copies of the shipped cells
@@ -49,6 +50,90 @@ macro_rules! reference_vs_optimised {
         b.extend(Cell::<f64>::params(&rg).into_iter().map(|p| p.1.to_owned()));
         common::max_diff(a, b)
     }};
+}
+
+/// The same on a packed batch of sequences of different lengths (`sizes`:
+/// 4, 4, 3, 1, 1 of a batch of 5, one of length 0).
+macro_rules! reference_vs_optimised_packed {
+    ($cell:expr, $seed:expr) => {{
+        let cell = &$cell;
+        let sizes = [4usize, 4, 3, 1, 1];
+        let bs = rnn::runtime::BatchSizes::new(&sizes, 5).unwrap();
+        let rows: usize = sizes.iter().sum();
+        let c = common::case(cell, rows, 5, $seed);
+        let xs = c.xs.slice(ndarray::s![.., ..1, ..]).to_owned();
+        let d_out = c.d_out.slice(ndarray::s![.., ..1, ..]).to_owned();
+        let input = rnn::runtime::CellInput::Values(xs.view());
+        let tr = cell.forward_train_packed(input, bs, &c.init).unwrap();
+        let (g, ig) = cell.backward(&tr, d_out.view(), &c.d_final).unwrap();
+        let rtr = cell.reference_forward_train_packed(input, bs, &c.init).unwrap();
+        let mut rg = Cell::zeros(Cell::<f64>::dims(cell));
+        let rig = cell
+            .reference_backward_into(&rtr, d_out.view(), &c.d_final, &mut rg)
+            .unwrap();
+        let mut a: Vec<ndarray::ArrayD<f64>> = vec![tr.outputs.into_dyn(), ig.d_xs.into_dyn()];
+        let mut b: Vec<ndarray::ArrayD<f64>> = vec![rtr.outputs.into_dyn(), rig.d_xs.into_dyn()];
+        a.extend(tr.states.into_iter().map(|s| s.into_dyn()));
+        b.extend(rtr.states.into_iter().map(|s| s.into_dyn()));
+        a.extend(ig.d_init.into_iter().map(|s| s.into_dyn()));
+        b.extend(rig.d_init.into_iter().map(|s| s.into_dyn()));
+        a.extend(Cell::<f64>::params(&g).into_iter().map(|p| p.1.to_owned()));
+        b.extend(Cell::<f64>::params(&rg).into_iter().map(|p| p.1.to_owned()));
+        common::max_diff(a, b)
+    }};
+}
+
+#[test]
+fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
+    let mut r = rnn::seeded_rng(8);
+    let checks = [
+        (
+            "lstm",
+            reference_vs_optimised_packed!(Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 31),
+        ),
+        (
+            "gru",
+            reference_vs_optimised_packed!(Gru::<f64>::new(GruDims { i: 3, h: 4 }, &mut r), 32),
+        ),
+        (
+            "rnn_tanh",
+            reference_vs_optimised_packed!(RnnTanh::<f64>::new(RnnTanhDims { i: 3, h: 4 }, &mut r), 33),
+        ),
+        (
+            "rnn_relu",
+            reference_vs_optimised_packed!(RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 34),
+        ),
+        (
+            "peephole",
+            reference_vs_optimised_packed!(PeepholeLstm::<f64>::new(PeepholeLstmDims { i: 3, h: 4 }, &mut r), 35),
+        ),
+        (
+            "mgu",
+            reference_vs_optimised_packed!(Mgu::<f64>::new(MguDims { i: 3, h: 4 }, &mut r), 36),
+        ),
+        (
+            "elman",
+            reference_vs_optimised_packed!(Elman::<f64>::new(ElmanDims { i: 3, h: 4, o: 2 }, &mut r), 37),
+        ),
+        (
+            "indrnn",
+            reference_vs_optimised_packed!(IndRnn::<f64>::new(IndRnnDims { i: 3, h: 4 }, &mut r), 38),
+        ),
+        (
+            "exotic",
+            reference_vs_optimised_packed!(Exotic::<f64>::new(ExoticDims { i: 2 }, &mut r), 39),
+        ),
+        (
+            "shared_operand",
+            reference_vs_optimised_packed!(SharedOperand::<f64>::new(SharedOperandDims { i: 3, h: 4 }, &mut r), 40),
+        ),
+    ];
+    for (name, e) in checks {
+        assert!(
+            e < 1e-12,
+            "{name} packed: optimised and reference schedules differ by {e:e}"
+        );
+    }
 }
 
 #[test]

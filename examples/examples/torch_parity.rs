@@ -10,11 +10,15 @@
 //! `grad_<name>` for every parameter and for `x`, `h0`, (`c0`) to `--out`
 //! (safetensors, same dtype), and prints how every tensor compares with
 //! PyTorch's. The exit status is 1 if any tensor is outside the README's
-//! tolerance (unless `--no-check`), 2 on an error.
+//! tolerance (unless `--no-check`), 2 on an error. A fixture with `lengths`
+//! (`tests/fixtures/torch_packed/`) is a variable-length batch, run as
+//! PyTorch ran it, as packed sequences.
 //!
 //! ```text
 //! cargo run --release --example torch_parity -- \
 //!     --fixture tests/fixtures/torch/lstm_T5_B3_I4_H6.safetensors --out /tmp/lstm.safetensors
+//! cargo run --release --example torch_parity -- \
+//!     --fixture tests/fixtures/torch_packed/gru_packed_bidir2.safetensors --out /tmp/gru.safetensors
 //! ```
 
 use clap::Parser;

@@ -11,6 +11,13 @@
 //! `h_n` (`c_n`), `loss` and `grad_<name>` for every parameter and for `x`,
 //! `h0` (`c0`).
 //!
+//! A fixture of a variable-length batch (`tests/fixtures/torch_packed/`)
+//! also holds `lengths` (`[B]`, whole numbers stored as floats): PyTorch
+//! ran it as a packed sequence (`pack_padded_sequence(...,
+//! enforce_sorted=False)`), and so does this runner
+//! ([`Layers::forward_train_with_lengths`]); the results have the same
+//! names.
+//!
 //! [`run_fixture`] rebuilds the model from the metadata (`num_layers`,
 //! `bidirectional`) for any cell type, loads the parameters, runs the
 //! training forward and BPTT, and returns the same tensors computed here;
@@ -59,7 +66,7 @@ pub const STATE_NAMES: [StateNames; 2] = [
 ];
 
 /// Tensor names in a fixture that are not parameters (besides `grad_*`).
-pub const NON_PARAMETERS: [&str; 10] = ["x", "h0", "c0", "G", "Gh", "Gc", "out", "h_n", "c_n", "loss"];
+pub const NON_PARAMETERS: [&str; 11] = ["x", "h0", "c0", "G", "Gh", "Gc", "out", "h_n", "c_n", "loss", "lengths"];
 
 /// Whether a fixture tensor name is a model parameter.
 pub fn is_parameter_name(name: &str) -> bool {
@@ -98,6 +105,8 @@ pub struct FixtureSpec {
     pub input_size: usize,
     /// `H`, from the shape of `h0`.
     pub hidden_size: usize,
+    /// Whether the fixture is a variable-length batch (it has `lengths`).
+    pub packed: bool,
 }
 
 fn bad(path: &str, message: impl Into<String>) -> RnnError {
@@ -201,9 +210,38 @@ impl FixtureSpec {
             batch: x[1],
             input_size: x[2],
             hidden_size: h0[2],
+            packed: header.tensor("lengths").is_some(),
             path: path_s,
         })
     }
+}
+
+/// The fixture's `lengths` (`[B]` whole numbers, each at most `T`), if it
+/// has them.
+fn fixture_lengths<F: Float>(
+    fixture: &TensorFile<F>,
+    t_len: usize,
+    batch: usize,
+) -> Result<Option<Vec<usize>>, RnnError> {
+    if !fixture.contains("lengths") {
+        return Ok(None);
+    }
+    let src = fixture.source.as_str();
+    let l = fixture.get_shaped("lengths", &[batch])?;
+    l.iter()
+        .map(|v| {
+            let v = v.to_f64c();
+            if v >= 0.0 && v <= t_len as f64 && v.fract() == 0.0 {
+                Ok(v as usize)
+            } else {
+                Err(bad(
+                    src,
+                    format!("`lengths` holds {v}, not a length between 0 and T = {t_len}"),
+                ))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// Sum of `a·b` accumulated in `f64`.
@@ -214,8 +252,8 @@ fn dot<F: Float>(a: ArrayViewD<'_, F>, b: ArrayViewD<'_, F>) -> f64 {
 /// Runs the fixture's model: builds [`Layers`] of `C` with layer-0 `dims`
 /// and the fixture's `num_layers` / `bidirectional`, loads every parameter
 /// (all must be present with PyTorch shapes; unknown parameter-like names
-/// are an error), runs the training forward from `h0` (`c0`) and BPTT with
-/// `G`, `Gh` (`Gc`).
+/// are an error), runs the training forward from `h0` (`c0`), over the
+/// fixture's `lengths` if it has them, and BPTT with `G`, `Gh` (`Gc`).
 ///
 /// Returns a [`TensorFile`] with `out`, `h_n`, (`c_n`), `loss` (recomputed
 /// as `Σ out·G + Σ h_n·Gh (+ Σ c_n·Gc)`, summed in `f64`), then `grad_<name>`
@@ -272,7 +310,8 @@ pub fn run_fixture<F: Float, C: Cell<F>>(fixture: &TensorFile<F>, dims: C::Dims)
     let g = fixture.get_shaped("G", &[t_len, batch, layers.output_size()])?;
     let g = g.into_dimensionality().expect("rank checked");
 
-    let trace = layers.forward_train(x, &init)?;
+    let lengths = fixture_lengths(fixture, t_len, batch)?;
+    let trace = layers.forward_train_with_lengths(x, lengths.as_deref(), &init)?;
     let (grads, d_xs, d_init) = layers.backward(&trace, g, &upstream)?;
 
     let mut loss = dot(trace.out.view().into_dyn(), g.into_dyn());

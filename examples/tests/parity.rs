@@ -1,12 +1,16 @@
-//! Parity with PyTorch on every fixture in `tests/fixtures/torch/` (copied
-//! from the shared fixtures): outputs, final states and every gradient
-//! within 1e-9 relative in f64 and 1e-4 in f32 (the fixture README's rule).
+//! Parity with PyTorch on every fixture in `tests/fixtures/torch/` and, for
+//! variable-length batches (packed sequences), `tests/fixtures/torch_packed/`
+//! (copied from the shared fixtures): outputs, final states and every
+//! gradient within 1e-9 relative in f64 and 1e-4 in f32 (the fixture
+//! README's rule).
 
 use rnn_examples::parity::ParityReport;
 use std::path::{Path, PathBuf};
 
-fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch");
+fn fixtures(folder: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(folder);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("fixture folder")
         .map(|e| e.expect("entry").path())
@@ -22,8 +26,17 @@ fn report(path: &Path) -> ParityReport {
 
 #[test]
 fn every_fixture_matches_pytorch() {
-    let files = fixtures();
-    assert_eq!(files.len(), 16, "expected the 16 shipped fixtures");
+    check_all("torch");
+}
+
+#[test]
+fn every_packed_fixture_matches_pytorch() {
+    check_all("torch_packed");
+}
+
+fn check_all(folder: &str) {
+    let files = fixtures(folder);
+    assert_eq!(files.len(), 16, "expected the 16 shipped fixtures in {folder}");
     let mut failed = Vec::new();
     for path in &files {
         let r = report(path);
@@ -31,7 +44,7 @@ fn every_fixture_matches_pytorch() {
         let scaled = r.tensors.iter().map(|t| t.scaled).fold(0.0, f64::max);
         // Printed for the closing note: `cargo test --test parity -- --nocapture`.
         println!(
-            "{:<36} tensors {:>2}  worst rel {:.3e}  worst scaled {:.3e}  (rtol {:e})",
+            "{:<40} tensors {:>2}  worst rel {:.3e}  worst scaled {:.3e}  (rtol {:e})",
             path.file_name().unwrap().to_string_lossy(),
             r.tensors.len(),
             worst,

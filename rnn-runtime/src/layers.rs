@@ -11,6 +11,12 @@
 //!   output width).
 //! * The reverse direction processes `t = T-1 .. 0` and writes its output at
 //!   the same `t`; its final state is the state after processing `t = 0`.
+//! * Sequences of different lengths (the `_with_lengths` methods, PyTorch's
+//!   `pack_padded_sequence(..., enforce_sorted=False)`): sequence `b` runs
+//!   steps `0..n_b`, its outputs after them are zero, its final states are
+//!   those after step `n_b - 1`, and its reverse direction starts at step
+//!   `n_b - 1`. Inside, the batch is sorted and packed once, so a step
+//!   costs only the sequences still running (`layers/packing.rs`).
 //! * Parameters are named as in PyTorch's `state_dict`: `{param}_l{l}` and
 //!   `{param}_l{l}_reverse`, `param` running over the cell's
 //!   [`Cell::PARAM_NAMES`], so checkpoints move between this library and
@@ -30,6 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 use std::path::Path;
 
+mod packing;
 mod run;
 #[cfg(test)]
 mod tests;

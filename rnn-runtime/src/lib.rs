@@ -59,7 +59,7 @@ pub(crate) mod testing;
 pub mod train;
 pub mod workspace;
 
-pub use cell::{Cell, CellInput, Forward, InputGrads, Scratch, Trace};
+pub use cell::{BatchSizes, Cell, CellInput, Forward, InputGrads, Scratch, Trace};
 pub use error::RnnError;
 pub use float::Float;
 pub use io::{TensorFile, read_tensors, write_tensors};
@@ -77,7 +77,8 @@ pub mod __private {
         CellInput, InputHold, InputRef, OneHotSums, chunk_steps, dense_input, input_product, input_product_packed,
         input_weight_grad, save_input, saved_input,
     };
-    pub use crate::cell::{Cell, Forward, InputGrads, Trace, check_input, check_states};
+    pub use crate::cell::packed::{DenseInput, PrevStates, check_packed_input, final_state};
+    pub use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace, check_input, check_states};
     pub use crate::emitted::init::{uniform_fill, zeros};
     pub use crate::emitted::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::emitted::simd::simd;

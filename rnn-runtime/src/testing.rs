@@ -232,6 +232,7 @@ impl<F: Float> Cell<F> for TestRnn<F> {
             states,
             len: t_len,
             batch,
+            batch_sizes: Vec::new(),
             saved: vec![xs.iter().copied().collect(), h_hist, g_all],
             one_hot: false,
             tokens: Vec::new(),

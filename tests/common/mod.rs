@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cells;
+pub mod packed;
 
 use ndarray::{Array2, Array3, ArrayD};
 use rand::rngs::StdRng;

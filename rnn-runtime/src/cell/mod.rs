@@ -5,18 +5,24 @@
 //! training exactly as the shipped cells do.
 //!
 //! Conventions: sequences are time-major `[T, B, width]`; a state is a list
-//! of `[B, width]` matrices in the order the cell declares its states.
+//! of `[B, width]` matrices in the order the cell declares its states. A
+//! batch of sequences of different lengths is packed as PyTorch packs it
+//! ([`packed`]): `N` rows `[N, 1, width]`, step after step, with the
+//! [`BatchSizes`] saying how many sequences run at each step.
 //!
 //! Files, bottom up: `records.rs` (what a pass returns or keeps: [`Forward`],
 //! [`Trace`], [`InputGrads`], and the shape checks), [`input`] (values or
-//! one-hot ids, and the products that read either), this file (the trait),
-//! `scratch.rs` ([`Scratch`]: one cell's buffers reused from step to step).
+//! one-hot ids, and the products that read either), [`packed`] (the layout
+//! of variable-length batches), this file (the trait), `scratch.rs`
+//! ([`Scratch`]: one cell's buffers reused from step to step).
 
 pub mod input;
+pub mod packed;
 mod records;
 mod scratch;
 
 pub use input::CellInput;
+pub use packed::BatchSizes;
 pub use records::{Forward, InputGrads, Trace, check_input, check_states};
 pub use scratch::Scratch;
 
@@ -117,6 +123,10 @@ pub trait Cell<F: Float>: Clone + Sized {
     /// gradients of the inputs and initial states into `input`, given
     /// `d_out[T, B, O]` and the gradients of the final states (empty slice:
     /// zeros), with buffers from `ws`; `input`'s old buffers go back to `ws`.
+    ///
+    /// After a packed forward pass ([`Cell::forward_train_packed_ws`])
+    /// `d_out` has the shape of [`Trace::outputs`] (`[N, 1, O]`, the packed
+    /// rows) and the input gradient comes back packed the same way.
     #[allow(clippy::too_many_arguments)]
     fn backward_ws(
         &self,
@@ -155,6 +165,74 @@ pub trait Cell<F: Float>: Clone + Sized {
         with_values(self, input, ws, |xs, ws| self.forward_train_ws(xs, init, ws, trace))?;
         trace.one_hot = one_hot;
         Ok(())
+    }
+
+    /// Inference over a batch of sequences of different lengths, packed
+    /// ([`packed`]): `input` holds the `N = sizes.rows()` rows, values
+    /// `[N, 1, I]` or one-hot ids (`len = N`, `batch = 1`), sorted by
+    /// length, longest first, with `sizes` the number of sequences running
+    /// at each step; `init` is `[B, width]` per state in the same order
+    /// (empty slice: zeros). Fills `out` with the packed outputs `[N, 1, O]`
+    /// and the final states `[B, width]`, each sequence's state after its
+    /// own last step (a sequence of length 0 keeps its initial state). A
+    /// step costs only the rows still running.
+    ///
+    /// A full batch ([`BatchSizes::full`]) may also be given as `[T, B, I]`
+    /// (the outputs are then `[T, B, O]`): that is [`Cell::forward_input_ws`].
+    /// Every `cell!` cell implements this; the default (for cells written
+    /// by hand) runs a full batch through [`Cell::forward_input_ws`] as
+    /// `[T, B, I]` (outputs `[T, B, O]`) and returns [`RnnError::Invalid`]
+    /// for a packed one.
+    fn forward_packed_ws(
+        &self,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+        ws: &mut Workspace<F>,
+        out: &mut Forward<F>,
+    ) -> Result<(), RnnError> {
+        full_batch_only(self, input, sizes, |input| self.forward_input_ws(input, init, ws, out))
+    }
+
+    /// Training forward over a packed batch (see [`Cell::forward_packed_ws`])
+    /// into `trace`, which remembers the [`BatchSizes`]
+    /// ([`Trace::layout`]); [`Cell::backward_ws`] then takes the packed
+    /// output gradient `[N, 1, O]` and returns packed input gradients.
+    fn forward_train_packed_ws(
+        &self,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+        ws: &mut Workspace<F>,
+        trace: &mut Trace<F>,
+    ) -> Result<(), RnnError> {
+        full_batch_only(self, input, sizes, |input| {
+            self.forward_train_input_ws(input, init, ws, trace)
+        })
+    }
+
+    /// [`Cell::forward_packed_ws`] into a fresh result.
+    fn forward_packed(
+        &self,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+    ) -> Result<Forward<F>, RnnError> {
+        let mut out = Forward::empty();
+        self.forward_packed_ws(input, sizes, init, &mut Workspace::new(), &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Cell::forward_train_packed_ws`] into a fresh trace.
+    fn forward_train_packed(
+        &self,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+    ) -> Result<Trace<F>, RnnError> {
+        let mut trace = Trace::empty();
+        self.forward_train_packed_ws(input, sizes, init, &mut Workspace::new(), &mut trace)?;
+        Ok(trace)
     }
 
     /// Inference over a sequence `xs[T, B, I]` from `init` (empty slice: zeros); keeps nothing.
@@ -196,6 +274,39 @@ pub trait Cell<F: Float>: Clone + Sized {
         let mut grads = Self::zeros(self.dims());
         let input = self.backward_into(trace, d_out, d_final, &mut grads)?;
         Ok((grads, input))
+    }
+}
+
+/// The default of the packed passes for cells written by hand: a full
+/// batch runs as `[T, B, I]` through `f` (packed rows `[N, 1, I]` are seen
+/// as that), a packed one is an error.
+fn full_batch_only<F: Float, C: Cell<F>>(
+    cell: &C,
+    input: CellInput<'_, F>,
+    sizes: BatchSizes<'_>,
+    f: impl FnOnce(CellInput<'_, F>) -> Result<(), RnnError>,
+) -> Result<(), RnnError> {
+    let (a0, a1) = packed::check_packed_input("xs", &input, sizes, cell.input_size())?;
+    if sizes.is_packed() {
+        return Err(RnnError::Invalid(format!(
+            "cell {} has no code for variable-length batches (declare it with `cell!`, or implement `forward_packed_ws`)",
+            C::NAME
+        )));
+    }
+    let (t, b) = (sizes.len(), sizes.batch());
+    if (a0, a1) == (t, b) {
+        return f(input);
+    }
+    match input {
+        CellInput::Values(xs) => {
+            let xs = xs.as_standard_layout();
+            let v = xs
+                .view()
+                .into_shape_with_order((t, b, cell.input_size()))
+                .expect("N = T B rows");
+            f(CellInput::Values(v))
+        }
+        CellInput::OneHot { ids, .. } => f(CellInput::OneHot { ids, len: t, batch: b }),
     }
 }
 

@@ -11,7 +11,9 @@ use ndarray::{Array2, Array3, ArrayView3};
 /// Outputs of an inference pass: the output at every step and the final states.
 #[derive(Debug, Clone)]
 pub struct Forward<F> {
-    /// `[T, B, output_size]`.
+    /// `[T, B, output_size]`; for a packed batch
+    /// ([`Cell::forward_packed_ws`](crate::Cell::forward_packed_ws)) its
+    /// packed rows, `[N, 1, output_size]`.
     pub outputs: Array3<F>,
     /// Final value of each state, `[B, width]`, in declaration order.
     pub states: Vec<Array2<F>>,
@@ -20,14 +22,18 @@ pub struct Forward<F> {
 /// What a training forward pass keeps for backpropagation through time.
 #[derive(Debug, Clone)]
 pub struct Trace<F> {
-    /// `[T, B, output_size]`.
+    /// `[T, B, output_size]`, or `[N, 1, output_size]` for a packed batch
+    /// (as the input was given).
     pub outputs: Array3<F>,
     /// Final value of each state, `[B, width]`.
     pub states: Vec<Array2<F>>,
-    /// Sequence length `T`.
+    /// Sequence length `T` (the longest, for a packed batch).
     pub len: usize,
     /// Batch size `B`.
     pub batch: usize,
+    /// The sequences running at each step of a packed batch; empty when
+    /// every step ran the whole batch (see [`Trace::layout`]).
+    pub batch_sizes: Vec<usize>,
     /// Saved buffers, in the order the emitted code defines (inputs, state
     /// history, saved intermediates). Read by the emitted backward only.
     #[doc(hidden)]
@@ -42,7 +48,8 @@ pub struct Trace<F> {
 /// Gradients with respect to a sequence's inputs and initial states.
 #[derive(Debug, Clone)]
 pub struct InputGrads<F> {
-    /// `[T, B, input_size]`. When the forward pass read one-hot ids, which
+    /// `[T, B, input_size]` (`[N, 1, input_size]` after a packed forward
+    /// pass: the input's axes). When the forward pass read one-hot ids, which
     /// have no gradient, emitted cells leave it empty (`[0, 0, 0]`) and
     /// [`crate::Layers`] ignores it.
     pub d_xs: Array3<F>,
@@ -68,6 +75,7 @@ impl<F> Trace<F> {
             states: Vec::new(),
             len: 0,
             batch: 0,
+            batch_sizes: Vec::new(),
             saved: Vec::new(),
             one_hot: false,
             tokens: Vec::new(),
@@ -107,6 +115,7 @@ impl<F: num_traits::Float> Workspace<F> {
         }
         trace.len = 0;
         trace.batch = 0;
+        trace.batch_sizes.clear();
         trace.one_hot = false;
         trace.tokens.clear();
     }

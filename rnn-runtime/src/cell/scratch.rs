@@ -11,6 +11,7 @@
 
 use super::Cell;
 use super::input::CellInput;
+use super::packed::BatchSizes;
 use super::records::{Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
@@ -24,8 +25,9 @@ use ndarray::{Array2, ArrayView3};
 /// [`Scratch::train_step`] when the output gradient is known before the
 /// forward pass, [`Scratch::forward_train`] and [`Scratch::backward`] when
 /// it is computed from the outputs (a loss), [`Scratch::forward`] for
-/// inference. The results stay in the scratch until the next step of the
-/// same kind.
+/// inference; the `_packed` forms for a batch of sequences of different
+/// lengths (see [`Cell::forward_packed_ws`]). The results stay in the
+/// scratch until the next step of the same kind.
 #[derive(Debug)]
 pub struct Scratch<F: Float, C: Cell<F>> {
     ws: Workspace<F>,
@@ -68,8 +70,9 @@ impl<F: Float, C: Cell<F>> Scratch<F, C> {
     }
 
     /// BPTT through the last [`Scratch::forward_train`], given the output
-    /// gradients `d_out[T, B, O]` and those of the final states (empty
-    /// slice: zeros): adds the parameter gradients into
+    /// gradients `d_out[T, B, O]` (`[N, 1, O]` after
+    /// [`Scratch::forward_train_packed`]) and those of the final states
+    /// (empty slice: zeros): adds the parameter gradients into
     /// [`Scratch::grads`] and returns the gradients of the inputs and
     /// initial states.
     pub fn backward(
@@ -103,6 +106,50 @@ impl<F: Float, C: Cell<F>> Scratch<F, C> {
     ) -> Result<(), RnnError> {
         self.zero_grads();
         self.forward_train(cell, input, init)?;
+        self.backward(cell, d_out, d_final)?;
+        Ok(())
+    }
+
+    /// Inference over a packed batch (see [`Cell::forward_packed_ws`]).
+    pub fn forward_packed(
+        &mut self,
+        cell: &C,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+    ) -> Result<&Forward<F>, RnnError> {
+        cell.forward_packed_ws(input, sizes, init, &mut self.ws, &mut self.forward)?;
+        Ok(&self.forward)
+    }
+
+    /// Training forward pass over a packed batch (see
+    /// [`Cell::forward_train_packed_ws`]); [`Scratch::backward`] then takes
+    /// the packed output gradient `[N, 1, O]`.
+    pub fn forward_train_packed(
+        &mut self,
+        cell: &C,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+    ) -> Result<&Trace<F>, RnnError> {
+        cell.forward_train_packed_ws(input, sizes, init, &mut self.ws, &mut self.trace)?;
+        Ok(&self.trace)
+    }
+
+    /// [`Scratch::train_step`] over a packed batch: `input` and `d_out`
+    /// are packed rows (`[N, 1, width]`), `init` and `d_final` `[B, width]`
+    /// in the same (sorted) order.
+    pub fn train_step_packed(
+        &mut self,
+        cell: &C,
+        input: CellInput<'_, F>,
+        sizes: BatchSizes<'_>,
+        init: &[Array2<F>],
+        d_out: ArrayView3<'_, F>,
+        d_final: &[Array2<F>],
+    ) -> Result<(), RnnError> {
+        self.zero_grads();
+        self.forward_train_packed(cell, input, sizes, init)?;
         self.backward(cell, d_out, d_final)?;
         Ok(())
     }

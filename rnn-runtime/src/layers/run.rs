@@ -6,6 +6,13 @@
 //! and input gradients) are reversed back, so every tensor the caller sees is
 //! indexed by the true time step.
 //!
+//! With lengths (the `_with_lengths` methods) the batch is sorted and
+//! packed once (`packing.rs`), every layer and direction runs on the
+//! packed rows (a step costs only the sequences still running; the reverse
+//! direction reverses each sequence within its own length), and the
+//! outputs, final states and gradients are unpacked into the caller's
+//! padded layout and order at the end.
+//!
 //! The `_ws` methods take every buffer from a [`Workspace`] and refill the
 //! result they are given ([`LayersTrace`], [`LayersOutput`],
 //! [`LayersInputGrads`]), giving its old memory back first: a loop that
@@ -13,8 +20,9 @@
 //! the shapes have been seen.
 
 use super::Layers;
+use super::packing::Packing;
 use crate::cell::CellInput;
-use crate::cell::{Cell, Forward, InputGrads, Trace};
+use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::workspace::{Workspace, array2, array3};
@@ -26,11 +34,12 @@ fn empty3<F>() -> Array3<F> {
 }
 
 /// Buffers a run keeps between calls: the initial-state rows handed to one
-/// cell and the time-reversed ids of a one-hot input.
+/// cell, the time-reversed ids of a one-hot input and its packed ids.
 #[derive(Debug, Clone)]
 struct RunBuffers<F> {
     rows: Vec<Array2<F>>,
     reversed_ids: Vec<usize>,
+    packed_ids: Vec<usize>,
 }
 
 impl<F> RunBuffers<F> {
@@ -38,6 +47,7 @@ impl<F> RunBuffers<F> {
         RunBuffers {
             rows: Vec::new(),
             reversed_ids: Vec::new(),
+            packed_ids: Vec::new(),
         }
     }
 }
@@ -50,13 +60,15 @@ pub struct LayersTrace<F> {
     /// Final states, one `[L*D, B, width]` per cell state.
     pub states: Vec<Array3<F>>,
     /// Each cell's trace, in order `l*D + d` (the reverse direction's trace
-    /// is in its own, reversed, time order).
+    /// is in its own, reversed, time order; with lengths, over the packed
+    /// rows, sorted by length).
     pub traces: Vec<Trace<F>>,
     /// Sequence length `T`.
     pub len: usize,
     /// Batch size `B`.
     pub batch: usize,
     buffers: RunBuffers<F>,
+    packing: Packing,
 }
 
 impl<F> LayersTrace<F> {
@@ -69,7 +81,15 @@ impl<F> LayersTrace<F> {
             len: 0,
             batch: 0,
             buffers: RunBuffers::new(),
+            packing: Packing::default(),
         }
+    }
+
+    /// The lengths the forward pass was given
+    /// ([`Layers::forward_train_ws_with_lengths`]), in the caller's order;
+    /// `None` when it ran every sequence for all `T` steps.
+    pub fn lengths(&self) -> Option<&[usize]> {
+        self.packing.given.then_some(&self.packing.lengths[..])
     }
 }
 
@@ -89,6 +109,7 @@ pub struct LayersOutput<F> {
     pub states: Vec<Array3<F>>,
     cells: Vec<Forward<F>>,
     buffers: RunBuffers<F>,
+    packing: Packing,
 }
 
 impl<F> LayersOutput<F> {
@@ -99,6 +120,7 @@ impl<F> LayersOutput<F> {
             states: Vec::new(),
             cells: Vec::new(),
             buffers: RunBuffers::new(),
+            packing: Packing::default(),
         }
     }
 }
@@ -196,14 +218,37 @@ fn copy3<F: Float>(ws: &mut Workspace<F>, a: ArrayView3<'_, F>, reverse: bool) -
 }
 
 /// Fills `rows` with row `idx` of every state tensor (none when `states` is
-/// empty: the cell then uses zeros), in workspace buffers.
-fn state_rows<F: Float>(ws: &mut Workspace<F>, states: &[Array3<F>], idx: usize, rows: &mut Vec<Array2<F>>) {
+/// empty: the cell then uses zeros), in workspace buffers; with an active
+/// `packing`, its sequences in sorted order.
+fn state_rows<F: Float>(
+    ws: &mut Workspace<F>,
+    states: &[Array3<F>],
+    idx: usize,
+    packing: &Packing,
+    rows: &mut Vec<Array2<F>>,
+) {
     give_all(ws, rows);
     for s in states {
         let row = s.index_axis(Axis(0), idx);
         let mut a = array2(ws.take_dirty(row.len()), row.nrows(), row.ncols());
-        a.assign(&row);
+        if packing.active {
+            packing.sort_rows(row, a.view_mut());
+        } else {
+            a.assign(&row);
+        }
         rows.push(a);
+    }
+}
+
+/// Writes a cell's `[B, width]` state `st` into row `idx` of `all`
+/// (`[L*D, B, width]`), in the caller's order.
+fn put_state<F: Float>(all: &mut Array3<F>, idx: usize, st: &Array2<F>, packing: &Packing) {
+    let dst = all.index_axis_mut(Axis(0), idx);
+    if packing.active {
+        packing.unsort_rows(st.view(), dst);
+    } else {
+        let mut dst = dst;
+        dst.assign(st);
     }
 }
 
@@ -261,27 +306,35 @@ fn check_cell_result(what: impl FnOnce() -> String, got: &[usize], want: &[usize
 }
 
 /// Where [`Layers::run_all`] writes: the last layer's output, the final
-/// states, one result per cell and the reusable buffers.
+/// states, one result per cell, the reusable buffers and the packing.
 struct RunInto<'r, F, R> {
     out: &'r mut Array3<F>,
     states: &'r mut Vec<Array3<F>>,
     results: &'r mut Vec<R>,
     buffers: &'r mut RunBuffers<F>,
+    packing: &'r mut Packing,
 }
 
+/// A cell's run: `(cell, input, batch sizes, initial state rows, ws, result)`.
+type RunCell<'f, F, C, R> = dyn FnMut(&C, CellInput<'_, F>, BatchSizes<'_>, &[Array2<F>], &mut Workspace<F>, &mut R) -> Result<(), RnnError>
+    + 'f;
+
 impl<F: Float, C: Cell<F>> Layers<F, C> {
-    /// Runs every cell with `run(cell, input, initial state, ws, result)`,
-    /// wiring layers and directions together, into `into` (existing entries
-    /// are refilled, so their memory is reused). Returns `(T, B)`.
-    #[allow(clippy::type_complexity)]
+    /// Runs every cell with `run(cell, input, batch sizes, initial state,
+    /// ws, result)`, wiring layers and directions together, into `into`
+    /// (existing entries are refilled, so their memory is reused): on the
+    /// padded input as it is, or, with `lengths` that are not all `T`, on
+    /// its packed rows. Returns `(T, B)`.
+    #[allow(clippy::too_many_arguments)]
     fn run_all<R: CellRun<F>>(
         &self,
         input: CellInput<'_, F>,
+        lengths: Option<&[usize]>,
         init: &[Array3<F>],
         ws: &mut Workspace<F>,
         into: RunInto<'_, F, R>,
         fresh: impl Fn() -> R,
-        mut run: impl FnMut(&C, CellInput<'_, F>, &[Array2<F>], &mut Workspace<F>, &mut R) -> Result<(), RnnError>,
+        run: &mut RunCell<'_, F, C, R>,
     ) -> Result<(usize, usize), RnnError> {
         let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
         let widths = &self.state_widths;
@@ -293,7 +346,21 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             states,
             results,
             buffers,
+            packing,
         } = into;
+        packing.set(lengths, t_len, batch)?;
+        let packing = &*packing;
+        let RunBuffers {
+            rows: init_rows,
+            reversed_ids,
+            packed_ids,
+        } = buffers;
+        // The rows every cell runs on: `[T, B, width]`, or `[N, 1, width]` packed.
+        let (sizes, a0, a1) = if packing.active {
+            (packing.batch_sizes(), packing.rows(), 1)
+        } else {
+            (BatchSizes::full(t_len, batch), t_len, batch)
+        };
         give_all(ws, states);
         for &w in widths {
             states.push(take3(ws, (self.cells.len(), batch, w), false));
@@ -302,70 +369,123 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         while results.len() < self.cells.len() {
             results.push(fresh());
         }
-        let first = input;
-        let mut below: Option<Array3<F>> = None;
-        for l in 0..self.num_layers {
-            let mut layer_out = take3(ws, (t_len, batch, dirs * o), false);
-            let input = match &below {
-                Some(a) => CellInput::Values(a.view()),
-                None => shorter(first),
-            };
-            for d in 0..dirs {
-                let idx = l * dirs + d;
-                let cell = &self.cells[idx];
-                state_rows(ws, init, idx, &mut buffers.rows);
-                let r = &mut results[idx];
-                let ran = if d == 0 {
-                    run(cell, input, &buffers.rows, ws, r)
-                } else {
-                    match input {
-                        CellInput::Values(xs) => {
-                            let rev = copy3(ws, xs, true);
-                            let ran = run(cell, CellInput::Values(rev.view()), &buffers.rows, ws, r);
-                            ws.give_array(rev);
-                            ran
-                        }
-                        CellInput::OneHot { ids, len, batch } => {
-                            reverse_ids(ids, len, batch, &mut buffers.reversed_ids);
-                            let ids = &buffers.reversed_ids;
-                            run(cell, CellInput::OneHot { ids, len, batch }, &buffers.rows, ws, r)
-                        }
-                    }
-                };
-                give_all(ws, &mut buffers.rows);
-                ran?;
-                let outs = r.outputs();
-                check_cell_result(
-                    || format!("outputs of cell l{l} d{d}"),
-                    outs.shape(),
-                    &[t_len, batch, o],
-                )?;
-                let mut slot = layer_out.slice_mut(s![.., .., d * o..(d + 1) * o]);
-                if d == 0 {
-                    slot.assign(outs);
-                } else {
-                    slot.assign(&outs.slice(s![..;-1, .., ..]));
+        let mut packed_xs: Option<Array3<F>> = None;
+        let first = if !packing.active {
+            shorter(input)
+        } else {
+            match input {
+                CellInput::Values(xs) => {
+                    let mut v = ws.take_dirty(a0 * xs.shape()[2]);
+                    packing.pack(xs, &mut v);
+                    packed_xs = Some(array3(v, a0, 1, xs.shape()[2]));
+                    CellInput::Values(packed_xs.as_ref().expect("just set").view())
                 }
-                let cell_states = r.states();
-                check_cell_result(
-                    || format!("number of final states of cell l{l} d{d}"),
-                    &[cell_states.len()],
-                    &[widths.len()],
-                )?;
-                for (k, st) in cell_states.iter().enumerate() {
-                    check_cell_result(
-                        || format!("final state {k} of cell l{l} d{d}"),
-                        st.shape(),
-                        &[batch, widths[k]],
-                    )?;
-                    states[k].index_axis_mut(Axis(0), idx).assign(st);
+                CellInput::OneHot { ids, .. } => {
+                    packing.pack_ids(ids, packed_ids);
+                    CellInput::OneHot {
+                        ids: &packed_ids[..],
+                        len: a0,
+                        batch: 1,
+                    }
                 }
             }
-            if let Some(a) = below.replace(layer_out) {
+        };
+        let mut below: Option<Array3<F>> = None;
+        let ran = (|| {
+            for l in 0..self.num_layers {
+                let mut layer_out = take3(ws, (a0, a1, dirs * o), false);
+                let input = match &below {
+                    Some(a) => CellInput::Values(a.view()),
+                    None => shorter(first),
+                };
+                for d in 0..dirs {
+                    let idx = l * dirs + d;
+                    let cell = &self.cells[idx];
+                    state_rows(ws, init, idx, packing, init_rows);
+                    let r = &mut results[idx];
+                    let ran = if d == 0 {
+                        run(cell, input, sizes, init_rows, ws, r)
+                    } else {
+                        match input {
+                            CellInput::Values(xs) => {
+                                let rev = if packing.active {
+                                    let w = xs.shape()[2];
+                                    let mut rev = take3(ws, (a0, 1, w), false);
+                                    let src = xs.as_slice().expect("packed rows are standard");
+                                    packing.reverse(src, (w, 0), rev.as_slice_mut().expect("standard"), (w, 0), w);
+                                    rev
+                                } else {
+                                    copy3(ws, xs, true)
+                                };
+                                let ran = run(cell, CellInput::Values(rev.view()), sizes, init_rows, ws, r);
+                                ws.give_array(rev);
+                                ran
+                            }
+                            CellInput::OneHot { ids, len, batch } => {
+                                if packing.active {
+                                    packing.reverse_ids(ids, reversed_ids);
+                                } else {
+                                    reverse_ids(ids, len, batch, reversed_ids);
+                                }
+                                let ids = &reversed_ids[..];
+                                run(cell, CellInput::OneHot { ids, len, batch }, sizes, init_rows, ws, r)
+                            }
+                        }
+                    };
+                    give_all(ws, init_rows);
+                    ran?;
+                    let outs = r.outputs();
+                    check_cell_result(|| format!("outputs of cell l{l} d{d}"), outs.shape(), &[a0, a1, o])?;
+                    if d == 0 {
+                        layer_out.slice_mut(s![.., .., d * o..(d + 1) * o]).assign(outs);
+                    } else if packing.active {
+                        let src = outs.as_slice().expect("cell outputs are standard");
+                        let dst = layer_out.as_slice_mut().expect("standard");
+                        packing.reverse(src, (o, 0), dst, (dirs * o, d * o), o);
+                    } else {
+                        layer_out
+                            .slice_mut(s![.., .., d * o..(d + 1) * o])
+                            .assign(&outs.slice(s![..;-1, .., ..]));
+                    }
+                    let cell_states = r.states();
+                    check_cell_result(
+                        || format!("number of final states of cell l{l} d{d}"),
+                        &[cell_states.len()],
+                        &[widths.len()],
+                    )?;
+                    for (k, st) in cell_states.iter().enumerate() {
+                        check_cell_result(
+                            || format!("final state {k} of cell l{l} d{d}"),
+                            st.shape(),
+                            &[batch, widths[k]],
+                        )?;
+                        put_state(&mut states[k], idx, st, packing);
+                    }
+                }
+                if let Some(a) = below.replace(layer_out) {
+                    ws.give_array(a);
+                }
+            }
+            Ok(())
+        })();
+        if let Some(a) = packed_xs {
+            ws.give_array(a);
+        }
+        if let Err(e) = ran {
+            if let Some(a) = below {
                 ws.give_array(a);
             }
+            return Err(e);
         }
         let last = below.expect("num_layers >= 1");
+        let last = if packing.active {
+            let mut padded = take3(ws, (t_len, batch, dirs * o), true);
+            packing.unpack(last.as_slice().expect("standard"), padded.view_mut());
+            ws.give_array(last);
+            padded
+        } else {
+            last
+        };
         ws.give_array(std::mem::replace(out, last));
         Ok((t_len, batch))
     }
@@ -377,8 +497,19 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// one `[L*D, B, width]` per cell state. Wrong shapes are
     /// [`RnnError::Shape`].
     pub fn forward(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
+        self.forward_with_lengths(xs, None, init)
+    }
+
+    /// [`Layers::forward`] over sequences of different lengths (see
+    /// [`Layers::forward_ws_with_lengths`]).
+    pub fn forward_with_lengths(
+        &self,
+        xs: ArrayView3<'_, F>,
+        lengths: Option<&[usize]>,
+        init: &[Array3<F>],
+    ) -> Result<(Array3<F>, Vec<Array3<F>>), RnnError> {
         let mut out = LayersOutput::empty();
-        self.forward_ws(CellInput::Values(xs), init, &mut Workspace::new(), &mut out)?;
+        self.forward_ws_with_lengths(CellInput::Values(xs), lengths, init, &mut Workspace::new(), &mut out)?;
         Ok((out.out, out.states))
     }
 
@@ -393,29 +524,75 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         ws: &mut Workspace<F>,
         out: &mut LayersOutput<F>,
     ) -> Result<(), RnnError> {
+        self.forward_ws_with_lengths(input, None, init, ws, out)
+    }
+
+    /// [`Layers::forward_ws`] over a batch of sequences of different
+    /// lengths, as PyTorch runs a `PackedSequence`: sequence `b` runs
+    /// steps `0..lengths[b]` of the padded input (`[T, B, I]` values or
+    /// `T*B` one-hot ids); its outputs at later steps are zero, its final
+    /// states are those after its own last step (its initial states for a
+    /// length of 0), and the reverse direction runs from its own last step
+    /// down to step 0. `lengths` is `[B]` in any order, each at most `T`;
+    /// `None` (or every length `T`) is [`Layers::forward_ws`]. Outputs
+    /// `[T, B, D*O]` and final states `[L*D, B, width]` are in the caller's
+    /// layout and order; inside, the batch is sorted and packed once and a
+    /// step costs only the sequences still running.
+    ///
+    /// Errors: [`RnnError::Shape`] if `lengths` does not have one length
+    /// per sequence, [`RnnError::Invalid`] for a length over `T` (and for
+    /// a cell written by hand that has no packed pass,
+    /// [`Cell::forward_packed_ws`], unless every length is `T`).
+    pub fn forward_ws_with_lengths(
+        &self,
+        input: CellInput<'_, F>,
+        lengths: Option<&[usize]>,
+        init: &[Array3<F>],
+        ws: &mut Workspace<F>,
+        out: &mut LayersOutput<F>,
+    ) -> Result<(), RnnError> {
         let LayersOutput {
             out: last,
             states,
             cells,
             buffers,
+            packing,
         } = out;
         let into = RunInto {
             out: last,
             states,
             results: cells,
             buffers,
+            packing,
         };
-        self.run_all(input, init, ws, into, Forward::empty, |c, x, s, ws, out| {
-            c.forward_input_ws(x, s, ws, out)
-        })?;
+        self.run_all(
+            input,
+            lengths,
+            init,
+            ws,
+            into,
+            Forward::empty,
+            &mut |c, x, sizes, s, ws, out| c.forward_packed_ws(x, sizes, s, ws, out),
+        )?;
         Ok(())
     }
 
     /// Training forward: like [`Layers::forward`], keeping what
     /// [`Layers::backward`] needs.
     pub fn forward_train(&self, xs: ArrayView3<'_, F>, init: &[Array3<F>]) -> Result<LayersTrace<F>, RnnError> {
+        self.forward_train_with_lengths(xs, None, init)
+    }
+
+    /// [`Layers::forward_train`] over sequences of different lengths (see
+    /// [`Layers::forward_ws_with_lengths`]).
+    pub fn forward_train_with_lengths(
+        &self,
+        xs: ArrayView3<'_, F>,
+        lengths: Option<&[usize]>,
+        init: &[Array3<F>],
+    ) -> Result<LayersTrace<F>, RnnError> {
         let mut trace = LayersTrace::empty();
-        self.forward_train_ws(CellInput::Values(xs), init, &mut Workspace::new(), &mut trace)?;
+        self.forward_train_ws_with_lengths(CellInput::Values(xs), lengths, init, &mut Workspace::new(), &mut trace)?;
         Ok(trace)
     }
 
@@ -431,11 +608,28 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         ws: &mut Workspace<F>,
         trace: &mut LayersTrace<F>,
     ) -> Result<(), RnnError> {
+        self.forward_train_ws_with_lengths(input, None, init, ws, trace)
+    }
+
+    /// [`Layers::forward_train_ws`] over sequences of different lengths
+    /// (see [`Layers::forward_ws_with_lengths`]); the trace keeps them, so
+    /// [`Layers::backward_ws`] takes the same padded gradients as always
+    /// (those at padding steps are ignored) and returns an input gradient
+    /// that is zero at padding steps.
+    pub fn forward_train_ws_with_lengths(
+        &self,
+        input: CellInput<'_, F>,
+        lengths: Option<&[usize]>,
+        init: &[Array3<F>],
+        ws: &mut Workspace<F>,
+        trace: &mut LayersTrace<F>,
+    ) -> Result<(), RnnError> {
         let LayersTrace {
             out,
             states,
             traces,
             buffers,
+            packing,
             ..
         } = trace;
         let into = RunInto {
@@ -443,10 +637,17 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             states,
             results: traces,
             buffers,
+            packing,
         };
-        let (t_len, batch) = self.run_all(input, init, ws, into, Trace::empty, |c, x, s, ws, tr| {
-            c.forward_train_input_ws(x, s, ws, tr)
-        })?;
+        let (t_len, batch) = self.run_all(
+            input,
+            lengths,
+            init,
+            ws,
+            into,
+            Trace::empty,
+            &mut |c, x, sizes, s, ws, tr| c.forward_train_packed_ws(x, sizes, s, ws, tr),
+        )?;
         trace.len = t_len;
         trace.batch = batch;
         Ok(())
@@ -459,7 +660,8 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// empty: zeros). Returns the parameter gradients (layers of the same
     /// shape, PyTorch names through [`Layers::named_params`]), the gradient of
     /// the input `[T, B, I]` and of the initial states (one `[L*D, B, width]`
-    /// per cell state).
+    /// per cell state). After a forward pass with lengths, the gradients at
+    /// padding steps of `d_out` are ignored and those of the input are zero.
     #[allow(clippy::type_complexity)]
     pub fn backward(
         &self,
@@ -490,7 +692,8 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     /// [`Layers::backward_into`] with buffers from `ws`, writing the input
     /// and initial-state gradients into `out` (whose old memory goes back to
     /// `ws` first). The input gradient is empty (`[0, 0, 0]`) when the
-    /// forward pass read one-hot ids.
+    /// forward pass read one-hot ids. The lengths, if the forward pass had
+    /// them, come from `trace`.
     pub fn backward_ws(
         &self,
         trace: &LayersTrace<F>,
@@ -505,6 +708,12 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         let dirs = self.num_directions();
         let o = self.cell_output_size();
         let widths = &self.state_widths;
+        let packing = &trace.packing;
+        let (a0, a1) = if packing.active {
+            (packing.rows(), 1)
+        } else {
+            (t_len, batch)
+        };
         if trace.traces.len() != self.cells.len() {
             return Err(RnnError::shape(
                 "trace (number of cell traces)",
@@ -529,13 +738,19 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         for &w in widths {
             d_init.push(take3(ws, (self.cells.len(), batch, w), false));
         }
-        let mut above: Option<Array3<F>> = None;
+        // The output gradient in packed rows.
+        let d_top = packing.active.then(|| {
+            let mut d = take3(ws, (a0, 1, dirs * o), false);
+            packing.pack(d_out.view(), d.as_slice_mut().expect("standard"));
+            d
+        });
+        let mut above: Option<Array3<F>> = d_top;
         for l in (0..self.num_layers).rev() {
             // Layer 0 of a one-hot trace has no input gradient.
             let one_hot = l == 0 && trace.traces[0].one_hot;
             let in_width = if one_hot { 0 } else { self.cells[l * dirs].input_size() };
-            let in_len = if one_hot { 0 } else { t_len };
-            let in_batch = if one_hot { 0 } else { batch };
+            let in_len = if one_hot { 0 } else { a0 };
+            let in_batch = if one_hot { 0 } else { a1 };
             let mut d_input = take3(ws, (in_len, in_batch, in_width), true);
             let d_layer = match &above {
                 Some(a) => a.view(),
@@ -546,9 +761,16 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 let part = d_layer.slice(s![.., .., d * o..(d + 1) * o]);
                 // The cell reads its output gradient in standard layout (and
                 // the reverse direction in its own time order).
-                let copy = (d == 1 || !part.is_standard_layout()).then(|| copy3(ws, part, d == 1));
+                let copy = if d == 1 && packing.active {
+                    let mut c = take3(ws, (a0, 1, o), false);
+                    let src = d_layer.as_slice().expect("packed rows are standard");
+                    packing.reverse(src, (dirs * o, o), c.as_slice_mut().expect("standard"), (o, 0), o);
+                    Some(c)
+                } else {
+                    (d == 1 || !part.is_standard_layout()).then(|| copy3(ws, part, d == 1))
+                };
                 let d_part = copy.as_ref().map_or(part, |c| c.view());
-                state_rows(ws, d_final, idx, &mut buffers.rows);
+                state_rows(ws, d_final, idx, packing, &mut buffers.rows);
                 let ran = self.cells[idx].backward_ws(
                     &trace.traces[idx],
                     d_part,
@@ -580,12 +802,15 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                         st.shape(),
                         &[batch, widths[k]],
                     )?;
-                    d_init[k].index_axis_mut(Axis(0), idx).assign(st);
+                    put_state(&mut d_init[k], idx, st, packing);
                 }
                 if one_hot {
                     // Ignored: the cell may have computed it anyway.
                 } else if d == 0 {
                     d_input += &g.d_xs;
+                } else if packing.active {
+                    let src = g.d_xs.as_slice().expect("cell gradients are standard");
+                    packing.add_reversed(src, d_input.as_slice_mut().expect("standard"), in_width);
                 } else {
                     d_input += &g.d_xs.slice(s![..;-1, .., ..]);
                 }
@@ -595,7 +820,15 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             }
         }
         ws.reclaim_input_grads(g);
-        *d_xs = above.expect("num_layers >= 1");
+        let first = above.expect("num_layers >= 1");
+        *d_xs = if packing.active && !trace.traces[0].one_hot {
+            let mut padded = take3(ws, (t_len, batch, first.shape()[2]), true);
+            packing.unpack(first.as_slice().expect("standard"), padded.view_mut());
+            ws.give_array(first);
+            padded
+        } else {
+            first
+        };
         Ok(())
     }
 

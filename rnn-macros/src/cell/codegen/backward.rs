@@ -7,9 +7,15 @@
 //! reading adjoints the loop copied into panels; for one-hot inputs, sums
 //! per id built in the loop. Gradients of the initial state and the input
 //! are handed over last.
+//!
+//! For a packed batch each step runs the rows of the sequences still
+//! running. Both buffers of a carried state adjoint start as the gradient
+//! of the final state: a row that has not run yet keeps it, so a sequence
+//! joins with its own final-state gradient at its last step, and one of
+//! length 0 passes it straight to its initial state.
 
 use super::body::Ctx;
-use super::tokens::{buf_name, dim, dims, offset};
+use super::tokens::{buf_ident, buf_name, dim, dims, offset};
 use crate::cell::schedule::{Buf, PanelSpec, Program, Section, WeightGradItem};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -42,7 +48,7 @@ fn weight_grads(cx: &Ctx<'_>, prog: &Program, panels: &[PanelSpec]) -> TokenStre
     let member = |w: &WeightGradItem| grad_member(cx, w);
     let operand = |w: &WeightGradItem| {
         let (op, opo, lop) = (
-            buf_name(w.operand.buf),
+            buf_ident(&w.operand, Section::Post),
             offset(&w.operand, Section::Post),
             dims(&w.operand.ld),
         );
@@ -60,7 +66,7 @@ fn weight_grads(cx: &Ctx<'_>, prog: &Program, panels: &[PanelSpec]) -> TokenStre
             let op = operand(w);
             quote!({ let (__o, __ld) = #op; (__o, __ld, #cols, &mut #gp[..], #cols) })
         });
-        quote!(__rt::gemm_tn_panels_parts(ws, #rows, __t_len * __b, &#pa, [#(#parts),*], F::one());)
+        quote!(__rt::gemm_tn_panels_parts(ws, #rows, __nrows, &#pa, [#(#parts),*], F::one());)
     };
     let mut out = TokenStream::new();
     for (i, spec) in panels.iter().enumerate() {
@@ -94,19 +100,23 @@ fn weight_grads(cx: &Ctx<'_>, prog: &Program, panels: &[PanelSpec]) -> TokenStre
     }
     for w in prog.weight_grads.iter().filter(|w| !w.panels) {
         let (gp, rows, cols) = member(w);
-        let (dy, dyo, ldy) = (buf_name(w.dy.buf), offset(&w.dy, Section::Post), dims(&w.dy.ld));
+        let (dy, dyo, ldy) = (
+            buf_ident(&w.dy, Section::Post),
+            offset(&w.dy, Section::Post),
+            dims(&w.dy.ld),
+        );
         if looked_up(cx, w) {
             out.extend(quote! {
-                __rt::input_weight_grad(ws, __xs0, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, #gp, #cols);
+                __rt::input_weight_grad(ws, __xs0, #rows, #cols, __nrows, &#dy[#dyo..], #ldy, #gp, #cols);
             });
         } else {
             let (op, opo, lop) = (
-                buf_name(w.operand.buf),
+                buf_ident(&w.operand, Section::Post),
                 offset(&w.operand, Section::Post),
                 dims(&w.operand.ld),
             );
             out.extend(quote! {
-                __rt::gemm_tn(ws, #rows, #cols, __t_len * __b, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                __rt::gemm_tn(ws, #rows, #cols, __nrows, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
             });
         }
     }
@@ -149,11 +159,13 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         let w = dim(s.shape[0]);
         seeds.extend(quote! {
             let mut #sd = ws.take(__b * #w);
+            let mut #sn = ws.take(__b * #w);
             if !d_final.is_empty() {
                 let __df = d_final[#k].as_standard_layout();
-                #sd.copy_from_slice(__df.as_slice().expect("standard layout"));
+                let __df = __df.as_slice().expect("standard layout");
+                #sd.copy_from_slice(__df);
+                #sn.copy_from_slice(__df);
             }
-            let mut #sn = ws.take(__b * #w);
         });
         swaps.extend(quote!(__rt::core::mem::swap(&mut #sd, &mut #sn);));
         d_init.extend(quote! {
@@ -177,16 +189,16 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         if one_hot.len() == users.len() {
             // Only one-hot inputs read these panels: none for ids.
             panel_bufs.extend(quote! {
-                let mut #pa = __rt::PanelsA::new_in(ws, if trace.one_hot { 0 } else { __t_len * __b }, #w);
+                let mut #pa = __rt::PanelsA::new_in(ws, if trace.one_hot { 0 } else { __nrows }, #w);
             });
             panel_puts.extend(quote! {
                 if !trace.one_hot {
-                    #pa.put_rows(__t * __b, &#b[#off..], #ld, __b);
+                    #pa.put_rows(__off, &#b[#off..], #ld, __bt);
                 }
             });
         } else {
-            panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __t_len * __b, #w);));
-            panel_puts.extend(quote!(#pa.put_rows(__t * __b, &#b[#off..], #ld, __b);));
+            panel_bufs.extend(quote!(let mut #pa = __rt::PanelsA::new_in(ws, __nrows, #w);));
+            panel_puts.extend(quote!(#pa.put_rows(__off, &#b[#off..], #ld, __bt);));
         }
         panel_release.extend(quote!(ws.give(#pa.into_vec());));
         // One-hot input gradients: the step's rows summed per id now,
@@ -195,18 +207,19 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
             let (_, rows, cols) = grad_member(cx, w);
             let sums = one_hot_sums_ident(i, j);
             panel_bufs.extend(quote!(let mut #sums = __rt::OneHotSums::new_in(ws, __xs0, #cols, #rows);));
-            panel_puts.extend(quote!(#sums.add_rows(__xs0, __t * __b, &#b[#off..], #ld, __b);));
+            panel_puts.extend(quote!(#sums.add_rows(__xs0, __off, &#b[#off..], #ld, __bt);));
         }
     }
     panel_puts.extend(swaps);
-    let run = cx.run(prog, &cx.plans.bwd_flow, true, panel_puts);
+    let (make_views, give_views) = cx.prev_state_views(prog, &cx.plans.bwd_flow);
+    let run = cx.run(prog, &cx.plans.bwd_flow, true, panel_puts, Default::default());
     let wgrads = weight_grads(cx, prog, &panels);
     let own_names = (0..prog.own.len()).map(|b| buf_name(Buf::Own(b)));
     let dx_rows = if cx.plans.one_hot_lookup {
         // The input-gradient products are skipped for one-hot ids.
-        quote!(let __dx_rows = if trace.one_hot { 0 } else { __t_len * __b };)
+        quote!(let __dx_rows = if trace.one_hot { 0 } else { __nrows };)
     } else {
-        quote!(let __dx_rows = __t_len * __b;)
+        quote!(let __dx_rows = __nrows;)
     };
     let xs_bind = if cx.plans.one_hot_lookup {
         quote!(let __xs0 = __rt::saved_input(trace);)
@@ -214,9 +227,11 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         quote!(let __xs0: &[F] = &trace.saved[0];)
     };
     quote! {
-        let (__t_len, __b) = (trace.len, trace.batch);
+        let __steps = trace.layout();
+        let (__t_len, __b, __nrows) = (__steps.len(), __steps.batch(), __steps.rows());
+        let (__a0, __a1) = (trace.outputs.shape()[0], trace.outputs.shape()[1]);
         #dims_l
-        let __want = [__t_len, __b, <Self as __rt::Cell<F>>::output_size(self)];
+        let __want = [__a0, __a1, <Self as __rt::Cell<F>>::output_size(self)];
         if d_out.shape() != __want {
             return __rt::core::result::Result::Err(__rt::RnnError::shape("d_out", &__want, d_out.shape()));
         }
@@ -224,7 +239,7 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         if grads.dims != self.dims {
             return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("gradient sizes differ from the cell's")));
         }
-        if trace.saved.len() != #n_saved {
+        if trace.saved.len() != #n_saved || __a0 * __a1 != __nrows {
             return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("trace was not made by this cell's forward_train")));
         }
         ws.reclaim_input_grads(input);
@@ -241,15 +256,17 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         let mut __dxs0 = ws.take(__dx_rows * #iw);
         #own
         #panel_bufs
+        #make_views
         #run
         #wgrads
+        #give_views
         #panel_release
         // One-hot ids have no gradient.
         input.d_xs = if trace.one_hot {
             ws.give(__dxs0);
             __rt::array3(__rt::Vec::new(), 0, 0, 0)
         } else {
-            __rt::array3(__dxs0, __t_len, __b, #iw)
+            __rt::array3(__dxs0, __a0, __a1, #iw)
         };
         #d_init
         #(ws.give(#own_names);)*

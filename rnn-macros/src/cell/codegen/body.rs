@@ -1,15 +1,17 @@
 //! What the bodies of the generated methods share: [`Ctx`], the locals
-//! every body binds (sizes, parameters, packed weights, buffers) and the
-//! time loop that runs a program's items.
+//! every body binds (sizes, parameters, packed weights, buffers), the time
+//! loop that runs a program's items over the packed rows of each step, and
+//! the states before each step gathered for the products over all steps.
 
 use super::gemm::{self, loop_packs};
-use super::kernel;
-use super::tokens::{buf_name, dim, dim_field, dims};
+use super::kernel::{self, Access};
+use super::tokens::{buf_name, dim, dim_field, dims, prev_states};
 use crate::cell::flow::Flow;
 use crate::cell::ir::Decls;
-use crate::cell::schedule::{Buf, Item, Plans, Program, Section};
+use crate::cell::schedule::{Buf, Item, Loc, Plans, Program, Section};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use std::collections::BTreeSet;
 
 /// Everything codegen reads: the cell's declarations and its schedule.
 pub struct Ctx<'a> {
@@ -79,7 +81,7 @@ impl Ctx<'_> {
             let rows = if b.chunked {
                 quote!(__ch * __b)
             } else if b.all_steps {
-                quote!(__t_len * __b)
+                quote!(__nrows)
             } else {
                 quote!(__b)
             };
@@ -91,27 +93,107 @@ impl Ctx<'_> {
 
     /// The program's `pre` items, the time loop over its `body` items (steps
     /// in reverse for the backward) with `after_step` at the end of each step,
-    /// and its `post` items; `flow` is the flow the program runs.
-    pub fn run(&self, prog: &Program, flow: &Flow, reverse: bool, after_step: TokenStream) -> TokenStream {
+    /// and its `post` items, between `views` (see [`Ctx::prev_state_views`]);
+    /// `flow` is the flow the program runs. Each step runs its own rows:
+    /// `__bt` of them from packed row `__off`.
+    pub fn run(
+        &self,
+        prog: &Program,
+        flow: &Flow,
+        reverse: bool,
+        after_step: TokenStream,
+        views: (TokenStream, TokenStream),
+    ) -> TokenStream {
         let (packs, unpack) = loop_packs(&self.plans.groups, &prog.body);
         let pre = self.items(flow, prog, &prog.pre, Section::Pre);
         let body = self.items(flow, prog, &prog.body, Section::Body);
         let post = self.items(flow, prog, &prog.post, Section::Post);
-        let range = if reverse {
-            quote!((0..__t_len).rev())
+        let (make_views, give_views) = views;
+        let chunked = prog
+            .body
+            .iter()
+            .any(|it| matches!(it, Item::Gemm { c, .. } if c.chunked));
+        let chunk_start = if chunked {
+            quote!(let mut __choff = 0usize;)
         } else {
-            quote!(0..__t_len)
+            TokenStream::new()
+        };
+        let step = if reverse {
+            quote! {
+                let mut __off = __nrows;
+                for __t in (0..__t_len).rev() {
+                    let __bt = __steps.size(__t);
+                    __off -= __bt;
+                    let __hoff = __steps.prev_state_row(__t, __off);
+                    #body
+                    #after_step
+                }
+            }
+        } else {
+            quote! {
+                let mut __off = 0usize;
+                #chunk_start
+                for __t in 0..__t_len {
+                    let __bt = __steps.size(__t);
+                    let __hoff = __steps.prev_state_row(__t, __off);
+                    #body
+                    #after_step
+                    __off += __bt;
+                }
+            }
         };
         quote! {
             #packs
             #pre
-            for __t in #range {
-                #body
-                #after_step
-            }
+            #step
+            #make_views
             #post
+            #give_views
             #unpack
         }
+    }
+
+    /// The states whose values before each step are read over all steps
+    /// at once (before or after the loop, or by a weight gradient), and the
+    /// statements that gather them into packed rows (`__hvK`) and give
+    /// their memory back.
+    pub fn prev_state_views(&self, prog: &Program, flow: &Flow) -> (TokenStream, TokenStream) {
+        let mut states = BTreeSet::new();
+        let mut see = |l: &Loc, sec: Section| {
+            if let (Buf::Hist(k), true) = (l.buf, prev_states(l, sec)) {
+                states.insert(k);
+            }
+        };
+        for (items, sec) in [(&prog.pre, Section::Pre), (&prog.post, Section::Post)] {
+            for item in items {
+                match item {
+                    Item::Gemm { a, c, .. } | Item::GemmT { a, c, .. } => {
+                        see(a, sec);
+                        see(c, sec);
+                    }
+                    Item::Kernel(k) => Access::of(flow, &prog.homes, k).locs.iter().for_each(|l| see(l, sec)),
+                }
+            }
+        }
+        for w in &prog.weight_grads {
+            see(&w.operand, Section::Post);
+            see(&w.dy, Section::Post);
+        }
+        let (mut make, mut give) = (TokenStream::new(), TokenStream::new());
+        for k in states {
+            let (h, v, vh) = (
+                format_ident!("__hist{}", k),
+                format_ident!("__hv{}", k),
+                format_ident!("__hvh{}", k),
+            );
+            let w = dim(self.decls.states[k].shape[0]);
+            make.extend(quote! {
+                let #vh = __rt::PrevStates::new(ws, &#h[..], #w, __steps);
+                let #v: &[F] = #vh.as_slice();
+            });
+            give.extend(quote!(#vh.give(ws);));
+        }
+        (make, give)
     }
 
     /// The statements of `items`, one section of `prog`.

@@ -1,11 +1,13 @@
-//! The body of `forward_ws` (inference program, into `out`) or of
-//! `forward_train_ws` (training program, into `trace`).
+//! The body of `forward_packed_ws` (inference program, into `out`) or of
+//! `forward_train_packed_ws` (training program, into `trace`); the other
+//! forward methods call these with a full batch.
 //!
-//! Check the input and the initial states (typed errors), bind sizes and
-//! parameters, allocate every buffer once, run the program, then hand the
-//! outputs and final states over; the training form keeps in the trace the
-//! input, the state histories and the buffers the backward reads, in the
-//! order it reads them.
+//! Check the input against the batch sizes and the initial states (typed
+//! errors), bind sizes and parameters, allocate every buffer once, run the
+//! program over the packed rows, then hand the outputs and each sequence's
+//! final states over; the training form keeps in the trace the batch
+//! sizes, the input, the state histories and the buffers the backward
+//! reads, in the order it reads them.
 
 use super::body::Ctx;
 use super::tokens::{buf_name, dim};
@@ -29,7 +31,7 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
         let h = format_ident!("__hist{}", k);
         let w = dim(s.shape[0]);
         states.extend(quote! {
-            let mut #h = ws.take_dirty((__t_len + 1) * __b * #w);
+            let mut #h = ws.take_dirty((__nrows + __b) * #w);
             if init.is_empty() {
                 #h[..__b * #w].fill(F::zero());
             } else {
@@ -38,12 +40,13 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
             }
         });
         finals.extend(quote! {
-            #dest.states.push(__rt::array2(ws.take_copy(&#h[__t_len * __b * #w..]), __b, #w));
+            #dest.states.push(__rt::final_state(ws, &#h, #w, __steps));
         });
         hist_names.push(h);
     }
     let ow = dim(cx.decls.output_width());
-    let run = cx.run(prog, &cx.plans.fwd_flow, false, TokenStream::new());
+    let views = cx.prev_state_views(prog, &cx.plans.fwd_flow);
+    let run = cx.run(prog, &cx.plans.fwd_flow, false, TokenStream::new(), views);
     let (keep, drop): (Vec<usize>, Vec<usize>) = if train {
         (0..prog.own.len()).partition(|b| cx.plans.kept.contains(b))
     } else {
@@ -57,11 +60,13 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
         let save_input = if cx.plans.one_hot_lookup {
             quote!(__rt::save_input(ws, trace, __xs0);)
         } else {
-            quote!(trace.saved.push(ws.take_copy(__xs0));)
+            quote! {
+                trace.saved.push(ws.take_copy(__xs0));
+                trace.one_hot = __one_hot;
+            }
         };
         quote! {
-            trace.len = __t_len;
-            trace.batch = __b;
+            trace.set_batch_sizes(__steps);
             #save_input
             #(trace.saved.push(#hist_names);)*
             #(trace.saved.push(#kept);)*
@@ -74,25 +79,31 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
     } else {
         quote!(ws.reclaim_forward(out);)
     };
-    let (check, bind) = if cx.plans.one_hot_lookup {
+    let iw = dim(cx.decls.inputs[0].shape[0]);
+    let (bind, unbind) = if cx.plans.one_hot_lookup {
         (
-            quote!(let (__t_len, __b) = input.check("xs", <Self as __rt::Cell<F>>::input_size(self))?;),
             quote! {
                 let __xsh0 = __rt::InputHold::new(input);
                 let __xs0 = __xsh0.as_ref();
             },
+            TokenStream::new(),
         )
     } else {
+        // One-hot ids are written out as vectors for cells that read their
+        // input other than through products.
         (
-            quote!(let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;),
             quote! {
-                let __xsc0 = xs.as_standard_layout();
-                let __xs0 = __xsc0.as_slice().expect("standard layout");
+                let __one_hot = input.is_one_hot();
+                let __xsh0 = __rt::DenseInput::new(ws, input, #iw);
+                let __xs0: &[F] = __xsh0.as_slice();
             },
+            quote!(__xsh0.give(ws);),
         )
     };
     quote! {
-        #check
+        let (__a0, __a1) = __rt::check_packed_input("xs", &input, sizes, <Self as __rt::Cell<F>>::input_size(self))?;
+        let __steps = sizes;
+        let (__t_len, __b, __nrows) = (__steps.len(), __steps.batch(), __steps.rows());
         #dims_l
         __rt::check_states("init", init, &#widths, __b)?;
         #reclaim
@@ -101,12 +112,13 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
         #bind
         let __ch = __rt::chunk_steps(__b, __t_len);
         #states
-        let mut __out0 = ws.take_dirty(__t_len * __b * #ow);
+        let mut __out0 = ws.take_dirty(__nrows * #ow);
         #own
         #run
         #finals
-        #dest.outputs = __rt::array3(__out0, __t_len, __b, #ow);
+        #dest.outputs = __rt::array3(__out0, __a0, __a1, #ow);
         #finish
+        #unbind
         #(ws.give(#dropped);)*
         #unpacked
         __rt::core::result::Result::Ok(())

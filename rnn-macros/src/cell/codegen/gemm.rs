@@ -1,14 +1,15 @@
 //! Product items -> calls into the runtime's matrix products.
 //!
-//! Before and after the loop a product runs over all T·B rows
-//! (`gemm_nt`, `gemm_nn`); inside it over the step's B rows, against weights
-//! packed once per call ([`loop_packs`]); a chunked input projection runs
-//! at the first step of each chunk for the chunk's rows. Stacked groups
+//! Before and after the loop a product runs over the rows of all steps
+//! (`gemm_nt`, `gemm_nn`); inside it over the step's rows (`__bt`, the
+//! sequences still running), against weights packed once per call
+//! ([`loop_packs`]); a chunked input projection runs at the first step of
+//! each chunk for the chunk's packed rows. Stacked groups
 //! multiply by their weights laid out side by side (`__wG`), a single
 //! matrix by the parameter itself (`__pP`). One-hot inputs go through the
 //! runtime's lookup forms.
 
-use super::tokens::{buf_name, dim, dims, offset, rows};
+use super::tokens::{buf_ident, dim, dims, offset, rows};
 use crate::cell::flow::Group;
 use crate::cell::schedule::{Buf, Item, Loc, Section};
 use proc_macro2::{Ident, TokenStream};
@@ -31,20 +32,21 @@ pub fn product(
     let r = dims(&g.rows);
     let cols = dim(g.cols);
     let w = weight_slice(groups, group);
-    let (an, cn) = (buf_name(a.buf), buf_name(c.buf));
+    let (an, cn) = (buf_ident(a, sec), buf_ident(c, sec));
     let (ao, co) = (offset(a, sec), offset(c, sec));
     let (lda, ldc) = (dims(&a.ld), dims(&c.ld));
     if c.chunked {
         // The input projection of the next chunk of steps, at its first step.
         let pk = packed_name(group, false);
         let input = if one_hot_lookup {
-            quote!(#an.rows(__t * __b, __rows, #lda))
+            quote!(#an.rows(__off, __rows, #lda))
         } else {
-            quote!(__rt::InputRef::Dense(&#an[__t * __b * #lda..][..__rows * #lda]))
+            quote!(__rt::InputRef::Dense(&#an[__off * #lda..][..__rows * #lda]))
         };
         return quote! {
             if __t % __ch == 0 {
-                let __rows = __b * __ch.min(__t_len - __t);
+                __choff = __off;
+                let __rows = __steps.rows_in(__t, __t + __ch);
                 __rt::input_product_packed(#input, __rows, &#pk, F::zero(), &mut #cn[..], #ldc);
             }
         };

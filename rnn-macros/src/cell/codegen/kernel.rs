@@ -8,6 +8,9 @@
 //! halves (one per thread, when there are two). Nothing is decided here: the
 //! kernel's values, stores and sums were chosen by the scheduler.
 //!
+//! The loop covers the step's rows (`__bt`: the sequences still running)
+//! or, before and after the time loop, the rows of all steps.
+//!
 //! Names in the emitted loop: `__oI` the row offset of location I, `__cI_S`
 //! sub-block S of location I, `__qP_S` of parameter P, `__gP_S` of the
 //! gradient of parameter P, `__vN_S` an inline value, `__cur_*` the row
@@ -44,14 +47,14 @@ pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> To
         let ld = dims(&l.ld);
         quote!(let #o = #off + __r * #ld;)
     });
-    let slices = chunk_slices(&access.locs, &written, &used, &b);
+    let slices = chunk_slices(&access.locs, &written, &used, &b, sec);
     let stored: BTreeSet<usize> = access.stores.iter().map(|s| s.1).collect();
     let args: Vec<Ident> = used.iter().map(Chunk::ident).collect();
     let (params, reslice) = row_params(&used, &stored);
     let nrows = rows(sec);
     let n_chunks = used.len();
     let halves = Halves::of(&access.locs, &written, &used);
-    let cursors = halves.cursors(&access.locs, &nrows);
+    let cursors = halves.cursors(&access.locs, &nrows, sec);
     let (cur_params, grad_params) = (halves.cursor_params(), halves.grad_params());
     let (acc_take, acc_add) = (halves.acc_take(), halves.acc_add());
     let (first, second) = (halves.args(0), halves.args(1));
@@ -88,8 +91,8 @@ pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> To
 
 /// The distinct locations a kernel touches, in first-touch order: those of
 /// the stored values its inline values read, then those it stores to.
-struct Access {
-    locs: Vec<Loc>,
+pub struct Access {
+    pub locs: Vec<Loc>,
     /// Stored value -> index of its location in `locs` (parameters excluded).
     reads: Vec<(K, usize)>,
     /// Target value -> index of the location it is stored to.
@@ -97,7 +100,7 @@ struct Access {
 }
 
 impl Access {
-    fn of(flow: &Flow, homes: &[Option<Loc>], k: &Kernel) -> Access {
+    pub fn of(flow: &Flow, homes: &[Option<Loc>], k: &Kernel) -> Access {
         let inline: BTreeSet<K> = k.inline.iter().copied().collect();
         let mut locs: Vec<Loc> = Vec::new();
         let loc_id = |l: &Loc, locs: &mut Vec<Loc>| -> usize {

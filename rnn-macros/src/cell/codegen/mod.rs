@@ -90,48 +90,8 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
     let forward_train = forward::body(cx, true);
     let backward = backward::body(cx);
     let n_states = decls.states.len();
-    // Cells that can look one-hot rows up implement the `*_input_ws` forms
-    // (values or ids); their plain forms pass values to them.
-    let (fwd, fwd_train, input_forms) = if plans.one_hot_lookup {
-        (
-            quote!(<Self as __rt::Cell<F>>::forward_input_ws(
-                self,
-                __rt::CellInput::Values(xs),
-                init,
-                ws,
-                out
-            )),
-            quote!(<Self as __rt::Cell<F>>::forward_train_input_ws(
-                self,
-                __rt::CellInput::Values(xs),
-                init,
-                ws,
-                trace
-            )),
-            quote! {
-                fn forward_input_ws(
-                    &self,
-                    input: __rt::CellInput<'_, F>,
-                    init: &[__rt::ndarray::Array2<F>],
-                    ws: &mut __rt::Workspace<F>,
-                    out: &mut __rt::Forward<F>,
-                ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                    #forward
-                }
-                fn forward_train_input_ws(
-                    &self,
-                    input: __rt::CellInput<'_, F>,
-                    init: &[__rt::ndarray::Array2<F>],
-                    ws: &mut __rt::Workspace<F>,
-                    trace: &mut __rt::Trace<F>,
-                ) -> __rt::core::result::Result<(), __rt::RnnError> {
-                    #forward_train
-                }
-            },
-        )
-    } else {
-        (forward, forward_train, TokenStream::new())
-    };
+    // Every form of the forward pass runs one body per program: the packed
+    // one, which a full batch reaches with `BatchSizes::full`.
     let forwards = quote! {
         fn forward_ws(
             &self,
@@ -140,7 +100,8 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
             ws: &mut __rt::Workspace<F>,
             out: &mut __rt::Forward<F>,
         ) -> __rt::core::result::Result<(), __rt::RnnError> {
-            #fwd
+            let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
+            <Self as __rt::Cell<F>>::forward_packed_ws(self, __rt::CellInput::Values(xs), __rt::BatchSizes::full(__t_len, __b), init, ws, out)
         }
         fn forward_train_ws(
             &self,
@@ -149,12 +110,52 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
             ws: &mut __rt::Workspace<F>,
             trace: &mut __rt::Trace<F>,
         ) -> __rt::core::result::Result<(), __rt::RnnError> {
-            #fwd_train
+            let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
+            <Self as __rt::Cell<F>>::forward_train_packed_ws(self, __rt::CellInput::Values(xs), __rt::BatchSizes::full(__t_len, __b), init, ws, trace)
         }
-        #input_forms
+        fn forward_input_ws(
+            &self,
+            input: __rt::CellInput<'_, F>,
+            init: &[__rt::ndarray::Array2<F>],
+            ws: &mut __rt::Workspace<F>,
+            out: &mut __rt::Forward<F>,
+        ) -> __rt::core::result::Result<(), __rt::RnnError> {
+            let (__t_len, __b) = input.check("xs", <Self as __rt::Cell<F>>::input_size(self))?;
+            <Self as __rt::Cell<F>>::forward_packed_ws(self, input, __rt::BatchSizes::full(__t_len, __b), init, ws, out)
+        }
+        fn forward_train_input_ws(
+            &self,
+            input: __rt::CellInput<'_, F>,
+            init: &[__rt::ndarray::Array2<F>],
+            ws: &mut __rt::Workspace<F>,
+            trace: &mut __rt::Trace<F>,
+        ) -> __rt::core::result::Result<(), __rt::RnnError> {
+            let (__t_len, __b) = input.check("xs", <Self as __rt::Cell<F>>::input_size(self))?;
+            <Self as __rt::Cell<F>>::forward_train_packed_ws(self, input, __rt::BatchSizes::full(__t_len, __b), init, ws, trace)
+        }
+        fn forward_packed_ws(
+            &self,
+            input: __rt::CellInput<'_, F>,
+            sizes: __rt::BatchSizes<'_>,
+            init: &[__rt::ndarray::Array2<F>],
+            ws: &mut __rt::Workspace<F>,
+            out: &mut __rt::Forward<F>,
+        ) -> __rt::core::result::Result<(), __rt::RnnError> {
+            #forward
+        }
+        fn forward_train_packed_ws(
+            &self,
+            input: __rt::CellInput<'_, F>,
+            sizes: __rt::BatchSizes<'_>,
+            init: &[__rt::ndarray::Array2<F>],
+            ws: &mut __rt::Workspace<F>,
+            trace: &mut __rt::Trace<F>,
+        ) -> __rt::core::result::Result<(), __rt::RnnError> {
+            #forward_train
+        }
     };
     quote! {
-        #[allow(clippy::all, unused_mut, unused_variables, unused_parens, non_snake_case, clippy::pedantic)]
+        #[allow(clippy::all, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case, clippy::pedantic)]
         const _: () = {
             use ::rnn::__private as __rt;
             #[automatically_derived]

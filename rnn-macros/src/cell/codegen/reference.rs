@@ -18,7 +18,7 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
     let forward_train = forward::body(cx, true);
     let backward = backward::body(cx);
     quote! {
-        #[allow(clippy::all, unused_mut, unused_variables, unused_parens, non_snake_case, clippy::pedantic)]
+        #[allow(clippy::all, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case, clippy::pedantic)]
         const _: () = {
             use ::rnn::__private as __rt;
             impl<F: __rt::Float> #name<F> {
@@ -37,6 +37,30 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
                 pub fn reference_forward_train_ws(
                     &self,
                     xs: __rt::ndarray::ArrayView3<'_, F>,
+                    init: &[__rt::ndarray::Array2<F>],
+                    ws: &mut __rt::Workspace<F>,
+                    trace: &mut __rt::Trace<F>,
+                ) -> __rt::core::result::Result<(), __rt::RnnError> {
+                    let (__t_len, __b) = __rt::check_input("xs", &xs, <Self as __rt::Cell<F>>::input_size(self))?;
+                    self.reference_forward_train_packed_ws(__rt::CellInput::Values(xs), __rt::BatchSizes::full(__t_len, __b), init, ws, trace)
+                }
+                /// `forward_train_packed` under the reference schedule.
+                #[doc(hidden)]
+                pub fn reference_forward_train_packed(
+                    &self,
+                    input: __rt::CellInput<'_, F>,
+                    sizes: __rt::BatchSizes<'_>,
+                    init: &[__rt::ndarray::Array2<F>],
+                ) -> __rt::core::result::Result<__rt::Trace<F>, __rt::RnnError> {
+                    let mut trace = __rt::Trace::empty();
+                    self.reference_forward_train_packed_ws(input, sizes, init, &mut __rt::Workspace::new(), &mut trace)?;
+                    __rt::core::result::Result::Ok(trace)
+                }
+                #[doc(hidden)]
+                pub fn reference_forward_train_packed_ws(
+                    &self,
+                    input: __rt::CellInput<'_, F>,
+                    sizes: __rt::BatchSizes<'_>,
                     init: &[__rt::ndarray::Array2<F>],
                     ws: &mut __rt::Workspace<F>,
                     trace: &mut __rt::Trace<F>,

@@ -2,8 +2,8 @@
 //! exactly the kernel's base width), bound for each row by [`chunk_slices`],
 //! and the split of the rows between two threads ([`Halves`]).
 
-use super::tokens::{buf_name, dims};
-use crate::cell::schedule::{Buf, Loc};
+use super::tokens::{buf_ident, buf_name, dims, row0};
+use crate::cell::schedule::{Buf, Loc, Section};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::BTreeSet;
@@ -36,15 +36,23 @@ impl Halves {
         Halves { written, grads }
     }
 
-    /// `let [cursor of half 0, of half 1] = ...;` for every written buffer.
-    pub fn cursors(&self, locs: &[Loc], nrows: &TokenStream) -> Vec<TokenStream> {
+    /// `let [cursor of half 0, of half 1] = ...;` for every written buffer,
+    /// over the blocks of its locations (their first rows in section `sec`).
+    pub fn cursors(&self, locs: &[Loc], nrows: &TokenStream, sec: Section) -> Vec<TokenStream> {
         self.written
             .iter()
             .map(|buf| {
                 let name = buf_name(*buf);
                 let ld = dims(&locs.iter().find(|l| l.buf == *buf).expect("written location").ld);
+                let mut starts: Vec<TokenStream> = Vec::new();
+                for l in locs.iter().filter(|l| l.buf == *buf) {
+                    let r = row0(l, sec);
+                    if !starts.iter().any(|s| s.to_string() == r.to_string()) {
+                        starts.push(r);
+                    }
+                }
                 let (c0, c1) = (cursor_ident(*buf, 0), cursor_ident(*buf, 1));
-                quote!(let [#c0, #c1] = __rt::RowBlocks::new(&mut #name[..], #ld, #nrows).halves(__mid);)
+                quote!(let [#c0, #c1] = __rt::RowBlocks::new(&mut #name[..], #ld, #nrows, [#(#starts),*]).halves(__mid);)
             })
             .collect()
     }
@@ -120,7 +128,13 @@ impl Halves {
 /// cursor (which panics if two would overlap or leave the row); read-only
 /// buffers and parameters are plain shared slices; gradients come from
 /// the half's own gradient buffer `__glP`.
-pub fn chunk_slices(locs: &[Loc], written: &BTreeSet<Buf>, used: &BTreeSet<Chunk>, b: &TokenStream) -> TokenStream {
+pub fn chunk_slices(
+    locs: &[Loc],
+    written: &BTreeSet<Buf>,
+    used: &BTreeSet<Chunk>,
+    b: &TokenStream,
+    sec: Section,
+) -> TokenStream {
     // Number of sub-blocks (in units of `b`) a location / gradient spans.
     let span_loc = |i: usize| {
         let top = used.iter().filter_map(|c| match *c {
@@ -177,7 +191,7 @@ pub fn chunk_slices(locs: &[Loc], written: &BTreeSet<Buf>, used: &BTreeSet<Chunk
         let sb = c.sub();
         match *c {
             Chunk::Loc(i, _) if !written.contains(&locs[i].buf) => {
-                let (name, o) = (buf_name(locs[i].buf), format_ident!("__o{}", i));
+                let (name, o) = (buf_ident(&locs[i], sec), format_ident!("__o{}", i));
                 out.extend(quote!(let #ident: &[F] = &#name[#o + #sb * #b..][..#b];));
             }
             Chunk::Param(p, _) => {

@@ -3,6 +3,13 @@
 //! Names the emitted code uses for run-time values: `__dK` the size of
 //! dimension K, `__t` the step, `__b` the batch, `__t_len` the number of
 //! steps, `__ch` the steps per chunk; buffers as [`buf_name`] says.
+//!
+//! Rows are packed (`rnn_runtime::cell::packed`): `__steps` is the batch's
+//! `BatchSizes`, `__nrows` its number of rows over all steps; inside the
+//! loop `__bt` is the number of rows of step `__t`, `__off` the first of
+//! them, `__hoff` the row of a state history where the state before the
+//! step starts, `__choff` the first row of the current chunk of steps. A
+//! full batch is the case `__bt = __b`, `__off = __hoff = __t * __b`.
 
 use crate::cell::ir::{Decls, Dim};
 use crate::cell::schedule::{Buf, Loc, Section};
@@ -44,12 +51,32 @@ pub fn buf_name(b: Buf) -> Ident {
     }
 }
 
+/// The buffer `loc` is read from in section `sec`: its own, except for the
+/// state before each step read before or after the loop, over all steps
+/// at once, which comes gathered in packed rows (`__hvK`, a
+/// `PrevStates`; the history itself for a full batch).
+pub fn buf_ident(loc: &Loc, sec: Section) -> Ident {
+    match loc.buf {
+        Buf::Hist(k) if prev_states(loc, sec) => format_ident!("__hv{}", k),
+        b => buf_name(b),
+    }
+}
+
+/// Whether `loc` is the state before each step, read over all steps.
+pub fn prev_states(loc: &Loc, sec: Section) -> bool {
+    matches!(loc.buf, Buf::Hist(_)) && !loc.next_block && sec != Section::Body
+}
+
 /// First row of `loc` for the current step (body) or for all steps (pre/post).
-fn row0(loc: &Loc, sec: Section) -> TokenStream {
+pub fn row0(loc: &Loc, sec: Section) -> TokenStream {
     let block = if loc.chunked && sec == Section::Body {
-        quote!((__t % __ch * __b))
+        quote!((__off - __choff))
     } else if loc.all_steps && sec == Section::Body {
-        quote!(__t * __b)
+        if matches!(loc.buf, Buf::Hist(_)) && !loc.next_block {
+            quote!(__hoff)
+        } else {
+            quote!(__off)
+        }
     } else {
         quote!(0usize)
     };
@@ -65,9 +92,9 @@ pub fn offset(loc: &Loc, sec: Section) -> TokenStream {
 
 pub fn rows(sec: Section) -> TokenStream {
     if sec == Section::Body {
-        quote!(__b)
+        quote!(__bt)
     } else {
-        quote!((__t_len * __b))
+        quote!(__nrows)
     }
 }
 
