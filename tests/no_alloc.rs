@@ -327,6 +327,20 @@ rnn::model! {
 }
 
 rnn::model! {
+    /// One answer per sequence of different lengths: dropout everywhere,
+    /// learned initial states, the last valid step of both directions.
+    model Sentiment(V, H) {
+        input: embedding(V, 6);
+        cell: rnn::cells::Lstm { h: H } x 2 bidirectional;
+        head: sigmoid(1);
+        loss: bce;
+        pool: last;
+        dropout: 0.2;
+        init: learned;
+    }
+}
+
+rnn::model! {
     /// A regression over dense inputs with a sigmoid head.
     model Regressor(H) {
         input: dense(3);
@@ -404,6 +418,20 @@ fn model_training_steps_allocate_nothing_in_the_steady_state() {
             ),
         ),
     ];
+    let lengths = [t, 2, 5];
+    let labels = ndarray::Array2::from_shape_fn((b, 1), |(j, _)| (j % 2) as f32);
+    let cases = cases.into_iter().chain([(
+        "model! lengths, bidirectional LSTM x2, dropout, learned init, pooled bce",
+        model_steps(
+            Sentiment::<f32>::new(SentimentSizes { v: 11, h: 8 }, &mut rng)
+                .unwrap()
+                .into_inner(),
+            &Batch::new(
+                SeqInput::tokens(&ids, t, b).with_lengths(&lengths),
+                SeqTarget::Sequences(labels.view()),
+            ),
+        ),
+    )]);
     for (name, (first, train, eval)) in cases {
         assert!(first > 0, "{name}: the counter saw nothing");
         assert_eq!(train, 0, "{name}: training steps allocated");

@@ -32,9 +32,12 @@ struct Args {
     /// Dropout between the layers and before the head.
     #[arg(long, default_value_t = Config::default().dropout)]
     dropout: f64,
-    /// Longest string (even); every batch is padded to it.
+    /// Longest string (even); training batches are padded to it.
     #[arg(long, default_value_t = Config::default().max_len)]
     max_len: usize,
+    /// Steps the test batch is padded to (at least --max-len).
+    #[arg(long, default_value_t = Config::default().test_pad)]
+    test_pad: usize,
     /// Strings per training step.
     #[arg(long, default_value_t = Config::default().batch)]
     batch: usize,
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         embed: args.embed,
         dropout: args.dropout,
         max_len: args.max_len,
+        test_pad: args.test_pad,
         batch: args.batch,
         steps: args.steps,
         lr: args.lr,
@@ -78,6 +82,9 @@ fn main() -> ExitCode {
         args.no_progress,
         |observer| run_with(&config, observer),
         |report, start| {
+            for s in &report.scores {
+                eprintln!("training time, {}: {:.1} s", s.name, s.train_seconds);
+            }
             print_report(&report, report.train_seconds(), start);
             Ok(())
         },

@@ -6,7 +6,9 @@
 //! cargo test --test examples_learn -- --nocapture
 //! ```
 
-use rnn_examples::tasks::{CellKind, custom_cell, running_sum, sentence_completion, sine, vanishing_gradients};
+use rnn_examples::tasks::{
+    CellKind, brackets, custom_cell, running_sum, sentence_completion, sine, vanishing_gradients,
+};
 use std::time::Instant;
 
 /// The seed the tests use; `RNN_TEST_SEED` overrides it (for checking margins).
@@ -161,6 +163,23 @@ fn sine_predicts_one_step_and_runs_free() {
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(svg.contains("free-running") && svg.contains("teacher-forced"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn brackets_are_classified_whatever_the_padding() {
+    let config = brackets::Config {
+        seed: seed(),
+        ..brackets::Config::quick()
+    };
+    let report = timed("brackets", || brackets::run(&config).unwrap());
+    let [with, without] = &report.scores;
+    // The model that knows the lengths learns the task and never reads
+    // padding: more of it changes no prediction.
+    assert!(with.accuracy >= 0.95, "with lengths: {}", with.accuracy);
+    assert!(with.padding_invariant);
+    assert!(with.loss.1 < 0.2 * with.loss.0, "loss {:?}", with.loss);
+    // The padded model is trained and scored on the same data.
+    assert!(without.accuracy > 0.5 && !without.padding_invariant);
 }
 
 #[test]

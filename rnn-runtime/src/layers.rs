@@ -41,7 +41,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
-pub use run::{LayersInputGrads, LayersOutput, LayersTrace};
+pub use run::{LayersInputGrads, LayersOutput, LayersTrace, RunOptions};
 
 /// A stack of `num_layers` recurrent layers, each unidirectional or
 /// bidirectional, over the cell type `C` (see the [module docs](self)).

@@ -7,7 +7,9 @@
 //! string closes all it opens). Half the strings are balanced; of the
 //! others, half have as many `(` as `)` but close one too early somewhere
 //! (the hard case: counting alone does not tell), half have two more of one
-//! kind. A batch pads its strings to `max_len` steps with a padding token.
+//! kind. A training batch pads its strings to `max_len` steps with a padding
+//! token; the test batch pads the same kind of strings to `test_pad` steps,
+//! more padding than training ever had.
 //!
 //! Two models of the same shape (a bidirectional LSTM over an embedding,
 //! dropout between layers and before the head, one sigmoid output read at
@@ -24,7 +26,9 @@
 //!   the forward direction reads the padding after the string, the reverse
 //!   direction reads it first, and the head reads step `max_len - 1`.
 //!
-//! The report gives the test accuracy of both, overall and by length.
+//! The report gives the test accuracy of both, overall and by length. The
+//! model with lengths never reads padding, so more of it changes nothing;
+//! the one without reads every padding step, more than it was trained on.
 
 use super::{Observer, StepInfo, loss_ends, require_positive, rng_for};
 use ndarray::Array2;
@@ -56,8 +60,12 @@ pub struct Config {
     pub embed: usize,
     /// Dropout between the layers and before the head.
     pub dropout: f64,
-    /// Longest string (even, at least 2); strings are padded to it.
+    /// Longest string (even, at least 2); training batches are padded to it.
     pub max_len: usize,
+    /// Steps the test batch is padded to (at least `max_len`): more padding
+    /// than training ever had, which a model that knows the lengths never
+    /// reads.
+    pub test_pad: usize,
     /// Strings per training step.
     pub batch: usize,
     /// Training steps.
@@ -80,6 +88,7 @@ impl Default for Config {
             embed: 8,
             dropout: 0.1,
             max_len: 32,
+            test_pad: 96,
             batch: 32,
             steps: 1500,
             lr: 5e-3,
@@ -96,6 +105,7 @@ impl Config {
         Config {
             hidden: 16,
             max_len: 16,
+            test_pad: 48,
             steps: 400,
             test_size: 400,
             ..Config::default()
@@ -114,6 +124,12 @@ impl Config {
             return Err(RnnError::Invalid(format!(
                 "max_len must be even and at least 2, got {}",
                 self.max_len
+            )));
+        }
+        if self.test_pad < self.max_len {
+            return Err(RnnError::Invalid(format!(
+                "test_pad ({}) must be at least max_len ({})",
+                self.test_pad, self.max_len
             )));
         }
         Ok(())
@@ -188,12 +204,13 @@ pub struct Strings {
 }
 
 impl Strings {
-    /// `count` random strings of even lengths up to `max_len`, padded.
-    pub fn random<R: Rng + ?Sized>(count: usize, max_len: usize, rng: &mut R) -> Self {
+    /// `count` random strings of even lengths up to `max_len`, padded to
+    /// `pad` steps.
+    pub fn random<R: Rng + ?Sized>(count: usize, max_len: usize, pad: usize, rng: &mut R) -> Self {
         let strings: Vec<Vec<usize>> = (0..count)
             .map(|_| random_string(2 * rng.random_range(1..=max_len / 2), rng))
             .collect();
-        Self::pad(strings, max_len)
+        Self::pad(strings, pad)
     }
 
     /// Pads `strings` to `max_len` steps.
@@ -240,6 +257,10 @@ pub struct Score {
     pub by_length: Vec<(usize, usize, f64)>,
     /// Wall time of training in seconds.
     pub train_seconds: f64,
+    /// Whether the test predictions are the same with the test strings
+    /// padded to `max_len` instead of `test_pad` (the amount of padding
+    /// changes nothing).
+    pub padding_invariant: bool,
 }
 
 /// What a run learned.
@@ -270,7 +291,12 @@ pub fn run(config: &Config) -> Result<Report, RnnError> {
 /// [`run`], calling `observer` after every training step.
 pub fn run_with(config: &Config, observer: Observer<'_>) -> Result<Report, RnnError> {
     config.validate()?;
-    let test = Strings::random(config.test_size, config.max_len, &mut rng_for(config.seed, 3));
+    let test = Strings::random(
+        config.test_size,
+        config.max_len,
+        config.test_pad,
+        &mut rng_for(config.seed, 3),
+    );
     let with = train(config, true, &test, observer)?;
     let without = train(config, false, &test, observer)?;
     let balanced = test.labels.mean().unwrap_or(0.0) as f64;
@@ -331,7 +357,7 @@ fn train(
     let mut losses = Vec::with_capacity(config.steps);
     let start = Instant::now();
     for step in 1..=config.steps {
-        let batch = Strings::random(config.batch, config.max_len, &mut data);
+        let batch = Strings::random(config.batch, config.max_len, config.max_len, &mut data);
         let s = trainer.step_on(&Batch::new(
             batch.input(with_lengths),
             SeqTarget::Sequences(batch.labels.view()),
@@ -350,6 +376,12 @@ fn train(
     let mut model = trainer.into_model();
     model.set_training(false);
     let (probs, _) = model.forward(&test.input(with_lengths), &[])?;
+    let short = Strings::pad(test.strings.clone(), config.max_len);
+    let (probs_short, _) = model.forward(&short.input(with_lengths), &[])?;
+    let padding_invariant = probs
+        .iter()
+        .zip(probs_short.iter())
+        .all(|(&a, &b)| (a > 0.5) == (b > 0.5) && (a - b).abs() < 1e-5);
     let right: Vec<bool> = probs
         .iter()
         .zip(test.labels.iter())
@@ -378,6 +410,7 @@ fn train(
             accuracy,
             by_length,
             train_seconds,
+            padding_invariant,
         },
         parameters,
     ))
@@ -388,11 +421,12 @@ impl fmt::Display for Report {
         let c = &self.config;
         writeln!(
             f,
-            "balanced brackets, strings of even length 2 to {} padded to {}: bidirectional LSTM x{} H = {} over an \
-             embedding of {} ({} parameters), dropout {} between layers and before the head, last-step sigmoid head, \
-             binary cross-entropy; {} Adam steps of {} strings (lr {}), seed {}",
+            "balanced brackets, strings of even length 2 to {} padded to {} in training, {} in the test: bidirectional \
+             LSTM x{} H = {} over an embedding of {} ({} parameters), dropout {} between layers and before the head, \
+             last-step sigmoid head, binary cross-entropy; {} Adam steps of {} strings (lr {}), seed {}",
             c.max_len,
             c.max_len,
+            c.test_pad,
             c.layers,
             c.hidden,
             c.embed,
@@ -416,7 +450,11 @@ impl fmt::Display for Report {
             .iter()
             .map(|&(lo, hi, _)| format!("len {lo}-{hi}"))
             .collect();
-        write!(f, "{:<26} {:>16} {:>9}", "model", "loss first/last", "accuracy")?;
+        write!(
+            f,
+            "{:<26} {:>16} {:>9} {:>10}",
+            "model", "loss first/last", "accuracy", "same with"
+        )?;
         for b in &buckets {
             write!(f, " {b:>10}")?;
         }
@@ -424,17 +462,23 @@ impl fmt::Display for Report {
         for s in &self.scores {
             write!(
                 f,
-                "{:<26} {:>7.4}/{:<8.4} {:>8.1}%",
+                "{:<26} {:>7.4}/{:<8.4} {:>8.1}% {:>10}",
                 s.name,
                 s.loss.0,
                 s.loss.1,
-                100.0 * s.accuracy
+                100.0 * s.accuracy,
+                if s.padding_invariant { "yes" } else { "no" }
             )?;
             for &(_, _, a) in &s.by_length {
                 write!(f, " {:>9.1}%", 100.0 * a)?;
             }
             writeln!(f)?;
         }
+        writeln!(
+            f,
+            "\n\"same with\": the test predictions do not change when the strings are padded to {} instead of {} steps",
+            c.max_len, c.test_pad
+        )?;
         Ok(())
     }
 }
@@ -446,7 +490,7 @@ mod tests {
     #[test]
     fn strings_are_labelled_and_padded() {
         let mut rng = rng_for(0, 9);
-        let b = Strings::random(200, 12, &mut rng);
+        let b = Strings::random(200, 12, 12, &mut rng);
         assert_eq!(b.ids.len(), 12 * 200);
         for (j, s) in b.strings.iter().enumerate() {
             assert!(s.len().is_multiple_of(2) && (2..=12).contains(&s.len()));

@@ -25,8 +25,10 @@ use crate::cell::CellInput;
 use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace};
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::nn::dropout::{apply_mask, draw_mask};
 use crate::workspace::{Workspace, array2, array3};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+use rand::rngs::StdRng;
 
 /// An empty `[0, 0, 0]` array (no allocation).
 fn empty3<F>() -> Array3<F> {
@@ -40,6 +42,10 @@ struct RunBuffers<F> {
     rows: Vec<Array2<F>>,
     reversed_ids: Vec<usize>,
     packed_ids: Vec<usize>,
+    /// The dropout mask applied to each layer's output before the next
+    /// layer read it (one per boundary), when `dropped`.
+    masks: Vec<Vec<F>>,
+    dropped: bool,
 }
 
 impl<F> RunBuffers<F> {
@@ -48,8 +54,24 @@ impl<F> RunBuffers<F> {
             rows: Vec::new(),
             reversed_ids: Vec::new(),
             packed_ids: Vec::new(),
+            masks: Vec::new(),
+            dropped: false,
         }
     }
+}
+
+/// What a run of [`Layers`] gets besides its input and initial state.
+#[derive(Debug, Default)]
+pub struct RunOptions<'r> {
+    /// The length of each sequence (`[B]`, any order; see
+    /// [`Layers::forward_ws_with_lengths`]); `None`: every sequence has `T`
+    /// steps.
+    pub lengths: Option<&'r [usize]>,
+    /// Dropout on every layer's output but the last's before the next layer
+    /// reads it (the `dropout` of PyTorch's `nn.LSTM`): the probability and
+    /// the generator its masks are drawn from. A training pass keeps the
+    /// masks for its backward pass.
+    pub dropout: Option<(f64, &'r mut StdRng)>,
 }
 
 /// What [`Layers::forward_train_ws`] keeps for [`Layers::backward_ws`].
@@ -329,7 +351,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     fn run_all<R: CellRun<F>>(
         &self,
         input: CellInput<'_, F>,
-        lengths: Option<&[usize]>,
+        options: RunOptions<'_>,
         init: &[Array3<F>],
         ws: &mut Workspace<F>,
         into: RunInto<'_, F, R>,
@@ -348,13 +370,21 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             buffers,
             packing,
         } = into;
+        let RunOptions { lengths, mut dropout } = options;
         packing.set(lengths, t_len, batch)?;
         let packing = &*packing;
         let RunBuffers {
             rows: init_rows,
             reversed_ids,
             packed_ids,
+            masks,
+            dropped,
         } = buffers;
+        *dropped = dropout.is_some() && self.num_layers > 1;
+        masks.truncate(self.num_layers.saturating_sub(1));
+        while masks.len() + 1 < self.num_layers {
+            masks.push(Vec::new());
+        }
         // The rows every cell runs on: `[T, B, width]`, or `[N, 1, width]` packed.
         let (sizes, a0, a1) = if packing.active {
             (packing.batch_sizes(), packing.rows(), 1)
@@ -394,6 +424,13 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         let ran = (|| {
             for l in 0..self.num_layers {
                 let mut layer_out = take3(ws, (a0, a1, dirs * o), false);
+                if let (Some(a), Some((p, rng))) = (below.as_mut(), dropout.as_mut()) {
+                    let mask = &mut masks[l - 1];
+                    mask.clear();
+                    mask.resize(a.len(), F::zero());
+                    draw_mask(mask, *p, &mut **rng);
+                    apply_mask(a.as_slice_mut().expect("workspace array"), mask);
+                }
                 let input = match &below {
                     Some(a) => CellInput::Values(a.view()),
                     None => shorter(first),
@@ -551,6 +588,20 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         ws: &mut Workspace<F>,
         out: &mut LayersOutput<F>,
     ) -> Result<(), RnnError> {
+        let options = RunOptions { lengths, dropout: None };
+        self.forward_ws_with(input, init, options, ws, out)
+    }
+
+    /// [`Layers::forward_ws_with_lengths`] with every option of a run:
+    /// lengths and dropout between layers ([`RunOptions`]).
+    pub fn forward_ws_with(
+        &self,
+        input: CellInput<'_, F>,
+        init: &[Array3<F>],
+        options: RunOptions<'_>,
+        ws: &mut Workspace<F>,
+        out: &mut LayersOutput<F>,
+    ) -> Result<(), RnnError> {
         let LayersOutput {
             out: last,
             states,
@@ -567,7 +618,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         };
         self.run_all(
             input,
-            lengths,
+            options,
             init,
             ws,
             into,
@@ -624,6 +675,21 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         ws: &mut Workspace<F>,
         trace: &mut LayersTrace<F>,
     ) -> Result<(), RnnError> {
+        let options = RunOptions { lengths, dropout: None };
+        self.forward_train_ws_with(input, init, options, ws, trace)
+    }
+
+    /// [`Layers::forward_train_ws_with_lengths`] with every option of a
+    /// run: lengths and dropout between layers ([`RunOptions`]); the trace
+    /// keeps the dropout masks for [`Layers::backward_ws`].
+    pub fn forward_train_ws_with(
+        &self,
+        input: CellInput<'_, F>,
+        init: &[Array3<F>],
+        options: RunOptions<'_>,
+        ws: &mut Workspace<F>,
+        trace: &mut LayersTrace<F>,
+    ) -> Result<(), RnnError> {
         let LayersTrace {
             out,
             states,
@@ -641,7 +707,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         };
         let (t_len, batch) = self.run_all(
             input,
-            lengths,
+            options,
             init,
             ws,
             into,
@@ -814,6 +880,13 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 } else {
                     d_input += &g.d_xs.slice(s![..;-1, .., ..]);
                 }
+            }
+            if l > 0 && trace.buffers.dropped {
+                // The layer read the dropped-out output of the one below.
+                apply_mask(
+                    d_input.as_slice_mut().expect("workspace array"),
+                    &trace.buffers.masks[l - 1],
+                );
             }
             if let Some(a) = above.replace(d_input) {
                 ws.give_array(a);

@@ -20,6 +20,7 @@ use crate::cell::Cell;
 use crate::cell::input::CellInput;
 use crate::error::RnnError;
 use crate::float::Float;
+use crate::layers::RunOptions;
 use crate::nn::dropout::{apply_mask, draw_mask, pass_rng};
 use crate::nn::encoding::{check_ids, embedding_backward, embedding_lookup, one_hot};
 use crate::workspace::{Workspace, array3};
@@ -244,11 +245,6 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
     ) -> Result<(usize, usize), RnnError> {
         input.check_lengths()?;
         let has_lengths = input.lengths_into(&mut scratch.lengths);
-        if has_lengths {
-            return Err(RnnError::Invalid(
-                "sequences of different lengths need the variable-length layers, which are not wired in yet".into(),
-            ));
-        }
         let (t, b) = (input.len(), input.batch());
         let d = self.config.dropout;
         let SeqScratch {
@@ -258,6 +254,7 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
             xs,
             in_mask,
             init_buf,
+            lengths,
             ..
         } = scratch;
         let input_drop = rng.as_mut().filter(|_| d.input > 0.0);
@@ -277,10 +274,14 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
             None => x,
         };
         let init = self.initial_state(init, b, ws, init_buf)?;
+        let options = RunOptions {
+            lengths: has_lengths.then_some(&lengths[..]),
+            dropout: rng.as_mut().filter(|_| d.layers > 0.0).map(|r| (d.layers, r)),
+        };
         if training {
-            self.layers.forward_train_ws(x, init, ws, trace)?;
+            self.layers.forward_train_ws_with(x, init, options, ws, trace)?;
         } else {
-            self.layers.forward_ws(x, init, ws, out)?;
+            self.layers.forward_ws_with(x, init, options, ws, out)?;
         }
         let last = if training { &trace.out } else { &out.out };
         let dirs = self.layers.num_directions();
