@@ -2,8 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--cells lstm,gru,rnn] \
-//!     [--configs tiny,small,medium,large] [--modes train,infer] [--threads N] [--json]
+//!     [--configs tiny,small,medium,large] [--modes train,infer] [--threads N] [--json] \
+//!     [--lengths full|uniform]
 //! ```
+//!
+//! `--lengths uniform` gives every sequence its own length, uniform in
+//! `1..=T` from a fixed seed (`workload::uniform_lengths`), and runs the
+//! batch through one layer of `Layers` with those lengths; GFLOP/s then
+//! counts the products of the steps that run.
 //!
 //! Timing follows section 7: inputs and parameters are built outside the
 //! timed region, 3 warm-up steps, then single steps are timed until they add
@@ -40,6 +46,14 @@ struct Args {
     /// Skip the SGEMM rate measurement.
     #[arg(long)]
     no_gemm: bool,
+    /// Sequence lengths: `full` (every sequence T steps, WORKLOAD.md), or
+    /// `uniform`: sequence k has length 1 + ((value k+1 of SplitMix64 stream
+    /// 7) >> 40) * T >> 24, uniform in 1..=T and the same in
+    /// examples/peers/torch_packed_workload.py; the batch runs through one
+    /// layer of `Layers` with these lengths (sorted, packed and unpacked in
+    /// every step, as PyTorch's pack_padded_sequence path)
+    #[arg(long, default_value = "full", value_parser = ["full", "uniform"])]
+    lengths: String,
 }
 
 struct Timing {
@@ -102,8 +116,31 @@ fn run_cell<C: Cell<f32> + Send + Sync>(
     }
 }
 
-fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool) -> (Timing, Option<Checksums>) {
+/// Times one mode over sequences of [`workload::uniform_lengths`].
+fn run_lengths<C: Cell<f32> + Send + Sync>(cell: &C, cfg: &Config, inp: &Inputs, mode: &str) -> Timing {
+    let mut stepper = workload::LengthsStepper::new(cell, cfg).expect("one layer of the cell");
+    if mode == "train" {
+        time_steps(|| {
+            in_pool(|| stepper.train(inp)).expect("train step");
+            black_box(stepper.outputs());
+        })
+    } else {
+        time_steps(|| {
+            in_pool(|| stepper.infer(inp)).expect("infer step");
+        })
+    }
+}
+
+fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool, lengths: bool) -> (Timing, Option<Checksums>) {
     let inp = workload::inputs(cfg);
+    if lengths {
+        let t = match kind {
+            CellKind::Lstm => run_lengths(&workload::lstm(cfg), cfg, &inp, mode),
+            CellKind::Gru => run_lengths(&workload::gru(cfg), cfg, &inp, mode),
+            CellKind::Rnn => run_lengths(&workload::rnn_tanh(cfg), cfg, &inp, mode),
+        };
+        return (t, None);
+    }
     match kind {
         CellKind::Lstm => run_cell(&workload::lstm(cfg), &inp, mode, want_sums),
         CellKind::Gru => run_cell(&workload::gru(cfg), &inp, mode, want_sums),
@@ -244,8 +281,8 @@ fn main() -> ExitCode {
 
     if !args.json {
         println!(
-            "rnn workload v1, threads={} (matrix products split across threads; elementwise loops on one)",
-            args.threads
+            "rnn workload v1, threads={}, lengths {} (matrix products split across threads; elementwise loops on one)",
+            args.threads, args.lengths
         );
         println!(
             "{:<5} {:<7} {:<6} {:>11} {:>11} {:>5} {:>9}",
@@ -258,13 +295,21 @@ fn main() -> ExitCode {
     for cfg in &configs {
         for &kind in &cells {
             for mode in &args.modes {
-                let want_sums = mode == "train" && workload::reference(kind, cfg.name).is_some();
-                let (t, sums) = run(kind, cfg, mode, want_sums);
-                let flops = if mode == "train" {
-                    workload::train_flops(kind, cfg)
+                let uniform = args.lengths == "uniform";
+                let want_sums = !uniform && mode == "train" && workload::reference(kind, cfg.name).is_some();
+                let (t, sums) = run(kind, cfg, mode, want_sums, uniform);
+                // With lengths, the products cover only the steps that run.
+                let share = if uniform {
+                    workload::uniform_lengths(cfg.t, cfg.b).iter().sum::<usize>() as f64 / (cfg.t * cfg.b) as f64
                 } else {
-                    workload::forward_flops(kind, cfg)
+                    1.0
                 };
+                let flops = share
+                    * if mode == "train" {
+                        workload::train_flops(kind, cfg)
+                    } else {
+                        workload::forward_flops(kind, cfg)
+                    };
                 let gflops = flops / (t.median_ms * 1e-3) / 1e9;
                 let mut failed = Vec::new();
                 if let (Some(s), Some(r)) = (sums, workload::reference(kind, cfg.name)) {
@@ -298,6 +343,7 @@ fn main() -> ExitCode {
                             "min_ms": t.min_ms,
                             "reps": t.reps,
                             "gflops": gflops,
+                            "lengths": args.lengths,
                             "checksums": checksums,
                         })
                     );

@@ -13,7 +13,8 @@
 
 use ndarray::{Array3, ArrayViewD};
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
-use rnn::{Cell, Forward, InputGrads, RnnError, Trace, Workspace};
+use rnn::runtime::{LayersInputGrads, LayersOutput, LayersTrace};
+use rnn::{Cell, CellInput, Forward, InputGrads, Layers, RnnError, Trace, Workspace};
 
 /// The SplitMix64 increment `0x9E3779B97F4A7C15`.
 pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -506,6 +507,80 @@ impl<C: Cell<f32>> Stepper<C> {
     /// The last training step's input gradients.
     pub fn input_grads(&self) -> &InputGrads<f32> {
         &self.input
+    }
+}
+
+/// Buffers of steps over sequences of different lengths, through one
+/// layer of [`Layers`] with [`uniform_lengths`] (sorted, packed and
+/// unpacked inside every step, as PyTorch's `pack_padded_sequence` path
+/// does): the same steps as [`Stepper`], each sequence cut to its length.
+#[derive(Debug)]
+pub struct LengthsStepper<C: Cell<f32>> {
+    layers: Layers<f32, C>,
+    lengths: Vec<usize>,
+    ws: Workspace<f32>,
+    trace: LayersTrace<f32>,
+    out: LayersOutput<f32>,
+    grads: Layers<f32, C>,
+    input: LayersInputGrads<f32>,
+}
+
+impl<C: Cell<f32>> LengthsStepper<C> {
+    /// Steps of `cell` as one layer over batches of `cfg`'s shape.
+    pub fn new(cell: &C, cfg: &Config) -> Result<Self, RnnError> {
+        let layers = Layers::from_cells(vec![cell.clone()], 1, false)?;
+        let grads = layers.zeros_like();
+        Ok(LengthsStepper {
+            layers,
+            lengths: uniform_lengths(cfg.t, cfg.b),
+            ws: Workspace::new(),
+            trace: LayersTrace::empty(),
+            out: LayersOutput::empty(),
+            grads,
+            input: LayersInputGrads::empty(),
+        })
+    }
+
+    /// The lengths of the batch.
+    pub fn lengths(&self) -> &[usize] {
+        &self.lengths
+    }
+
+    /// A training step: forward with lengths from a zero state, then BPTT
+    /// with `d_out = Gout` (ignored at padding); fresh gradients each call.
+    pub fn train(&mut self, inp: &Inputs) -> Result<(), RnnError> {
+        self.grads.fill_zero();
+        self.layers.forward_train_ws_with_lengths(
+            CellInput::Values(inp.x.view()),
+            Some(&self.lengths),
+            &[],
+            &mut self.ws,
+            &mut self.trace,
+        )?;
+        self.layers.backward_ws(
+            &self.trace,
+            inp.gout.view(),
+            &[],
+            &mut self.grads,
+            &mut self.ws,
+            &mut self.input,
+        )
+    }
+
+    /// An inference step with lengths.
+    pub fn infer(&mut self, inp: &Inputs) -> Result<(), RnnError> {
+        self.layers.forward_ws_with_lengths(
+            CellInput::Values(inp.x.view()),
+            Some(&self.lengths),
+            &[],
+            &mut self.ws,
+            &mut self.out,
+        )
+    }
+
+    /// The last training step's outputs `[T, B, H]` (zero at padding).
+    pub fn outputs(&self) -> &Array3<f32> {
+        &self.trace.out
     }
 }
 

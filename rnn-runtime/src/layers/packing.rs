@@ -106,6 +106,16 @@ impl Packing {
     /// The padded `src[T, B, w]` packed into `dst` (`N` rows of `w`).
     pub fn pack<F: Float>(&self, src: ArrayView3<'_, F>, dst: &mut [F]) {
         let w = src.shape()[2];
+        if let Some(all) = src.as_slice() {
+            // Standard layout: each row is a slice, copied whole.
+            for (t, &n) in self.sizes.iter().enumerate() {
+                for (r, &b) in self.order[..n].iter().enumerate() {
+                    let from = (t * self.batch + b) * w;
+                    dst[(self.offsets[t] + r) * w..][..w].copy_from_slice(&all[from..from + w]);
+                }
+            }
+            return;
+        }
         for (t, &n) in self.sizes.iter().enumerate() {
             let step = src.index_axis(Axis(0), t);
             for r in 0..n {
@@ -125,19 +135,24 @@ impl Packing {
         }
     }
 
-    /// The packed rows `src` (`N` rows of `w`) written into the zeroed
-    /// padded `dst[T, B, w]`.
+    /// The packed rows `src` (`N` rows of `w`) written into the padded
+    /// `dst[T, B, w]` (standard layout), and zeros into its padding rows:
+    /// every value of `dst` is written.
     pub fn unpack<F: Float>(&self, src: &[F], mut dst: ArrayViewMut3<'_, F>) {
         let w = dst.shape()[2];
+        let all = dst.as_slice_mut().expect("the padded result is in standard layout");
         for (t, &n) in self.sizes.iter().enumerate() {
-            let mut step = dst.index_axis_mut(Axis(0), t);
-            for r in 0..n {
-                let row = &src[(self.offsets[t] + r) * w..][..w];
-                for (d, s) in step.row_mut(self.order[r]).iter_mut().zip(row) {
-                    *d = *s;
+            for (r, &b) in self.order.iter().enumerate() {
+                let row = &mut all[(t * self.batch + b) * w..][..w];
+                if r < n {
+                    row.copy_from_slice(&src[(self.offsets[t] + r) * w..][..w]);
+                } else {
+                    row.fill(F::zero());
                 }
             }
         }
+        // Steps past the longest sequence are padding for everyone.
+        all[self.sizes.len() * self.batch * w..].fill(F::zero());
     }
 
     /// Copies `w` values of each of the `N` packed rows of `src` (rows of
@@ -210,7 +225,7 @@ mod tests {
         p.reverse(&packed, (1, 0), &mut rev, (1, 0), 1);
         // Sequence 1 (length 3) reversed: 21, 11, 1; sequence 3 (2): 13, 3; 0: 0.
         assert_eq!(rev, [21.0, 13.0, 0.0, 11.0, 3.0, 1.0]);
-        let mut back = Array3::zeros((3, 4, 1));
+        let mut back = Array3::from_elem((3, 4, 1), f64::NAN);
         p.unpack(&packed, back.view_mut());
         let want = Array3::from_shape_fn(
             (3, 4, 1),
@@ -219,6 +234,15 @@ mod tests {
             },
         );
         assert_eq!(back, want);
+        // Steps past the longest sequence are zero too.
+        let mut q = Packing::default();
+        q.set(Some(&[1, 2]), 4, 2).unwrap();
+        let mut back = Array3::from_elem((4, 2, 1), f64::NAN);
+        q.unpack(&[5.0, 6.0, 7.0], back.view_mut());
+        assert_eq!(
+            back.iter().copied().collect::<Vec<_>>(),
+            [6.0, 5.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0]
+        );
         let mut ids = Vec::new();
         p.pack_ids(&(0..12).collect::<Vec<_>>(), &mut ids);
         assert_eq!(ids, [1, 3, 0, 5, 7, 9]);

@@ -516,7 +516,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         }
         let last = below.expect("num_layers >= 1");
         let last = if packing.active {
-            let mut padded = take3(ws, (t_len, batch, dirs * o), true);
+            let mut padded = take3(ws, (t_len, batch, dirs * o), false);
             packing.unpack(last.as_slice().expect("standard"), padded.view_mut());
             ws.give_array(last);
             padded
@@ -895,7 +895,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         ws.reclaim_input_grads(g);
         let first = above.expect("num_layers >= 1");
         *d_xs = if packing.active && !trace.traces[0].one_hot {
-            let mut padded = take3(ws, (t_len, batch, first.shape()[2]), true);
+            let mut padded = take3(ws, (t_len, batch, first.shape()[2]), false);
             packing.unpack(first.as_slice().expect("standard"), padded.view_mut());
             ws.give_array(first);
             padded
