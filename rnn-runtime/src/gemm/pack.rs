@@ -219,14 +219,35 @@ impl<F: GemmElem> PanelsA<F> {
     pub fn put_rows(&mut self, r0: usize, src: &[F], ld: usize, n: usize) {
         assert!(r0 + n <= self.k, "PanelsA: rows past k");
         let (k, m) = (self.k, self.m);
-        let work = n * m;
-        for_panels_if(work >= PAR_COPY_MIN, &mut self.data, k * MR, |s, panel| {
-            let (j0, w) = (s * MR, MR.min(m - s * MR));
-            let dst = &mut panel[r0 * MR..(r0 + n) * MR];
-            for (r, group) in dst.chunks_exact_mut(MR).enumerate() {
-                copy_group::<F, MR>(group, &src[r * ld + j0..][..w]);
+        // A few rows at a time across every panel: each source row is read
+        // once, in order, and each panel gets whole cache lines.
+        let copy = |first: usize, data: &mut [F]| {
+            let stride = k * MR;
+            let (j0, j1) = (first * MR, (first * MR + data.len() / stride * MR).min(m));
+            let full = (j1 - j0) / MR;
+            for t0 in (0..n).step_by(PUT_ROW_TILE) {
+                for r in t0..(t0 + PUT_ROW_TILE).min(n) {
+                    let row = &src[r * ld + j0..][..j1 - j0];
+                    let at = (r0 + r) * MR;
+                    for (q, group) in row.chunks_exact(MR).enumerate() {
+                        let dst: &mut [F; MR] = (&mut data[q * stride + at..][..MR]).try_into().expect("MR values");
+                        *dst = *<&[F; MR]>::try_from(group).expect("MR values");
+                    }
+                    let tail = &row[full * MR..];
+                    if !tail.is_empty() {
+                        data[full * stride + at..][..tail.len()].copy_from_slice(tail);
+                    }
+                }
             }
-        });
+        };
+        let panels = m.div_ceil(MR);
+        if n * m >= PAR_COPY_MIN && panels >= 2 && rayon::current_num_threads() > 1 {
+            let half = panels / 2;
+            let (lo, hi) = self.data.split_at_mut(half * k * MR);
+            rayon::join(|| copy(0, lo), || copy(half, hi));
+        } else {
+            copy(0, &mut self.data);
+        }
     }
 
     /// `k`, the number of rows of `dY`.
@@ -255,6 +276,10 @@ fn copy_group<F: Copy, const W: usize>(dst: &mut [F], src: &[F]) {
     }
 }
 
+/// Rows of `dY` [`PanelsA::put_rows`] copies into every panel before the
+/// next rows.
+const PUT_ROW_TILE: usize = 8;
+
 /// Values below which a copy into panels stays on one thread (one time
 /// step's `dY` of the medium workload, 24K values, is split).
 const PAR_COPY_MIN: usize = 1 << 13;
@@ -262,13 +287,8 @@ const PAR_COPY_MIN: usize = 1 << 13;
 /// Runs `f(p, panel)` on every panel of `len` values of `data`, the two
 /// halves on two threads when the pool has them and the copy is large.
 fn for_panels<F: Send>(data: &mut [F], len: usize, f: impl Fn(usize, &mut [F]) + Sync) {
-    let big = data.len() >= 4 * PAR_COPY_MIN;
-    for_panels_if(big, data, len, f);
-}
-
-fn for_panels_if<F: Send>(split: bool, data: &mut [F], len: usize, f: impl Fn(usize, &mut [F]) + Sync) {
     let panels = data.len() / len.max(1);
-    if split && panels >= 2 && rayon::current_num_threads() > 1 {
+    if data.len() >= 4 * PAR_COPY_MIN && panels >= 2 && rayon::current_num_threads() > 1 {
         let half = panels / 2;
         let (lo, hi) = data.split_at_mut(half * len);
         rayon::join(
