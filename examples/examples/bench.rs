@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(about = "Benchmark the shipped cells on workload v1")]
+#[command(name = "bench", version, about = "Benchmark the shipped cells on workload v1")]
 struct Args {
     /// Cells to run (lstm, gru, rnn).
     #[arg(long, value_delimiter = ',', default_value = "lstm,gru,rnn")]

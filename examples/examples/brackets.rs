@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 /// Classify strings of brackets as balanced or not, with and without lengths.
 #[derive(Debug, Parser)]
-#[command(about)]
+#[command(name = "brackets", version)]
 struct Args {
     /// Hidden size of each direction.
     #[arg(long, default_value_t = Config::default().hidden)]

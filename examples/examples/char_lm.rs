@@ -4,7 +4,7 @@
 //! chosen cell, a softmax head, cross-entropy) and trained by the library's
 //! general loop, [`Trainer`], on random windows of the corpus
 //! ([`TrainWindows`]). With no arguments this trains a one-layer LSTM
-//! (H = 256) on the bundled tinyshakespeare corpus exactly as the spec says: batches of 32 random
+//! (H = 256) on the bundled tinyshakespeare corpus (compiled into the program) exactly as the spec says: batches of 32 random
 //! windows of 64 characters, 2000 Adam steps at lr 2e-3, gradients clipped to
 //! global norm 5, validation on 64 fixed windows at step 0 and every 250
 //! steps, seed 0, float32. It shows a progress bar on stderr, prints one JSON
@@ -40,19 +40,33 @@
 //! ```text
 //! cargo run --release --example char_lm -- --steps 500 --save runs/lstm.safetensors \
 //!     --step-metrics runs/steps.jsonl --plot runs/loss.svg
+//! cargo run --release --example char_lm -- generate --load runs/lstm.safetensors --prime ROMEO: --length 500
 //! ```
+//!
+//! Without `--save` the run checkpoints to
+//! `runs/char_lm-CELL-hH-lL-seedS.safetensors` (or, if that exists, the
+//! first free name `-2`, `-3`, ... beside it); `--no-save` saves nothing.
+//! Every option and output path is checked before the first step: see
+//! [`rnn_examples::cli`] for the ranges and [`rnn_examples::outputs`] for
+//! what an output may replace. `generate` rebuilds the model and its
+//! vocabulary from a checkpoint alone
+//! ([`rnn_examples::charlm_checkpoint`]); with the run's seed (the default)
+//! and temperature it prints the run's own final sample.
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use rnn::runtime::optim::{Adam, AdamConfig};
 use rnn::runtime::train::{Checkpointer, MetricsWriter, StepStats, Trainer, TrainerConfig};
 use rnn::{Cell, SeqModel};
 use rnn_examples::charlm::{Corpus, TrainWindows, Windows, val_windows};
+use rnn_examples::charlm_checkpoint::{META_SEED, load_checkpoint, run_metadata};
+use rnn_examples::cli::{at_least_one, clip_norm, positive_finite, temperature, threads};
+use rnn_examples::outputs::{Output, OutputKind, check_outputs, fresh_path};
 use rnn_examples::plot::{PlotOptions, Series, write_loss_curve};
 use rnn_examples::progress::TrainProgress;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 rnn::model! {
@@ -100,46 +114,70 @@ enum CellKind {
     Rnn,
 }
 
-/// Train a character-level language model (CHARLM v1 by default).
+/// Train a character-level language model (CHARLM v1 with no options), or
+/// generate text from a checkpoint.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "char_lm", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model (what runs when no subcommand is given).
+    Train(Args),
+    /// Generate text from a checkpoint alone (model and vocabulary are
+    /// rebuilt from the file).
+    Generate(GenerateArgs),
+}
+
+/// The settings of a training run.
+#[derive(Debug, clap::Args)]
 struct Args {
-    /// Corpus file, read as UTF-8.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/tinyshakespeare.txt"))]
-    data: PathBuf,
+    /// Corpus file, read as UTF-8 [default: the bundled tinyshakespeare.txt,
+    /// compiled into the program].
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Recurrent cell.
     #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
     cell: CellKind,
-    /// Hidden size H.
-    #[arg(long, default_value_t = 256)]
+    /// Hidden size H (>= 1).
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     hidden: usize,
-    /// Number of stacked layers.
-    #[arg(long, default_value_t = 1)]
+    /// Number of stacked layers (>= 1).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     layers: usize,
-    /// Windows per batch B.
-    #[arg(long, default_value_t = 32)]
+    /// Windows per batch B (>= 1).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     batch: usize,
-    /// Window length T.
-    #[arg(long, default_value_t = 64)]
+    /// Window length T (>= 1).
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     seq_len: usize,
     /// Training steps.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 2e-3)]
+    /// Adam learning rate (finite, > 0).
+    #[arg(long, default_value_t = 2e-3, value_parser = positive_finite)]
     lr: f64,
-    /// Clip gradients to this global L2 norm (0: no clipping).
-    #[arg(long, default_value_t = 5.0)]
+    /// Clip gradients to this global L2 norm (finite, > 0; see --no-clip).
+    #[arg(long, default_value_t = 5.0, value_parser = clip_norm)]
     clip: f64,
+    /// Do not clip gradients.
+    #[arg(long, conflicts_with = "clip")]
+    no_clip: bool,
     /// Evaluate every N steps (and after the last; 0: only at 0 and the end).
     #[arg(long, default_value_t = 250)]
     eval_every: usize,
     /// Seed for initialisation, batches and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads for matrix products (rows split between them; the
-    /// elementwise loops run on one).
-    #[arg(long, default_value_t = 1)]
+    /// Threads for matrix products, 1 to the machine's available
+    /// parallelism (rows split between them; the elementwise loops run on
+    /// one).
+    #[arg(long, default_value_t = 1, value_parser = threads)]
     threads: usize,
     /// Also write the JSON metric lines to this file.
     #[arg(long)]
@@ -151,49 +189,67 @@ struct Args {
     /// (rewritten at every evaluation).
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Save the trained model (safetensors) to this file, and checkpoints
-    /// during training (see --checkpoint-every).
-    #[arg(long)]
+    /// Save the model (safetensors) to this file, at every evaluation (see
+    /// --checkpoint-every) and at the end [default:
+    /// runs/char_lm-CELL-hH-lL-seedS.safetensors, or the first free
+    /// name -2, -3, ... beside it].
+    #[arg(long, conflicts_with = "no_save")]
     save: Option<PathBuf>,
-    /// Checkpoint to --save every N steps (default: at every evaluation;
-    /// 0: only at the end).
-    #[arg(long, requires = "save")]
+    /// Save no checkpoint.
+    #[arg(long)]
+    no_save: bool,
+    /// Checkpoint every N steps instead of at every evaluation (0: only at
+    /// the end).
+    #[arg(long, conflicts_with = "no_save")]
     checkpoint_every: Option<usize>,
+    /// Overwrite output files that exist and are not outputs of an earlier
+    /// run of the same kind (never the corpus).
+    #[arg(long)]
+    force: bool,
     /// Do not show the progress bar.
     #[arg(long)]
     no_progress: bool,
     /// Characters to sample after training.
     #[arg(long, default_value_t = 300)]
     sample: usize,
-    /// Sampling temperature (0: greedy).
-    #[arg(long, default_value_t = 0.8)]
+    /// Text the sample continues; every character must be in the corpus
+    /// [default: a newline, or the corpus's first character if it has none].
+    #[arg(long)]
+    prime: Option<String>,
+    /// Sampling temperature (finite, >= 0; 0: greedy).
+    #[arg(long, default_value_t = 0.8, value_parser = temperature)]
     temperature: f64,
 }
 
+/// The settings of `char_lm generate`.
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// Checkpoint written by a training run (--save).
+    #[arg(long)]
+    load: PathBuf,
+    /// Text to continue; every character must be in the model's vocabulary
+    /// [default: a newline, or the vocabulary's first character].
+    #[arg(long)]
+    prime: Option<String>,
+    /// Characters to generate.
+    #[arg(long, default_value_t = 300)]
+    length: usize,
+    /// Sampling temperature (finite, >= 0; 0: greedy).
+    #[arg(long, default_value_t = 0.8, value_parser = temperature)]
+    temperature: f64,
+    /// Seed of the sampling [default: the run's seed stored in the
+    /// checkpoint], so that a run's final sample is reproduced.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    if let Err(e) = rnn::runtime::gemm::set_threads(args.threads) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
-    let result = Corpus::from_file(&args.data).map_err(Into::into).and_then(|corpus| {
-        let (v, h, l) = (corpus.vocab_size(), args.hidden, args.layers);
-        let mut rng = rnn::seeded_rng(args.seed);
-        match args.cell {
-            CellKind::Lstm => {
-                let sizes = CharLstmSizes { v, h, l };
-                run(&args, &corpus, CharLstm::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
-            }
-            CellKind::Gru => {
-                let sizes = CharGruSizes { v, h, l };
-                run(&args, &corpus, CharGru::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
-            }
-            CellKind::Rnn => {
-                let sizes = CharRnnSizes { v, h, l };
-                run(&args, &corpus, CharRnn::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
-            }
-        }
-    });
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Generate(g)) => generate(&g),
+        Some(Command::Train(args)) => train(&args),
+        None => train(&cli.train),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -203,18 +259,138 @@ fn main() -> ExitCode {
     }
 }
 
+/// `char_lm generate`: the checkpoint's model continues the prime.
+fn generate(g: &GenerateArgs) -> Result<(), Box<dyn Error>> {
+    let loaded = load_checkpoint(&g.load)?;
+    let prime = g.prime.clone().unwrap_or_else(|| default_prime(&loaded.vocab));
+    let seed = match g.seed {
+        Some(s) => s,
+        None => loaded
+            .metadata
+            .get(META_SEED)
+            .and_then(|s| s.parse().ok())
+            .ok_or("the checkpoint stores no seed; give --seed")?,
+    };
+    let text = loaded.generate(&prime, g.length, g.temperature, &mut rnn::seeded_rng(seed))?;
+    println!("{prime}{text}");
+    Ok(())
+}
+
+/// A newline if the vocabulary has one, else its first character.
+fn default_prime(vocab: &[char]) -> String {
+    if vocab.contains(&'\n') {
+        "\n".into()
+    } else {
+        vocab.first().map(|c| c.to_string()).unwrap_or_default()
+    }
+}
+
+/// Everything a training run checked before its first step.
+struct Plan {
+    corpus: Corpus,
+    data_name: String,
+    prime: String,
+    save: Option<PathBuf>,
+}
+
+/// Reads the corpus and checks every setting and output path, so that a
+/// bad one stops the run before any training.
+fn plan(args: &Args) -> Result<Plan, Box<dyn Error>> {
+    let (corpus, data_name) = match &args.data {
+        Some(p) => (Corpus::from_file(p)?, p.display().to_string()),
+        None => (Corpus::bundled(), "bundled tinyshakespeare.txt".to_string()),
+    };
+    let prime = match &args.prime {
+        Some(p) if p.is_empty() => return Err("--prime: give at least one character".into()),
+        Some(p) => {
+            corpus
+                .encode(p)
+                .map_err(|e| format!("--prime {p:?}: {e} (the corpus's characters are the vocabulary)"))?;
+            p.clone()
+        }
+        None => default_prime(corpus.vocab()),
+    };
+    let save = if args.no_save {
+        None
+    } else {
+        Some(args.save.clone().unwrap_or_else(|| {
+            let name = format!(
+                "char_lm-{}-h{}-l{}-seed{}.safetensors",
+                format!("{:?}", args.cell).to_lowercase(),
+                args.hidden,
+                args.layers,
+                args.seed
+            );
+            fresh_path(&Path::new("runs").join(name))
+        }))
+    };
+    let svg = |p: &PathBuf| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+            == Some("svg")
+    };
+    if let Some(p) = args.plot.as_ref().filter(|p| !svg(p)) {
+        return Err(format!("--plot {}: only .svg plots are written", p.display()).into());
+    }
+    let mut outputs = Vec::new();
+    for (option, path, kind) in [
+        ("--metrics", &args.metrics, OutputKind::Metrics),
+        ("--step-metrics", &args.step_metrics, OutputKind::Metrics),
+        ("--plot", &args.plot, OutputKind::Plot),
+        ("--save", &save, OutputKind::Checkpoint),
+    ] {
+        if let Some(p) = path {
+            outputs.push(Output::new(option, p, kind));
+        }
+    }
+    let inputs: Vec<(&str, &Path)> = args.data.iter().map(|p| ("--data", p.as_path())).collect();
+    check_outputs(&inputs, &outputs, args.force)?;
+    Ok(Plan {
+        corpus,
+        data_name,
+        prime,
+        save,
+    })
+}
+
+/// A training run (the default command).
+fn train(args: &Args) -> Result<(), Box<dyn Error>> {
+    let plan = plan(args)?;
+    rnn::runtime::gemm::set_threads(args.threads)?;
+    let corpus = &plan.corpus;
+    let (v, h, l) = (corpus.vocab_size(), args.hidden, args.layers);
+    let mut rng = rnn::seeded_rng(args.seed);
+    match args.cell {
+        CellKind::Lstm => {
+            let sizes = CharLstmSizes { v, h, l };
+            run(args, &plan, CharLstm::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+        }
+        CellKind::Gru => {
+            let sizes = CharGruSizes { v, h, l };
+            run(args, &plan, CharGru::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+        }
+        CellKind::Rnn => {
+            let sizes = CharRnnSizes { v, h, l };
+            run(args, &plan, CharRnn::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+        }
+    }
+}
+
 /// Trains, evaluates, saves and samples `model` (built from `rng`, which
 /// then draws the training windows).
 fn run<C: Cell<f32> + Send + Sync>(
     args: &Args,
-    corpus: &Corpus,
+    plan: &Plan,
     model: SeqModel<f32, C>,
     rng: rand::rngs::StdRng,
 ) -> Result<(), Box<dyn Error>> {
+    let corpus = &plan.corpus;
     let v = corpus.vocab_size();
     eprintln!(
         "{}: {} characters ({} train, {} validation), V = {v}; {} x{} H = {}, {} parameters; {} thread(s)",
-        args.data.display(),
+        plan.data_name,
         corpus.len(),
         corpus.train().len(),
         corpus.val().len(),
@@ -229,27 +405,18 @@ fn run<C: Cell<f32> + Send + Sync>(
         ..AdamConfig::default()
     })?;
     let config = TrainerConfig {
-        clip_norm: (args.clip > 0.0).then_some(args.clip),
+        clip_norm: (!args.no_clip).then_some(args.clip),
         ..TrainerConfig::default()
     };
     let mut windows = TrainWindows::new(corpus, args.seq_len, args.batch, rng)?;
     let val = val_windows(corpus, args.seq_len, VAL_WINDOWS)?;
     let mut trainer = Trainer::new(model, adam, config);
     let mut report = Report::new(args, C::NAME)?;
-    let vocab: String = corpus.vocab().iter().collect();
     let meta = |steps: usize, val_loss: Option<f64>| -> Result<BTreeMap<String, String>, Box<dyn Error>> {
-        let mut m = BTreeMap::from([
-            ("vocab".to_string(), serde_json::to_string(&vocab)?),
-            ("seed".to_string(), args.seed.to_string()),
-            ("steps".to_string(), steps.to_string()),
-        ]);
-        if let Some(v) = val_loss {
-            m.insert("val_loss".to_string(), v.to_string());
-        }
-        Ok(m)
+        Ok(run_metadata(corpus.vocab(), args.seed, steps, val_loss))
     };
     // Without --checkpoint-every, checkpoints follow the evaluations.
-    let mut checkpoints = args
+    let mut checkpoints = plan
         .save
         .as_ref()
         .map(|p| Checkpointer::new(p, args.checkpoint_every.unwrap_or(0)));
@@ -309,9 +476,9 @@ fn run<C: Cell<f32> + Send + Sync>(
         eprintln!("saved {}", ck.path().display());
     }
     if args.sample > 0 {
-        let prime = corpus.encode("\n")?;
+        let prime = corpus.encode(&plan.prime)?;
         let ids = model.generate(&prime, args.sample, args.temperature, &mut rnn::seeded_rng(args.seed))?;
-        println!("\n{}", corpus.decode(&ids));
+        println!("\n{}{}", plan.prime, corpus.decode(&ids));
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 /// Train a cell declared with rnn::cell! and show the code it compiled to.
 #[derive(Debug, Parser)]
-#[command(about)]
+#[command(name = "custom_cell", version)]
 struct Args {
     /// Length of the adding-problem sequences.
     #[arg(long, default_value_t = Config::default().len)]

@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(about = "Show the code and graphs the cell compiler produced for a shipped cell")]
+#[command(
+    name = "inspect",
+    version,
+    about = "Show the code and graphs the cell compiler produced for a shipped cell"
+)]
 struct Args {
     /// lstm, gru, rnn_tanh or rnn_relu.
     cell: String,

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 /// Learn binary addition on 8-bit numbers, test on 16 and 32 bits.
 #[derive(Debug, Parser)]
-#[command(about)]
+#[command(name = "running_sum", version)]
 struct Args {
     /// Recurrent cell (rnn, gru, lstm).
     #[arg(long, default_value_t = Config::default().cell)]

@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 /// Complete sentences about dishes the completion template never saw.
 #[derive(Debug, Parser)]
-#[command(about)]
+#[command(name = "sentence_completion", version)]
 struct Args {
     /// Recurrent cell (rnn, gru, lstm).
     #[arg(long, default_value_t = Config::default().cell)]

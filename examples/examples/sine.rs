@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 /// Predict noisy sine waves; compare teacher-forced and free-running predictions.
 #[derive(Debug, Parser)]
-#[command(about)]
+#[command(name = "sine", version)]
 struct Args {
     /// Recurrent cell (rnn, gru, lstm).
     #[arg(long, default_value_t = Config::default().cell)]

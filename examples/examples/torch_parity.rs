@@ -27,7 +27,11 @@ use std::process::ExitCode;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
-#[command(about = "Run a PyTorch RNN fixture through rnn and write the results")]
+#[command(
+    name = "torch_parity",
+    version,
+    about = "Run a PyTorch RNN fixture through rnn and write the results"
+)]
 struct Args {
     /// The fixture (`*.safetensors`, format described in tests/fixtures/torch/README.md).
     #[arg(long)]

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 /// The adding problem at several lengths, vanilla RNN vs GRU vs LSTM.
 #[derive(Debug, Parser)]
-#[command(about)]
+#[command(name = "vanishing_gradients", version)]
 struct Args {
     /// Sequence lengths, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = Config::default().lengths)]

@@ -29,7 +29,16 @@ pub fn split_point(n: usize) -> usize {
     n / 10 * 9 + n % 10 * 9 / 10
 }
 
+/// The bundled corpus (Tiny Shakespeare, CHARLM v1's), compiled into the
+/// programs so that they find it wherever they are run from.
+pub const BUNDLED_TEXT: &str = include_str!("../data/tinyshakespeare.txt");
+
 impl Corpus {
+    /// The corpus of [`BUNDLED_TEXT`].
+    pub fn bundled() -> Self {
+        Self::from_text(BUNDLED_TEXT).expect("the bundled corpus is not empty")
+    }
+
     /// Reads `path` as UTF-8 (no newline translation) and builds the corpus.
     ///
     /// Errors: [`RnnError::Io`] if the file cannot be read or is not UTF-8,

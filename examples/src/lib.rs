@@ -9,17 +9,24 @@
 //! the repository root with `cargo run --release --example NAME`.
 //!
 //! - [`charlm`]: corpus, vocabulary, split and windows of CHARLM v1;
+//!   [`charlm_checkpoint`]: its checkpoints' metadata, and a model rebuilt
+//!   from one alone;
+//! - [`cli`]: range checks of command-line values;
 //! - [`tasks`]: the learning tasks behind `sentence_completion`,
 //!   `running_sum`, `vanishing_gradients`, `custom_cell` and `sine`;
 //! - [`workload`]: the WORKLOAD v1 generator, configurations and checksums;
 //! - [`parity`]: PyTorch fixtures run through [`rnn::Layers`] and compared;
-//! - [`progress`], [`plot`]: a progress bar and SVG loss curves.
+//! - [`progress`], [`plot`]: a progress bar and SVG loss curves;
+//! - [`outputs`]: checks that a program's output files harm nothing.
 
 use std::fmt;
 use std::process::ExitCode;
 use std::time::Instant;
 
 pub mod charlm;
+pub mod charlm_checkpoint;
+pub mod cli;
+pub mod outputs;
 pub mod parity;
 pub mod plot;
 pub mod progress;
