@@ -40,8 +40,18 @@
 //! ```text
 //! cargo run --release --example char_lm -- --steps 500 --save runs/lstm.safetensors \
 //!     --step-metrics runs/steps.jsonl --plot runs/loss.svg
+//! cargo run --release --example char_lm -- --steps 1000 --resume runs/lstm.safetensors \
+//!     --step-metrics runs/steps.jsonl
 //! cargo run --release --example char_lm -- generate --load runs/lstm.safetensors --prime ROMEO: --length 500
 //! ```
+//!
+//! Checkpoints hold everything a run needs to continue: parameters, Adam's
+//! moments and step, the trainer's counters and the running mean of the
+//! training loss. `--resume CKPT` (with the run's corpus, cell, sizes,
+//! batch, window length and seed) rebuilds the run, draws the batches it
+//! had used, and continues to `--steps`: every later metric line, the
+//! parameters and the sample are the same to the bit as one uninterrupted
+//! run's (one thread).
 //!
 //! Without `--save` the run checkpoints to
 //! `runs/char_lm-CELL-hH-lL-seedS.safetensors` (or, if that exists, the
@@ -55,7 +65,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rnn::runtime::optim::{Adam, AdamConfig};
-use rnn::runtime::train::{Checkpointer, MetricsWriter, StepStats, Trainer, TrainerConfig};
+use rnn::runtime::train::{BatchSource, Checkpointer, MetricsWriter, StepStats, Trainer, TrainerConfig};
 use rnn::{Cell, SeqModel};
 use rnn_examples::charlm::{Corpus, TrainWindows, Windows, val_windows};
 use rnn_examples::charlm_checkpoint::{META_SEED, load_checkpoint, run_metadata};
@@ -64,7 +74,6 @@ use rnn_examples::outputs::{Output, OutputKind, check_outputs, fresh_path};
 use rnn_examples::plot::{PlotOptions, Series, write_loss_curve};
 use rnn_examples::progress::TrainProgress;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -128,7 +137,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a model (what runs when no subcommand is given).
-    Train(Args),
+    Train(Box<Args>),
     /// Generate text from a checkpoint alone (model and vocabulary are
     /// rebuilt from the file).
     Generate(GenerateArgs),
@@ -198,6 +207,13 @@ struct Args {
     /// Save no checkpoint.
     #[arg(long)]
     no_save: bool,
+    /// Continue the run saved in this checkpoint (written by a run with the
+    /// same corpus, cell, sizes, batch, window length and seed), up to
+    /// --steps in all, exactly as if it had not stopped; checkpoints go
+    /// back to the same file unless --save says otherwise, and metric
+    /// files are appended to.
+    #[arg(long, conflicts_with = "no_save")]
+    resume: Option<PathBuf>,
     /// Checkpoint every N steps instead of at every evaluation (0: only at
     /// the end).
     #[arg(long, conflicts_with = "no_save")]
@@ -293,6 +309,44 @@ struct Plan {
     save: Option<PathBuf>,
 }
 
+/// Metadata key of the batch size B of a run.
+const META_BATCH: &str = "batch";
+/// Metadata key of the window length T of a run.
+const META_SEQ_LEN: &str = "seq_len";
+/// Metadata keys of the training losses summed since the last evaluation.
+const META_LOSS_SUM: &str = "train_loss_sum";
+const META_LOSS_COUNT: &str = "train_loss_count";
+
+/// Checks that the checkpoint `path` continues a run of these settings:
+/// the data stream (seed, batch, window length) must be the same.
+fn check_resume(args: &Args, path: &Path) -> Result<(), Box<dyn Error>> {
+    let header = rnn::runtime::io::read_header(path).map_err(|e| format!("--resume: {e}"))?;
+    for (key, option, want) in [
+        (META_SEED, "--seed", args.seed.to_string()),
+        (META_BATCH, "--batch", args.batch.to_string()),
+        (META_SEQ_LEN, "--seq-len", args.seq_len.to_string()),
+    ] {
+        match header.metadata.get(key) {
+            Some(v) if *v == want => {}
+            Some(v) => {
+                return Err(format!(
+                    "--resume {}: the run used {option} {v}, this one {want}; give the same to continue it",
+                    path.display()
+                )
+                .into());
+            }
+            None => {
+                return Err(format!(
+                    "--resume {}: no `{key}` in the checkpoint: not a char_lm training checkpoint",
+                    path.display()
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the corpus and checks every setting and output path, so that a
 /// bad one stops the run before any training.
 fn plan(args: &Args) -> Result<Plan, Box<dyn Error>> {
@@ -310,10 +364,13 @@ fn plan(args: &Args) -> Result<Plan, Box<dyn Error>> {
         }
         None => default_prime(corpus.vocab()),
     };
+    if let Some(r) = &args.resume {
+        check_resume(args, r)?;
+    }
     let save = if args.no_save {
         None
     } else {
-        Some(args.save.clone().unwrap_or_else(|| {
+        Some(args.save.clone().or_else(|| args.resume.clone()).unwrap_or_else(|| {
             let name = format!(
                 "char_lm-{}-h{}-l{}-seed{}.safetensors",
                 format!("{:?}", args.cell).to_lowercase(),
@@ -411,9 +468,33 @@ fn run<C: Cell<f32> + Send + Sync>(
     let mut windows = TrainWindows::new(corpus, args.seq_len, args.batch, rng)?;
     let val = val_windows(corpus, args.seq_len, VAL_WINDOWS)?;
     let mut trainer = Trainer::new(model, adam, config);
-    let mut report = Report::new(args, C::NAME)?;
-    let meta = |steps: usize, val_loss: Option<f64>| -> Result<BTreeMap<String, String>, Box<dyn Error>> {
-        Ok(run_metadata(corpus.vocab(), args.seed, steps, val_loss))
+    // The running sum of training losses since the last evaluation.
+    let (mut sum, mut count) = (0.0, 0usize);
+    if let Some(path) = &args.resume {
+        let saved = trainer.resume_from(path)?;
+        let parse = |k: &str| saved.get(k).and_then(|v| v.parse::<f64>().ok());
+        (sum, count) = (
+            parse(META_LOSS_SUM).unwrap_or(0.0),
+            parse(META_LOSS_COUNT).unwrap_or(0.0) as usize,
+        );
+        // The same batches as the run that stopped: draw the ones it used.
+        for _ in 0..trainer.steps() {
+            BatchSource::<f32>::next_batch(&mut windows)?;
+        }
+        eprintln!("resumed {} at step {}", path.display(), trainer.steps());
+    }
+    let mut report = Report::new(args, C::NAME, args.resume.is_some())?;
+    let meta = |steps: usize, val_loss: Option<f64>, sum: f64, count: usize| {
+        let mut m = run_metadata(corpus.vocab(), args.seed, steps, val_loss);
+        for (k, v) in [
+            (META_BATCH, args.batch.to_string()),
+            (META_SEQ_LEN, args.seq_len.to_string()),
+            (META_LOSS_SUM, format!("{sum:?}")),
+            (META_LOSS_COUNT, count.to_string()),
+        ] {
+            m.insert(k.to_string(), v);
+        }
+        m
     };
     // Without --checkpoint-every, checkpoints follow the evaluations.
     let mut checkpoints = plan
@@ -423,13 +504,15 @@ fn run<C: Cell<f32> + Send + Sync>(
     let at_evals = args.checkpoint_every.is_none();
 
     let trained = (|| -> Result<f64, Box<dyn Error>> {
-        let mut final_val = report.evaluate(&mut trainer, &val, None)?;
-        // The initial model is the first good checkpoint.
-        if let Some(ck) = checkpoints.as_mut().filter(|ck| at_evals || ck.every() > 0) {
-            ck.save(0, trainer.model(), &meta(0, Some(final_val))?)?;
+        let mut final_val = f64::NAN;
+        if args.resume.is_none() {
+            final_val = report.evaluate(&mut trainer, &val, None)?;
+            // The initial model is the first good checkpoint.
+            if let Some(ck) = checkpoints.as_mut().filter(|ck| at_evals || ck.every() > 0) {
+                ck.save(0, &trainer, &meta(0, Some(final_val), 0.0, 0))?;
+            }
         }
-        let (mut sum, mut count) = (0.0, 0usize);
-        for _ in 0..args.steps {
+        while trainer.steps() < args.steps {
             let s = rnn::runtime::gemm::in_pool(|| trainer.step(&mut windows))?;
             sum += s.loss;
             count += 1;
@@ -438,13 +521,17 @@ fn run<C: Cell<f32> + Send + Sync>(
             let evaluated = due || s.step == args.steps;
             if evaluated {
                 final_val = report.evaluate(&mut trainer, &val, Some(sum / count as f64))?;
-                (sum, count) = (0.0, 0);
+                // Only the evaluations of the interval start a new mean, so
+                // a run resumed from its last step reports what one run would.
+                if due {
+                    (sum, count) = (0.0, 0);
+                }
             }
             if let Some(ck) = checkpoints.as_mut() {
                 if at_evals && evaluated {
-                    ck.save(s.step, trainer.model(), &meta(s.step, Some(final_val))?)?;
+                    ck.save(s.step, &trainer, &meta(s.step, Some(final_val), sum, count))?;
                 } else if !at_evals {
-                    ck.save_if_due(s.step, trainer.model(), &meta(s.step, None)?)?;
+                    ck.save_if_due(s.step, &trainer, &meta(s.step, None, sum, count))?;
                 }
             }
         }
@@ -470,11 +557,13 @@ fn run<C: Cell<f32> + Send + Sync>(
         trainer.positions_per_sec()
     );
 
-    let model = trainer.into_model();
     if let Some(ck) = checkpoints.as_mut() {
-        ck.save(args.steps, &model, &meta(args.steps, Some(final_val))?)?;
+        let steps = trainer.steps();
+        let val_loss = Some(final_val).filter(|v| v.is_finite());
+        ck.save(steps, &trainer, &meta(steps, val_loss, sum, count))?;
         eprintln!("saved {}", ck.path().display());
     }
+    let model = trainer.into_model();
     if args.sample > 0 {
         let prime = corpus.encode(&plan.prime)?;
         let ids = model.generate(&prime, args.sample, args.temperature, &mut rnn::seeded_rng(args.seed))?;
@@ -494,9 +583,20 @@ struct Report {
 }
 
 impl Report {
-    /// Opens the files `args` names (creating parent directories).
-    fn new(args: &Args, cell: &str) -> Result<Self, Box<dyn Error>> {
-        let open = |p: &Option<PathBuf>| p.as_ref().map(MetricsWriter::create).transpose();
+    /// Opens the files `args` names (creating parent directories; appending
+    /// to the metric files when `append`).
+    fn new(args: &Args, cell: &str, append: bool) -> Result<Self, Box<dyn Error>> {
+        let open = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map(|p| {
+                    if append {
+                        MetricsWriter::append(p)
+                    } else {
+                        MetricsWriter::create(p)
+                    }
+                })
+                .transpose()
+        };
         let title = format!(
             "char_lm: {cell} x{} H = {}, seed {}",
             args.layers, args.hidden, args.seed

@@ -9,9 +9,10 @@
 
 use rand::Rng;
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
-use rnn::runtime::io::read_header;
+use rnn::runtime::io::{read_header, read_tensors};
 use rnn::runtime::model::{META_CELL, META_HIDDEN_SIZE, META_INPUT_WIDTH, META_VOCAB};
-use rnn::{Cell, RnnError, SeqModel};
+use rnn::runtime::train::model_part;
+use rnn::{Cell, RnnError, SeqModel, SeqModelConfig};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -113,18 +114,24 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<LoadedModel, RnnError> 
         ));
     }
     let cell = meta.get(META_CELL).map(String::as_str).unwrap_or("");
-    let (model, metadata) = match cell {
+    // A training checkpoint also holds the optimiser's state: keep the model's part.
+    let file = model_part(read_tensors::<f32>(path)?);
+    let config = SeqModelConfig::from_metadata(&file.metadata)?;
+    let model = match cell {
         n if n == <Lstm<f32> as Cell<f32>>::NAME => {
-            let (m, meta) = SeqModel::from_file(LstmDims { i, h }, path)?;
-            (CharModel::Lstm(m), meta)
+            let mut m = SeqModel::zeros(LstmDims { i, h }, config)?;
+            m.load_from(&file)?;
+            CharModel::Lstm(m)
         }
         n if n == <Gru<f32> as Cell<f32>>::NAME => {
-            let (m, meta) = SeqModel::from_file(GruDims { i, h }, path)?;
-            (CharModel::Gru(m), meta)
+            let mut m = SeqModel::zeros(GruDims { i, h }, config)?;
+            m.load_from(&file)?;
+            CharModel::Gru(m)
         }
         n if n == <RnnTanh<f32> as Cell<f32>>::NAME => {
-            let (m, meta) = SeqModel::from_file(RnnTanhDims { i, h }, path)?;
-            (CharModel::Rnn(m), meta)
+            let mut m = SeqModel::zeros(RnnTanhDims { i, h }, config)?;
+            m.load_from(&file)?;
+            CharModel::Rnn(m)
         }
         other => {
             return Err(bad(
@@ -133,6 +140,7 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<LoadedModel, RnnError> 
             ));
         }
     };
+    let metadata = file.metadata;
     Ok(LoadedModel { model, vocab, metadata })
 }
 

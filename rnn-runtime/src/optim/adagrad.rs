@@ -1,6 +1,6 @@
 //! Adagrad with PyTorch's learning-rate decay and initial accumulator.
 
-use super::{Optimizer, Slots, TensorPairs, check_nonneg};
+use super::{Optimizer, OptimizerState, Slots, TensorPairs, check_nonneg};
 use crate::error::RnnError;
 use crate::float::Float;
 use ndarray::Zip;
@@ -105,5 +105,18 @@ impl<F: Float> Optimizer<F> for Adagrad<F> {
     fn reset(&mut self) {
         self.sum.bufs.clear();
         self.steps = 0;
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState::of("adagrad", self.steps, self.lr(), &[("sum", &self.sum)])
+    }
+
+    fn set_state(&mut self, state: &OptimizerState<F>) -> Result<(), RnnError> {
+        let bufs = state.check("adagrad", &["sum"])?;
+        let mut b = bufs.into_iter();
+        self.sum.bufs = b.next().expect("slot");
+        self.steps = state.steps;
+        self.set_lr(state.lr);
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Adam with bias correction and optional AMSGrad, as PyTorch computes it.
 
-use super::{Optimizer, Slots, TensorPairs, check_nonneg, invalid, lerp};
+use super::{Optimizer, OptimizerState, Slots, TensorPairs, check_nonneg, invalid, lerp};
 use crate::error::RnnError;
 use crate::float::Float;
 use ndarray::Zip;
@@ -191,5 +191,33 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         self.v.bufs.clear();
         self.v_max.bufs.clear();
         self.steps = 0;
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState::of(
+            "adam",
+            self.steps,
+            self.lr(),
+            &[("m", &self.m), ("v", &self.v), ("v_max", &self.v_max)],
+        )
+    }
+
+    fn set_state(&mut self, state: &OptimizerState<F>) -> Result<(), RnnError> {
+        let bufs = state.check("adam", &["m", "v", "v_max"])?;
+        let has_max = !bufs[2].is_empty();
+        if self.config.amsgrad != has_max && !bufs[0].is_empty() {
+            return Err(RnnError::Invalid(format!(
+                "adam state {} the AMSGrad maximum, but these settings {} AMSGrad",
+                if bufs[2].is_empty() { "lacks" } else { "has" },
+                if self.config.amsgrad { "use" } else { "do not use" }
+            )));
+        }
+        let mut b = bufs.into_iter();
+        self.m.bufs = b.next().expect("slot");
+        self.v.bufs = b.next().expect("slot");
+        self.v_max.bufs = b.next().expect("slot");
+        self.steps = state.steps;
+        self.set_lr(state.lr);
+        Ok(())
     }
 }

@@ -28,6 +28,7 @@ pub mod adam;
 pub mod clip;
 pub mod lr;
 pub mod sgd;
+pub mod state;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +37,7 @@ pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_grad_norm, clip_grad_value, global_norm};
 pub use lr::LrSchedule;
 pub use sgd::{Sgd, SgdConfig};
+pub use state::OptimizerState;
 
 /// Parameter tensors paired with their gradients by position: what an
 /// [`Optimizer`] updates. Implemented for lists of views and, through
@@ -100,6 +102,19 @@ pub trait Optimizer<F: Float> {
 
     /// Forgets all per-parameter state and the step count.
     fn reset(&mut self);
+
+    /// The state to save in a checkpoint (steps, learning rate, buffers).
+    fn state(&self) -> OptimizerState<F>;
+
+    /// Continues from `state` (written by [`Optimizer::state`] of an
+    /// optimiser of the same kind): the next step is the one the saved
+    /// optimiser would have taken. The buffers' shapes are checked against
+    /// the parameters at that step.
+    ///
+    /// Errors: [`RnnError::Invalid`] for the state of another optimiser or
+    /// settings (slots, buffer counts, learning rate); the optimiser is
+    /// unchanged then.
+    fn set_state(&mut self, state: &OptimizerState<F>) -> Result<(), RnnError>;
 
     /// Applies one update to every parameter of a list.
     ///

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with PyTorch's momentum, dampening and
 //! Nesterov options.
 
-use super::{Optimizer, Slots, TensorPairs, check_nonneg, invalid};
+use super::{Optimizer, OptimizerState, Slots, TensorPairs, check_nonneg, invalid};
 use crate::error::RnnError;
 use crate::float::Float;
 use ndarray::Zip;
@@ -125,5 +125,18 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
     fn reset(&mut self) {
         self.momentum.bufs.clear();
         self.steps = 0;
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState::of("sgd", self.steps, self.lr(), &[("momentum", &self.momentum)])
+    }
+
+    fn set_state(&mut self, state: &OptimizerState<F>) -> Result<(), RnnError> {
+        let bufs = state.check("sgd", &["momentum"])?;
+        let mut b = bufs.into_iter();
+        self.momentum.bufs = b.next().expect("slot");
+        self.steps = state.steps;
+        self.set_lr(state.lr);
+        Ok(())
     }
 }

@@ -8,15 +8,19 @@
 //! - [`tbptt`]: truncated BPTT over long sequences, state carried;
 //! - [`guard`]: NaN/infinity checks naming the step, and checkpoints that
 //!   keep the last good one on disk;
-//! - [`metrics`]: metrics as JSON lines, flushed per line.
+//! - [`metrics`]: metrics as JSON lines, flushed per line;
+//! - [`resume`]: trainer checkpoints (model, optimiser state, counters)
+//!   that resume a run exactly.
 
 pub mod guard;
 pub mod metrics;
+pub mod resume;
 pub mod tbptt;
 pub mod trainer;
 pub mod update;
 
 pub use guard::{Checkpoint, Checkpointer, check_params, check_tensors, check_value, count_non_finite};
 pub use metrics::{MetricsWriter, read_metrics};
+pub use resume::model_part;
 pub use tbptt::{TbpttConfig, TbpttReport, tbptt_for_each, train_tbptt};
 pub use trainer::{Batch, BatchSource, StepStats, Trainer, TrainerConfig};

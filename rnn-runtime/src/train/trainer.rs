@@ -167,16 +167,16 @@ pub struct StepStats {
 
 /// Trains a [`SeqModel`] step by step (see the [module docs](self)).
 pub struct Trainer<F: Float, C: Cell<F>, O: Optimizer<F>> {
-    model: SeqModel<F, C>,
-    grads: SeqModel<F, C>,
+    pub(super) model: SeqModel<F, C>,
+    pub(super) grads: SeqModel<F, C>,
     scratch: SeqScratch<F>,
     eval_scratch: SeqScratch<F>,
-    optimizer: O,
+    pub(super) optimizer: O,
     config: TrainerConfig,
-    base_lr: f64,
-    steps: usize,
-    positions: usize,
-    train_time: Duration,
+    pub(super) base_lr: f64,
+    pub(super) steps: usize,
+    pub(super) positions: usize,
+    pub(super) train_time: Duration,
 }
 
 impl<F: Float, C: Cell<F>, O: Optimizer<F>> std::fmt::Debug for Trainer<F, C, O> {
