@@ -135,7 +135,8 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
     ///
     /// Every cell must have the same output and state widths; the cells of
     /// layer 0 the same input width; cells above layer 0 input width
-    /// `D * output_size`. Violations are [`RnnError::Dimension`].
+    /// `D * output_size`; every width at least 1. Violations are
+    /// [`RnnError::Dimension`].
     pub fn from_cells(cells: Vec<C>, num_layers: usize, bidirectional: bool) -> Result<Self, RnnError> {
         if num_layers == 0 {
             return Err(RnnError::Invalid("num_layers must be at least 1".into()));
@@ -152,6 +153,12 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         let out = cells[0].output_size();
         let states = cells[0].state_sizes();
         let input = cells[0].input_size();
+        if input == 0 || out == 0 || states.contains(&0) {
+            return Err(RnnError::Dimension(format!(
+                "{} cells of input width {input}, output width {out} and state widths {states:?}: every width must be at least 1",
+                C::NAME
+            )));
+        }
         for (k, c) in cells.iter().enumerate() {
             let (l, d) = (k / dirs, k % dirs);
             if c.output_size() != out || c.state_sizes() != states {

@@ -78,7 +78,10 @@ pub mod __private {
         input_weight_grad, save_input, saved_input,
     };
     pub use crate::cell::packed::{DenseInput, PrevStates, check_packed_input, final_state};
-    pub use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace, check_input, check_states};
+    pub use crate::cell::{
+        BatchSizes, Cell, Forward, InputGrads, Trace, check_batch, check_dims, check_input, check_saved, check_states,
+        check_trace, trace_tag,
+    };
     pub use crate::emitted::init::{uniform_fill, zeros};
     pub use crate::emitted::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::emitted::simd::simd;

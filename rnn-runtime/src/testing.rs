@@ -234,8 +234,7 @@ impl<F: Float> Cell<F> for TestRnn<F> {
             batch,
             batch_sizes: Vec::new(),
             saved: vec![xs.iter().copied().collect(), h_hist, g_all],
-            one_hot: false,
-            tokens: Vec::new(),
+            ..Trace::empty()
         };
         Ok(())
     }

@@ -41,10 +41,10 @@ impl<'a, F: Float> CellInput<'a, F> {
         match *self {
             CellInput::Values(ref xs) => check_input(what, xs, width),
             CellInput::OneHot { ids, len, batch } => {
-                if ids.len() != len * batch {
+                if len.checked_mul(batch) != Some(ids.len()) {
                     return Err(RnnError::shape(
                         format!("{what} (one-hot ids [T*B])"),
-                        &[len * batch],
+                        &[len.saturating_mul(batch)],
                         &[ids.len()],
                     ));
                 }

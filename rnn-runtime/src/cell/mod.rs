@@ -23,7 +23,9 @@ mod scratch;
 
 pub use input::CellInput;
 pub use packed::BatchSizes;
-pub use records::{Forward, InputGrads, Trace, check_input, check_states};
+pub use records::{
+    Forward, InputGrads, Trace, check_batch, check_dims, check_input, check_saved, check_states, check_trace, trace_tag,
+};
 pub use scratch::Scratch;
 
 use crate::error::RnnError;

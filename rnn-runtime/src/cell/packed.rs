@@ -20,7 +20,7 @@
 //! before each step see it gathered into packed rows ([`PrevStates`]).
 
 use super::input::CellInput;
-use super::records::Trace;
+use super::records::{Trace, check_batch};
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::workspace::{Workspace, array2};
@@ -150,6 +150,10 @@ impl<'a> BatchSizes<'a> {
 /// `width` (values `[N, 1, width]` or ids with `len = N`, `batch = 1`; a
 /// full batch may also be `[T, B, width]`) and returns its first two axes,
 /// which the pass's outputs keep.
+///
+/// Errors: [`RnnError::Shape`] for rows of another count or width,
+/// [`RnnError::Invalid`] for a batch of 0 sequences (see
+/// [`check_batch`](super::check_batch)).
 pub fn check_packed_input<F: Float>(
     what: &str,
     input: &CellInput<'_, F>,
@@ -157,6 +161,7 @@ pub fn check_packed_input<F: Float>(
     width: usize,
 ) -> Result<(usize, usize), RnnError> {
     let (a0, a1) = input.check(what, width)?;
+    check_batch(what, sizes.batch())?;
     let full = !sizes.is_packed() && (a0, a1) == (sizes.len(), sizes.batch());
     if (a0, a1) == (sizes.rows(), 1) || full {
         Ok((a0, a1))

@@ -43,6 +43,10 @@ pub struct Trace<F> {
     /// The ids of a one-hot input, kept for the weight gradient.
     #[doc(hidden)]
     pub tokens: Vec<usize>,
+    /// Which cell made the trace ([`trace_tag`]: its type and sizes; 0 for
+    /// none), so that a backward pass refuses another cell's trace.
+    #[doc(hidden)]
+    pub producer: u64,
 }
 
 /// Gradients with respect to a sequence's inputs and initial states.
@@ -79,6 +83,7 @@ impl<F> Trace<F> {
             saved: Vec::new(),
             one_hot: false,
             tokens: Vec::new(),
+            producer: 0,
         }
     }
 }
@@ -118,6 +123,7 @@ impl<F: num_traits::Float> Workspace<F> {
         trace.batch_sizes.clear();
         trace.one_hot = false;
         trace.tokens.clear();
+        trace.producer = 0;
     }
 
     /// Takes back everything `f` holds, leaving it empty.
@@ -143,6 +149,106 @@ impl<F: num_traits::Float> Workspace<F> {
             self.give_array(s);
         }
     }
+}
+
+/// Checks that a pass runs at least one sequence: `batch` is the batch
+/// size `B` of the input `what`.
+///
+/// Errors: [`RnnError::Invalid`] for `B = 0` (a sequence length of 0 is
+/// valid; a batch of no sequences is not).
+pub fn check_batch(what: &str, batch: usize) -> Result<(), RnnError> {
+    if batch == 0 {
+        return Err(RnnError::Invalid(format!(
+            "{what}: batch size 0; a batch needs at least 1 sequence"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that every size of the cell `cell` (`(name, value)` pairs, as
+/// its dims struct names them) is at least 1. Emitted passes call it first.
+///
+/// Errors: [`RnnError::Dimension`] naming the first size that is 0.
+pub fn check_dims(cell: &str, dims: &[(&str, usize)]) -> Result<(), RnnError> {
+    match dims.iter().find(|(_, v)| *v == 0) {
+        None => Ok(()),
+        Some((name, _)) => Err(RnnError::Dimension(format!(
+            "{cell} has size {name} = 0; every size of a cell must be at least 1"
+        ))),
+    }
+}
+
+/// The tag a training pass of the cell type `C` with sizes `dims` leaves
+/// in [`Trace::producer`]: a hash of the type and the sizes, never 0.
+pub fn trace_tag<C: 'static>(dims: &[usize]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    std::any::TypeId::of::<C>().hash(&mut h);
+    dims.hash(&mut h);
+    h.finish().max(1)
+}
+
+/// Checks, before a backward pass reads it, that `trace` was made by the
+/// training pass of the cell with tag `tag` ([`trace_tag`]) and that its
+/// public fields still agree with each other: `n_saved` saved buffers,
+/// outputs `[a0, a1, output_size]` in standard layout over the trace's
+/// rows, valid batch sizes. Every product is checked, so that a trace
+/// whose fields were changed gives an error, not an overflow.
+///
+/// Errors: [`RnnError::Invalid`] saying what does not match.
+pub fn check_trace<F>(trace: &Trace<F>, tag: u64, n_saved: usize, output_size: usize) -> Result<(), RnnError> {
+    let bad = |why: &str| {
+        Err(RnnError::Invalid(format!(
+            "trace was not made by this cell's forward_train: {why}"
+        )))
+    };
+    if trace.producer != tag {
+        return bad("it comes from another cell type, or a cell of other sizes");
+    }
+    if trace.saved.len() != n_saved {
+        return bad("wrong number of saved buffers");
+    }
+    if trace.batch == 0 {
+        return bad("batch size 0");
+    }
+    let rows = if trace.batch_sizes.is_empty() {
+        trace.len.checked_mul(trace.batch)
+    } else {
+        if trace.batch_sizes.len() != trace.len {
+            return bad("its batch sizes do not match its length");
+        }
+        super::BatchSizes::new(&trace.batch_sizes, trace.batch)
+            .ok()
+            .map(|s| s.rows())
+    };
+    let Some(rows) = rows else {
+        return bad("its length, batch and batch sizes do not agree");
+    };
+    let s = trace.outputs.shape();
+    if s[2] != output_size || s[0].checked_mul(s[1]) != Some(rows) || !trace.outputs.is_standard_layout() {
+        return bad("its outputs do not match its rows and the cell's output width");
+    }
+    Ok(())
+}
+
+/// Checks that every saved buffer of `trace` holds `rows * width` values
+/// for its `(rows, width)` in `shapes` (`rows` is `None` when it
+/// overflowed, which no buffer matches). Emitted backward passes call it
+/// after [`check_trace`].
+///
+/// Errors: [`RnnError::Invalid`] naming the first buffer of another length.
+pub fn check_saved<F>(trace: &Trace<F>, shapes: &[(Option<usize>, usize)]) -> Result<(), RnnError> {
+    for (k, (buf, &(rows, width))) in trace.saved.iter().zip(shapes).enumerate() {
+        let want = rows.and_then(|r| r.checked_mul(width));
+        if want != Some(buf.len()) {
+            return Err(RnnError::Invalid(format!(
+                "trace was not made by this cell's forward_train: saved buffer {k} has {} values, expected {}",
+                buf.len(),
+                want.map_or_else(|| "more than fit in memory".to_string(), |w| w.to_string())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks `xs` is `[T, B, width]` and returns `(T, B)`.

@@ -22,7 +22,7 @@
 use super::Layers;
 use super::packing::Packing;
 use crate::cell::CellInput;
-use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace};
+use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace, check_batch};
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::nn::dropout::{apply_mask, draw_mask};
@@ -359,6 +359,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         run: &mut RunCell<'_, F, C, R>,
     ) -> Result<(usize, usize), RnnError> {
         let (t_len, batch) = input.check("layers input xs [T, B, I]", self.input_size())?;
+        check_batch("layers input xs [T, B, I]", batch)?;
         let widths = &self.state_widths;
         check_state_list("initial state", init, self.cells.len(), batch, widths)?;
         let dirs = self.num_directions();
@@ -915,6 +916,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             ));
         }
         let batch = x.shape()[0];
+        check_batch("step input x [B, I]", batch)?;
         if x.shape()[1] != self.input_size() {
             return Err(RnnError::shape(
                 "step input x [B, I]",

@@ -166,8 +166,12 @@ impl<'a, F: Float> SeqInput<'a, F> {
         check_range(&range, self.len())?;
         let data = match self.data {
             SeqData::Tokens { ids, len, batch } => {
-                if ids.len() != len * batch {
-                    return Err(RnnError::shape("token ids [T*B]", &[len * batch], &[ids.len()]));
+                if len.checked_mul(batch) != Some(ids.len()) {
+                    return Err(RnnError::shape(
+                        "token ids [T*B]",
+                        &[len.saturating_mul(batch)],
+                        &[ids.len()],
+                    ));
                 }
                 SeqData::Tokens {
                     ids: &ids[range.start * batch..range.end * batch],

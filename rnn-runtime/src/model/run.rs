@@ -16,8 +16,8 @@
 use super::head::{self, resize2};
 use super::scratch::Pass;
 use super::{Encoding, Pooling, SeqData, SeqInput, SeqModel, SeqScratch, SeqTarget, reshape_err};
-use crate::cell::Cell;
 use crate::cell::input::CellInput;
+use crate::cell::{Cell, check_batch};
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::layers::RunOptions;
@@ -243,6 +243,7 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
         training: bool,
         rng: &mut Option<StdRng>,
     ) -> Result<(usize, usize), RnnError> {
+        check_batch("model input", input.batch())?;
         input.check_lengths()?;
         let has_lengths = input.lengths_into(&mut scratch.lengths);
         let (t, b) = (input.len(), input.batch());

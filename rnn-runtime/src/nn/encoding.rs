@@ -23,8 +23,12 @@ pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// Errors: [`RnnError::Shape`] for the wrong count, [`RnnError::Invalid`]
 /// naming the first id out of range and its position.
 pub fn check_ids(ids: &[usize], len: usize, batch: usize, vocab: usize) -> Result<(), RnnError> {
-    if ids.len() != len * batch {
-        return Err(RnnError::shape("token ids [T*B]", &[len * batch], &[ids.len()]));
+    if len.checked_mul(batch) != Some(ids.len()) {
+        return Err(RnnError::shape(
+            "token ids [T*B]",
+            &[len.saturating_mul(batch)],
+            &[ids.len()],
+        ));
     }
     if let Some((p, &bad)) = ids.iter().enumerate().find(|&(_, &i)| i >= vocab) {
         return Err(RnnError::Invalid(format!(

@@ -226,11 +226,34 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
     } else {
         quote!(let __xs0: &[F] = &trace.saved[0];)
     };
+    let dims_check = cx.dims_check();
+    let tag = cx.trace_tag();
+    let (saved, chunked) = cx.saved_shapes();
+    let check_saved = if chunked {
+        quote! {{
+            let __ch = __rt::chunk_steps(__b, __t_len);
+            __rt::check_saved(trace, &[#(#saved),*])?;
+        }}
+    } else {
+        quote!(__rt::check_saved(trace, &[#(#saved),*])?;)
+    };
+    let ow = dim(cx.decls.output_width());
+    let tokens_check = if cx.plans.one_hot_lookup {
+        quote! {
+            if trace.one_hot && (trace.tokens.len() != __nrows || trace.tokens.iter().any(|&__id| __id >= #iw)) {
+                return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("trace was not made by this cell's forward_train: its one-hot ids do not match")));
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     quote! {
+        #dims_check
+        #dims_l
+        __rt::check_trace(trace, #tag, #n_saved, #ow)?;
         let __steps = trace.layout();
         let (__t_len, __b, __nrows) = (__steps.len(), __steps.batch(), __steps.rows());
         let (__a0, __a1) = (trace.outputs.shape()[0], trace.outputs.shape()[1]);
-        #dims_l
         let __want = [__a0, __a1, <Self as __rt::Cell<F>>::output_size(self)];
         if d_out.shape() != __want {
             return __rt::core::result::Result::Err(__rt::RnnError::shape("d_out", &__want, d_out.shape()));
@@ -239,9 +262,8 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         if grads.dims != self.dims {
             return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("gradient sizes differ from the cell's")));
         }
-        if trace.saved.len() != #n_saved || __a0 * __a1 != __nrows {
-            return __rt::core::result::Result::Err(__rt::RnnError::Invalid(__rt::String::from("trace was not made by this cell's forward_train")));
-        }
+        #check_saved
+        #tokens_check
         ws.reclaim_input_grads(input);
         #params
         #packed

@@ -211,6 +211,72 @@ impl Ctx<'_> {
     }
 
     /// `[#w0, #w1, ..]`: the state widths, for shape checks without a `Vec`.
+    /// `check_dims(..)?;`: every size read from `self.dims` at least 1
+    /// (fixed sizes are checked by the cell compiler).
+    pub fn dims_check(&self) -> TokenStream {
+        let name = self.decls.name.to_string();
+        let pairs = self
+            .decls
+            .dims
+            .iter()
+            .filter(|(_, fixed)| fixed.is_none())
+            .map(|(n, _)| {
+                let f = dim_field(n);
+                let s = f.to_string();
+                quote!((#s, self.dims.#f))
+            });
+        quote!(__rt::check_dims(#name, &[#(#pairs),*])?;)
+    }
+
+    /// The tag of this cell's traces: its type and the sizes in `self.dims`
+    /// (see `rnn_runtime::cell::trace_tag`).
+    pub fn trace_tag(&self) -> TokenStream {
+        let fields = self
+            .decls
+            .dims
+            .iter()
+            .filter(|(_, fixed)| fixed.is_none())
+            .map(|(n, _)| dim_field(n));
+        quote!(__rt::trace_tag::<Self>(&[#(self.dims.#fields),*]))
+    }
+
+    /// The shape of every buffer a training pass saves, in the order it
+    /// saves them (input, state histories, kept buffers), as `(rows,
+    /// width)` with `rows` an `Option<usize>` (`None` on overflow) from
+    /// `__nrows`, `__b` and `__ch`; and whether `__ch` is read.
+    pub fn saved_shapes(&self) -> (Vec<TokenStream>, bool) {
+        let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
+        let iw = dim(self.decls.inputs[0].shape[0]);
+        let all = some(quote!(__nrows));
+        let mut out = Vec::new();
+        out.push(if self.plans.one_hot_lookup {
+            // One-hot ids are kept apart: the input buffer is empty.
+            let none = some(quote!(0));
+            quote!((if trace.one_hot { #none } else { #all }, #iw))
+        } else {
+            quote!((#all, #iw))
+        });
+        for s in &self.decls.states {
+            let w = dim(s.shape[0]);
+            out.push(quote!((__nrows.checked_add(__b), #w)));
+        }
+        let mut chunked = false;
+        for &k in &self.plans.kept {
+            let b = &self.plans.train.own[k];
+            let rows = if b.chunked {
+                chunked = true;
+                quote!(__ch.checked_mul(__b))
+            } else if b.all_steps {
+                all.clone()
+            } else {
+                some(quote!(__b))
+            };
+            let w = dims(&b.width);
+            out.push(quote!((#rows, #w)));
+        }
+        (out, chunked)
+    }
+
     pub fn state_widths(&self) -> TokenStream {
         let ws = self.decls.states.iter().map(|s| dim(s.shape[0]));
         quote!([#(#ws),*])

@@ -65,8 +65,10 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
                 trace.one_hot = __one_hot;
             }
         };
+        let tag = cx.trace_tag();
         quote! {
             trace.set_batch_sizes(__steps);
+            trace.producer = #tag;
             #save_input
             #(trace.saved.push(#hist_names);)*
             #(trace.saved.push(#kept);)*
@@ -100,7 +102,9 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
             quote!(__xsh0.give(ws);),
         )
     };
+    let dims_check = cx.dims_check();
     quote! {
+        #dims_check
         let (__a0, __a1) = __rt::check_packed_input("xs", &input, sizes, <Self as __rt::Cell<F>>::input_size(self))?;
         let __steps = sizes;
         let (__t_len, __b, __nrows) = (__steps.len(), __steps.batch(), __steps.rows());
