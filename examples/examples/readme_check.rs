@@ -61,9 +61,14 @@ fn blocks(text: &str) -> Result<Vec<Block>, String> {
             k += 1;
             continue;
         };
-        let command = rest.trim_end().strip_suffix("-->").ok_or(format!("line {}: marker without -->", k + 1))?;
+        let command = rest
+            .trim_end()
+            .strip_suffix("-->")
+            .ok_or(format!("line {}: marker without -->", k + 1))?;
         let mut words = command.split_whitespace().map(str::to_string);
-        let example = words.next().ok_or(format!("line {}: marker without an example", k + 1))?;
+        let example = words
+            .next()
+            .ok_or(format!("line {}: marker without an example", k + 1))?;
         let start = k + 1;
         if !lines.get(start).is_some_and(|l| l.trim_start().starts_with("```")) {
             return Err(format!("line {}: the marker must be right above a ``` block", k + 1));
@@ -127,7 +132,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut failed = 0;
-    for b in blocks.iter().filter(|b| args.only.is_empty() || args.only.contains(&b.example)) {
+    for b in blocks
+        .iter()
+        .filter(|b| args.only.is_empty() || args.only.contains(&b.example))
+    {
         let shown = format!("{} {}", b.example, b.args.join(" "));
         let printed = match run(&b.example, &b.args) {
             Ok(p) => p,
@@ -174,7 +182,10 @@ mod tests {
         let text = "x\n<!-- readme_check: sine --seed 1 -->\n```text\na  b\n\n  ...\nc ...\nd\n```\n";
         let b = blocks(text).unwrap();
         assert_eq!(b.len(), 1);
-        assert_eq!((b[0].example.as_str(), b[0].args.clone()), ("sine", vec!["--seed".to_string(), "1".into()]));
+        assert_eq!(
+            (b[0].example.as_str(), b[0].args.clone()),
+            ("sine", vec!["--seed".to_string(), "1".into()])
+        );
         assert_eq!(b[0].expected, ["a  b", "d"]);
         assert!(blocks("<!-- readme_check: sine -->\ntext\n").is_err());
     }
