@@ -21,6 +21,7 @@
 //! single-threaded; the logic is in `rnn_examples::tasks::sine`.
 
 use clap::Parser;
+use rnn_examples::outputs::{Output, OutputKind, check_outputs};
 use rnn_examples::tasks::CellKind;
 use rnn_examples::tasks::sine::{Config, run_with, write_plot};
 use rnn_examples::{print_report, run_example};
@@ -80,6 +81,9 @@ struct Args {
     /// Where to draw the true wave and both predictions (SVG).
     #[arg(long, default_value = "sine.svg")]
     plot: PathBuf,
+    /// Overwrite --plot even if the file there is not an SVG drawing.
+    #[arg(long)]
+    force: bool,
     /// Do not draw the plot.
     #[arg(long)]
     no_plot: bool,
@@ -109,6 +113,14 @@ fn main() -> ExitCode {
     };
     if let Some(end) = args.scheduled {
         config = config.with_scheduled_sampling(end);
+    }
+    // The plot's path is checked before training, not found bad after it.
+    if !args.no_plot {
+        let plot = [Output::new("--plot", &args.plot, OutputKind::Plot)];
+        if let Err(e) = check_outputs(&[], &plot, args.force) {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     run_example(
         config.steps,
