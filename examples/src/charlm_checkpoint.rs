@@ -9,7 +9,7 @@
 
 use rand::Rng;
 use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
-use rnn::runtime::io::{read_header, read_tensors};
+use rnn::runtime::io::{TensorFile, read_tensors};
 use rnn::runtime::model::{META_CELL, META_HIDDEN_SIZE, META_INPUT_WIDTH, META_VOCAB};
 use rnn::runtime::train::model_part;
 use rnn::{Cell, RnnError, SeqModel, SeqModelConfig};
@@ -96,6 +96,17 @@ fn size(meta: &BTreeMap<String, String>, key: &str, path: &Path) -> Result<usize
         .ok_or_else(|| bad(path, format!("metadata `{key}` is missing or not a size >= 1")))
 }
 
+/// A model of `dims` and `config` holding the parameters of `file`.
+fn rebuild<C: Cell<f32>>(
+    dims: C::Dims,
+    config: SeqModelConfig,
+    file: &TensorFile<f32>,
+) -> Result<SeqModel<f32, C>, RnnError> {
+    let mut m = SeqModel::zeros(dims, config)?;
+    m.load_from(file)?;
+    Ok(m)
+}
+
 /// Rebuilds the model and vocabulary saved at `path` from the file alone.
 ///
 /// Errors: [`RnnError::Io`] for an unreadable file, [`RnnError::Checkpoint`]
@@ -103,8 +114,10 @@ fn size(meta: &BTreeMap<String, String>, key: &str, path: &Path) -> Result<usize
 /// vocabulary, tensors that do not fit the settings).
 pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<LoadedModel, RnnError> {
     let path = path.as_ref();
-    let header = read_header(path)?;
-    let meta = &header.metadata;
+    // A training checkpoint also holds the optimiser's state: keep the
+    // model's part. The file is read once; its metadata says the rest.
+    let file = model_part(read_tensors::<f32>(path)?);
+    let meta = &file.metadata;
     let vocab = vocab_of(meta, path)?;
     let (i, h) = (size(meta, META_INPUT_WIDTH, path)?, size(meta, META_HIDDEN_SIZE, path)?);
     if i != vocab.len() {
@@ -114,25 +127,11 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<LoadedModel, RnnError> 
         ));
     }
     let cell = meta.get(META_CELL).map(String::as_str).unwrap_or("");
-    // A training checkpoint also holds the optimiser's state: keep the model's part.
-    let file = model_part(read_tensors::<f32>(path)?);
-    let config = SeqModelConfig::from_metadata(&file.metadata)?;
+    let config = SeqModelConfig::from_metadata(meta)?;
     let model = match cell {
-        n if n == <Lstm<f32> as Cell<f32>>::NAME => {
-            let mut m = SeqModel::zeros(LstmDims { i, h }, config)?;
-            m.load_from(&file)?;
-            CharModel::Lstm(m)
-        }
-        n if n == <Gru<f32> as Cell<f32>>::NAME => {
-            let mut m = SeqModel::zeros(GruDims { i, h }, config)?;
-            m.load_from(&file)?;
-            CharModel::Gru(m)
-        }
-        n if n == <RnnTanh<f32> as Cell<f32>>::NAME => {
-            let mut m = SeqModel::zeros(RnnTanhDims { i, h }, config)?;
-            m.load_from(&file)?;
-            CharModel::Rnn(m)
-        }
+        n if n == <Lstm<f32> as Cell<f32>>::NAME => CharModel::Lstm(rebuild(LstmDims { i, h }, config, &file)?),
+        n if n == <Gru<f32> as Cell<f32>>::NAME => CharModel::Gru(rebuild(GruDims { i, h }, config, &file)?),
+        n if n == <RnnTanh<f32> as Cell<f32>>::NAME => CharModel::Rnn(rebuild(RnnTanhDims { i, h }, config, &file)?),
         other => {
             return Err(bad(
                 path,
