@@ -88,6 +88,90 @@ proptest! {
     }
 }
 
+/// A cell reading its rows where they lie (`CellInput::Picked`) against
+/// the same rows copied out first: the packed pass over a padded input,
+/// and the full-length pass over rows picked out of order with repeats.
+fn picked_vs_copied<C: Cell<f64>>(cell: &C, lengths: &[usize], seed: u64) -> f64 {
+    let t = lengths.iter().copied().max().unwrap_or(0).max(1);
+    let c: Case = common::case(cell, t + 1, lengths.len(), seed);
+    let packed = run_diff(
+        &cell_packed_from(cell, &c, lengths, true),
+        &cell_packed_from(cell, &c, lengths, false),
+    );
+    let width = cell.input_size();
+    let all = c.xs.view().into_shape_with_order((c.xs.len() / width, width)).unwrap();
+    let rows: Vec<usize> = (0..7).map(|i| (i * 5 + seed as usize) % all.nrows()).collect();
+    let copied = all
+        .select(ndarray::Axis(0), &rows)
+        .into_shape_with_order((7, 1, width))
+        .unwrap();
+    let init: Vec<_> = c
+        .init
+        .iter()
+        .map(|s| s.slice(ndarray::s![..1, ..]).to_owned())
+        .collect();
+    let mut ws = rnn::runtime::Workspace::new();
+    let mut by_rows = rnn::runtime::Trace::empty();
+    cell.forward_train_input_ws(CellInput::Picked { xs: all, rows: &rows }, &init, &mut ws, &mut by_rows)
+        .unwrap();
+    let by_copy = cell.forward_train(copied.view(), &init).unwrap();
+    let d_out = common::uniform3(&mut common::rng(seed), (7, 1, cell.output_size()));
+    let (g1, i1) = cell.backward(&by_rows, d_out.view(), &[]).unwrap();
+    let (g2, i2) = cell.backward(&by_copy, d_out.view(), &[]).unwrap();
+    let mut x = vec![by_rows.outputs.into_dyn(), i1.d_xs.into_dyn()];
+    let mut y = vec![by_copy.outputs.into_dyn(), i2.d_xs.into_dyn()];
+    x.extend(by_rows.states.into_iter().chain(i1.d_init).map(|a| a.into_dyn()));
+    y.extend(by_copy.states.into_iter().chain(i2.d_init).map(|a| a.into_dyn()));
+    x.extend(g1.params().into_iter().map(|p| p.1.to_owned()));
+    y.extend(g2.params().into_iter().map(|p| p.1.to_owned()));
+    packed.max(common::max_diff(x, y))
+}
+
+#[test]
+fn picked_rows_equal_their_copies() {
+    let mut r = rnn::seeded_rng(12);
+    for lengths in [&[3usize, 6, 1, 0, 6, 2][..], &[4], &[2, 5, 5, 1]] {
+        for (name, e) in every_cell!(picked_vs_copied, &mut r, lengths, 13) {
+            assert_eq!(e, 0.0, "{name} {lengths:?}: picked rows and their copy differ by {e:e}");
+        }
+    }
+}
+
+#[test]
+fn layers_given_picked_rows_run_them_as_a_sequence() {
+    let mut r = rnn::seeded_rng(14);
+    let layers = Layers::<f64, Gru<f64>>::new(GruDims { i: 3, h: 4 }, 2, true, &mut r).unwrap();
+    let all = common::uniform3(&mut common::rng(15), (4, 3, 3))
+        .into_shape_with_order((12, 3))
+        .unwrap();
+    let rows = [11usize, 0, 4, 4, 7];
+    let copied = all
+        .select(ndarray::Axis(0), &rows)
+        .into_shape_with_order((5, 1, 3))
+        .unwrap();
+    for lengths in [None, Some(&[3usize][..])] {
+        let mut ws = rnn::runtime::Workspace::new();
+        let mut by_rows = rnn::runtime::LayersTrace::empty();
+        let input = CellInput::Picked {
+            xs: all.view(),
+            rows: &rows,
+        };
+        layers
+            .forward_train_ws_with_lengths(input, lengths, &[], &mut ws, &mut by_rows)
+            .unwrap();
+        let by_copy = layers.forward_train_with_lengths(copied.view(), lengths, &[]).unwrap();
+        assert_eq!(by_rows.out, by_copy.out, "lengths {lengths:?}");
+        assert_eq!(by_rows.states, by_copy.states, "lengths {lengths:?}");
+        let d_out = common::uniform3(&mut common::rng(16), (5, 1, layers.output_size()));
+        let (g1, d1, _) = layers.backward(&by_rows, d_out.view(), &[]).unwrap();
+        let (g2, d2, _) = layers.backward(&by_copy, d_out.view(), &[]).unwrap();
+        assert_eq!(d1, d2, "lengths {lengths:?}");
+        for (a, b) in g1.named_params().into_iter().zip(g2.named_params()) {
+            assert_eq!(a.1, b.1, "{} lengths {lengths:?}", a.0);
+        }
+    }
+}
+
 fn layers_vs_alone<C: Cell<f64>>(layers: &Layers<f64, C>, lengths: &[usize], t: usize, seed: u64) -> f64 {
     let c = layers_case(layers, t, lengths.len(), seed);
     layers_diff(
@@ -242,6 +326,34 @@ fn bad_lengths_and_packed_shapes_are_errors() {
     assert!(matches!(
         cell.forward_packed(CellInput::Values(rows.view()), sizes, &[]),
         Err(RnnError::Shape { .. })
+    ));
+    // Picked rows: the matrix's width, its layout, rows inside it.
+    let all = ndarray::Array2::<f64>::zeros((6, 3));
+    let bad_row = CellInput::Picked {
+        xs: all.view(),
+        rows: &[0, 6],
+    };
+    assert!(matches!(
+        cell.forward_packed(bad_row, BatchSizes::new(&[1, 1], 1).unwrap(), &[]),
+        Err(RnnError::Invalid(_))
+    ));
+    let narrow = ndarray::Array2::<f64>::zeros((6, 2));
+    let narrow = CellInput::Picked {
+        xs: narrow.view(),
+        rows: &[0, 1],
+    };
+    assert!(matches!(
+        cell.forward_packed(narrow, BatchSizes::new(&[1, 1], 1).unwrap(), &[]),
+        Err(RnnError::Shape { .. })
+    ));
+    let wide = ndarray::Array2::<f64>::zeros((3, 6));
+    let strided = CellInput::Picked {
+        xs: wide.t(),
+        rows: &[0, 1],
+    };
+    assert!(matches!(
+        cell.forward_packed(strided, BatchSizes::new(&[1, 1], 1).unwrap(), &[]),
+        Err(RnnError::Invalid(_))
     ));
     // The output gradient of a packed trace has its packed shape.
     let rows = Array3::<f64>::zeros((4, 1, 3));

@@ -65,6 +65,16 @@ impl Packing {
         out
     }
 
+    /// The row `t * B + b` of the padded input each packed row is.
+    pub fn padded_rows(&self) -> Vec<usize> {
+        let batch = self.lengths.len();
+        let mut rows = Vec::new();
+        for (t, &n) in self.sizes.iter().enumerate() {
+            rows.extend(self.order[..n].iter().map(|&b| t * batch + b));
+        }
+        rows
+    }
+
     /// Rows of a `[B, w]` state in sorted order.
     pub fn sort(&self, a: &Array2<f64>) -> Array2<f64> {
         a.select(Axis(0), &self.order)
@@ -95,19 +105,36 @@ pub struct CellRun<C> {
 /// `forward_train_packed` and `backward`), unpacked into batch order; the
 /// inference pass must give the same outputs and states.
 pub fn cell_packed<C: Cell<f64>>(cell: &C, c: &super::Case, lengths: &[usize]) -> CellRun<C> {
+    cell_packed_from(cell, c, lengths, false)
+}
+
+/// [`cell_packed`], the cell reading its input rows from a packed copy, or
+/// (`picked`) where they lie in the padded input (`CellInput::Picked`).
+pub fn cell_packed_from<C: Cell<f64>>(cell: &C, c: &super::Case, lengths: &[usize], picked: bool) -> CellRun<C> {
     let t_len = c.xs.shape()[0];
     let p = Packing::new(lengths);
     let xs = p.pack(&c.xs);
+    let all = c.xs.as_standard_layout();
+    let all = all
+        .view()
+        .into_shape_with_order((t_len * lengths.len(), cell.input_size()))
+        .expect("T*B rows");
+    let rows = p.padded_rows();
+    let input = || {
+        if picked {
+            CellInput::Picked { xs: all, rows: &rows }
+        } else {
+            CellInput::Values(xs.view())
+        }
+    };
     let init: Vec<Array2<f64>> = c.init.iter().map(|s| p.sort(s)).collect();
     let d_final: Vec<Array2<f64>> = c.d_final.iter().map(|s| p.sort(s)).collect();
     let d_out = p.pack(&c.d_out);
     let sizes = p.batch_sizes();
     let trace = cell
-        .forward_train_packed(CellInput::Values(xs.view()), sizes, &init)
+        .forward_train_packed(input(), sizes, &init)
         .expect("packed forward_train");
-    let inferred = cell
-        .forward_packed(CellInput::Values(xs.view()), sizes, &init)
-        .expect("packed forward");
+    let inferred = cell.forward_packed(input(), sizes, &init).expect("packed forward");
     assert_eq!(
         trace.outputs, inferred.outputs,
         "packed training and inference outputs differ"

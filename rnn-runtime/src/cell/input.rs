@@ -13,9 +13,9 @@ use super::records::{Trace, check_input};
 use crate::emitted::simd::simd;
 use crate::error::RnnError;
 use crate::float::Float;
-use crate::gemm::{PackedB, Strided, gemm_nt, gemm_packed, gemm_tn};
+use crate::gemm::{PackedB, Strided, gemm_nt, gemm_packed, gemm_packed_picked, gemm_tn};
 use crate::workspace::Workspace;
-use ndarray::{ArrayView3, CowArray, Ix3};
+use ndarray::{ArrayView2, ArrayView3, CowArray, Ix3};
 
 /// A batch of input sequences for a cell, time-major.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,17 @@ pub enum CellInput<'a, F> {
         len: usize,
         /// Batch size `B`.
         batch: usize,
+    },
+    /// Packed rows picked from a matrix without copying them: row `r` is
+    /// row `rows[r]` of `xs` (`[R, I]`, standard layout), and the input is
+    /// `[rows.len(), 1, I]` (`T = rows.len()`, `B = 1`), as a packed batch's
+    /// input is. [`crate::Layers`] passes its padded input `[T*B, I]` to the
+    /// cells this way for a batch of different lengths.
+    Picked {
+        /// The matrix the rows come from, `[R, I]`.
+        xs: ArrayView2<'a, F>,
+        /// Which row of `xs` each input row is, each below `R`.
+        rows: &'a [usize],
     },
 }
 
@@ -55,6 +66,27 @@ impl<'a, F: Float> CellInput<'a, F> {
                 }
                 Ok((len, batch))
             }
+            CellInput::Picked { ref xs, rows } => {
+                if xs.ncols() != width {
+                    return Err(RnnError::shape(
+                        format!("{what} (picked rows [R, I])"),
+                        &[xs.nrows(), width],
+                        xs.shape(),
+                    ));
+                }
+                if !xs.is_standard_layout() {
+                    return Err(RnnError::Invalid(format!(
+                        "{what}: the matrix rows are picked from must be in standard layout"
+                    )));
+                }
+                if let Some(&bad) = rows.iter().find(|&&r| r >= xs.nrows()) {
+                    return Err(RnnError::Invalid(format!(
+                        "{what}: picked row {bad} out of range for a matrix of {} rows",
+                        xs.nrows()
+                    )));
+                }
+                Ok((rows.len(), 1))
+            }
         }
     }
 
@@ -71,6 +103,15 @@ pub enum InputRef<'a, F> {
     Dense(&'a [F]),
     /// One id per row.
     OneHot(&'a [usize]),
+    /// Row `r` is row `rows[r]` of the row-major `data`.
+    Picked {
+        /// The rows picked from.
+        data: &'a [F],
+        /// Values per row, `I`.
+        width: usize,
+        /// Which row of `data` each input row is.
+        rows: &'a [usize],
+    },
 }
 
 impl<'a, F> InputRef<'a, F> {
@@ -81,6 +122,7 @@ impl<'a, F> InputRef<'a, F> {
         match self {
             InputRef::Dense(x) => x,
             InputRef::OneHot(_) => panic!("a one-hot input has no values"),
+            InputRef::Picked { .. } => panic!("picked rows are read through a product or copied first"),
         }
     }
 
@@ -89,8 +131,43 @@ impl<'a, F> InputRef<'a, F> {
         match self {
             InputRef::Dense(x) => InputRef::Dense(&x[r0 * width..(r0 + n) * width]),
             InputRef::OneHot(ids) => InputRef::OneHot(&ids[r0..r0 + n]),
+            InputRef::Picked { data, width, rows } => InputRef::Picked {
+                data,
+                width,
+                rows: &rows[r0..r0 + n],
+            },
         }
     }
+
+    /// Picked rows copied into a buffer from `ws`: `rows.len()` rows of
+    /// `width` (other inputs give an empty buffer).
+    fn gathered(self, ws: &mut Workspace<F>) -> Vec<F>
+    where
+        F: Float,
+    {
+        let InputRef::Picked { data, width, rows } = self else {
+            return Vec::new();
+        };
+        gather(ws, data, width, rows)
+    }
+}
+
+/// Rows `rows` of `width` values of the row-major `data`, copied in order
+/// into a buffer from `ws`.
+fn gather<F: Float>(ws: &mut Workspace<F>, data: &[F], width: usize, rows: &[usize]) -> Vec<F> {
+    let mut v = ws.take_dirty(rows.len() * width);
+    for (dst, &r) in v.chunks_exact_mut(width.max(1)).zip(rows) {
+        dst.copy_from_slice(&data[r * width..][..width]);
+    }
+    v
+}
+
+/// The rows `rows` of `xs` (`[R, I]`, standard layout, as
+/// [`CellInput::Picked`] holds them), copied in order into a buffer from
+/// `ws`: `rows.len()` rows of `I`.
+pub fn gather_rows<F: Float>(ws: &mut Workspace<F>, xs: ArrayView2<'_, F>, rows: &[usize]) -> Vec<F> {
+    let data = xs.as_slice().expect("picked rows come from a standard-layout matrix");
+    gather(ws, data, xs.ncols(), rows)
 }
 
 /// Steps per chunk of an input projection computed inside the loop: about
@@ -105,6 +182,7 @@ pub fn chunk_steps(batch: usize, t_len: usize) -> usize {
 pub fn input_product_packed<F: Float>(x: InputRef<'_, F>, m: usize, w: &PackedB<F>, beta: F, c: &mut [F], ldc: usize) {
     match x {
         InputRef::Dense(x) => gemm_packed(m, Strided::rows(x, w.k()), w, beta, c, ldc),
+        InputRef::Picked { data, width, rows } => gemm_packed_picked(data, width, &rows[..m], w, beta, c, ldc),
         InputRef::OneHot(ids) => {
             for (r, &id) in ids[..m].iter().enumerate() {
                 w.copy_row(id, beta, &mut c[r * ldc..][..w.n()]);
@@ -116,31 +194,42 @@ pub fn input_product_packed<F: Float>(x: InputRef<'_, F>, m: usize, w: &PackedB<
 /// Holds a [`CellInput`] in the form [`InputRef`] borrows from (values in
 /// standard layout, copied only if they were not).
 pub struct InputHold<'a, F> {
-    values: Option<CowArray<'a, F, Ix3>>,
-    ids: &'a [usize],
+    held: Held<'a, F>,
+}
+
+/// What an [`InputHold`] holds.
+#[derive(Debug)]
+enum Held<'a, F> {
+    Values(CowArray<'a, F, Ix3>),
+    OneHot(&'a [usize]),
+    Picked(ArrayView2<'a, F>, &'a [usize]),
 }
 
 impl<'a, F: Float> InputHold<'a, F> {
     /// Borrows (or, for a non-standard layout, copies) `input`.
     pub fn new(input: CellInput<'a, F>) -> Self {
-        match input {
-            CellInput::Values(xs) => InputHold {
-                values: Some(if xs.is_standard_layout() {
-                    CowArray::from(xs)
-                } else {
-                    CowArray::from(xs.as_standard_layout().into_owned())
-                }),
-                ids: &[],
-            },
-            CellInput::OneHot { ids, .. } => InputHold { values: None, ids },
-        }
+        let held = match input {
+            CellInput::Values(xs) => Held::Values(if xs.is_standard_layout() {
+                CowArray::from(xs)
+            } else {
+                CowArray::from(xs.as_standard_layout().into_owned())
+            }),
+            CellInput::OneHot { ids, .. } => Held::OneHot(ids),
+            CellInput::Picked { xs, rows } => Held::Picked(xs, rows),
+        };
+        InputHold { held }
     }
 
     /// The input for the emitted kernels.
     pub fn as_ref(&self) -> InputRef<'_, F> {
-        match &self.values {
-            Some(v) => InputRef::Dense(v.as_slice().expect("standard layout")),
-            None => InputRef::OneHot(self.ids),
+        match &self.held {
+            Held::Values(v) => InputRef::Dense(v.as_slice().expect("standard layout")),
+            Held::OneHot(ids) => InputRef::OneHot(ids),
+            Held::Picked(xs, rows) => InputRef::Picked {
+                data: xs.as_slice().expect("checked standard layout"),
+                width: xs.ncols(),
+                rows,
+            },
         }
     }
 }
@@ -151,6 +240,7 @@ impl<'a, F: Float> InputHold<'a, F> {
 pub fn dense_input<F: Float>(ws: &mut Workspace<F>, input: InputRef<'_, F>, width: usize) -> Vec<F> {
     match input {
         InputRef::Dense(x) => ws.take_copy(x),
+        InputRef::Picked { .. } => input.gathered(ws),
         InputRef::OneHot(ids) => {
             let mut v = ws.take(ids.len() * width);
             for (row, &id) in v.chunks_exact_mut(width).zip(ids) {
@@ -180,6 +270,11 @@ pub fn input_product<F: Float>(
 ) {
     match x {
         InputRef::Dense(x) => gemm_nt(ws, m, n, k, x, k, w, ldw, beta, c, ldc),
+        InputRef::Picked { .. } => {
+            let x = x.gathered(ws);
+            gemm_nt(ws, m, n, k, &x, k, w, ldw, beta, c, ldc);
+            ws.give(x);
+        }
         InputRef::OneHot(_) => {
             // W^T packed once: each row's lookup is a copy from its panels.
             let wt = PackedB::nt_in(ws, w, n, k, ldw);
@@ -206,6 +301,11 @@ pub fn input_weight_grad<F: Float>(
 ) {
     match x {
         InputRef::Dense(x) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
+        InputRef::Picked { .. } => {
+            let x = x.gathered(ws);
+            gemm_tn(ws, m, n, k, dy, lda, &x, n, F::one(), g, ldg);
+            ws.give(x);
+        }
         InputRef::OneHot(_) => {
             let mut sums = OneHotSums::new_in(ws, x, n, m);
             sums.add_rows(x, 0, dy, lda, k);
@@ -295,6 +395,11 @@ pub fn save_input<F: Float>(ws: &mut Workspace<F>, trace: &mut Trace<F>, x: Inpu
     match x {
         InputRef::Dense(x) => {
             trace.saved.push(ws.take_copy(x));
+            trace.one_hot = false;
+        }
+        InputRef::Picked { .. } => {
+            // The gather the packing would have done, once, for the backward pass.
+            trace.saved.push(x.gathered(ws));
             trace.one_hot = false;
         }
         InputRef::OneHot(ids) => {

@@ -31,7 +31,7 @@ pub use scratch::Scratch;
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::workspace::Workspace;
-use input::{InputRef, dense_input};
+use input::{InputRef, dense_input, gather_rows};
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 
@@ -309,6 +309,13 @@ fn full_batch_only<F: Float, C: Cell<F>>(
             f(CellInput::Values(v))
         }
         CellInput::OneHot { ids, .. } => f(CellInput::OneHot { ids, len: t, batch: b }),
+        CellInput::Picked { xs, rows } => {
+            let mut ws = Workspace::new();
+            let v = gather_rows(&mut ws, xs, rows);
+            f(CellInput::Values(
+                ArrayView3::from_shape((t, b, cell.input_size()), &v[..]).expect("N = T B rows"),
+            ))
+        }
     }
 }
 
@@ -328,6 +335,14 @@ fn with_values<F: Float, C: Cell<F>>(
             let dense = dense_input(ws, InputRef::OneHot(ids), width);
             let xs = ArrayView3::from_shape((len, batch, width), &dense[..]).expect("T*B rows of the input width");
             let r = f(xs, ws);
+            ws.give(dense);
+            r
+        }
+        CellInput::Picked { xs, rows } => {
+            input.check("xs", cell.input_size())?;
+            let dense = gather_rows(ws, xs, rows);
+            let view = ArrayView3::from_shape((rows.len(), 1, xs.ncols()), &dense[..]).expect("picked rows");
+            let r = f(view, ws);
             ws.give(dense);
             r
         }

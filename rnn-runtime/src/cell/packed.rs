@@ -19,7 +19,7 @@
 //! ([`final_state`]), and products over all steps that read the state
 //! before each step see it gathered into packed rows ([`PrevStates`]).
 
-use super::input::CellInput;
+use super::input::{CellInput, gather_rows};
 use super::records::{Trace, check_batch};
 use crate::error::RnnError;
 use crate::float::Float;
@@ -275,6 +275,7 @@ impl<'a, F: Float> DenseInput<'a, F> {
                 }
                 DenseInput::Written(v)
             }
+            CellInput::Picked { xs, rows } => DenseInput::Written(gather_rows(ws, xs, rows)),
         }
     }
 

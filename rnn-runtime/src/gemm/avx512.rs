@@ -19,8 +19,15 @@ pub unsafe fn kernel_f64(blk: &Block<'_, f64>, c: &mut [f64], ldc: usize) {
 
 /// Checks once that every `A` element the block reads is in bounds.
 fn check_a<F>(blk: &Block<'_, F>, rows: usize) {
+    let last = match blk.picked {
+        Some(p) => {
+            assert!(p.len() >= rows && blk.col == 1, "gemm block: picked rows");
+            p[..rows].iter().max().copied().unwrap_or(0)
+        }
+        None => rows - 1,
+    };
     assert!(
-        blk.a.len() > (rows - 1) * blk.row + (blk.kc - 1) * blk.col,
+        blk.a.len() > last * blk.row + (blk.kc - 1) * blk.col,
         "gemm block: A too short"
     );
     assert!(blk.panel.len() >= blk.kc * NR, "gemm block: panel too short");
@@ -46,7 +53,7 @@ fn rows_f32<const R: usize>(blk: &Block<'_, f32>, c: &mut [f32], ldc: usize) {
     if blk.col == 1 {
         // Row-major A: one pointer per row, walked along k.
         // SAFETY: i < R rows, `check_a` verified they are in bounds.
-        let rows: [*const f32; R] = core::array::from_fn(|i| unsafe { pa.add(i * blk.row) });
+        let rows: [*const f32; R] = core::array::from_fn(|i| unsafe { pa.add(blk.row_start(i)) });
         for kk in 0..blk.kc {
             // SAFETY: kk < kc, within the bounds `check_a` verified.
             unsafe {
@@ -135,7 +142,7 @@ fn rows_f64<const R: usize>(blk: &Block<'_, f64>, c: &mut [f64], ldc: usize) {
             ];
             let ak = pa.add(kk * blk.col);
             for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_pd(*ak.add(i * blk.row));
+                let av = _mm512_set1_pd(*ak.add(blk.row_start(i)));
                 for (r, &bq) in row.iter_mut().zip(&b) {
                     *r = _mm512_fmadd_pd(av, bq, *r);
                 }

@@ -25,6 +25,13 @@ pub(super) enum Lhs<'a, F> {
     Strided(Strided<'a, F>),
     /// Register-block panels of a [`PanelsA`], from panel `first`.
     Panels { data: &'a [F], k: usize, first: usize },
+    /// Rows picked from a row-major matrix (rows of `row` values): row `i`
+    /// of the operand is row `picked[i]` of `data`, read in place.
+    Picked {
+        data: &'a [F],
+        row: usize,
+        picked: &'a [usize],
+    },
 }
 
 impl<'a, F> Lhs<'a, F> {
@@ -39,6 +46,11 @@ impl<'a, F> Lhs<'a, F> {
                 data,
                 k,
                 first: first + rows / MR,
+            },
+            Lhs::Picked { data, row, picked } => Lhs::Picked {
+                data,
+                row,
+                picked: &picked[rows..],
             },
         }
     }
@@ -123,6 +135,7 @@ fn gemm_serial<F: GemmElem, const N: usize>(
         // Row-major A is read in place, and panels as they are.
         Lhs::Strided(s) if s.col == 1 => gemm_blocks(m, ASource::InPlace(s), bs, beta, cs),
         Lhs::Panels { data, k, first } => gemm_blocks(m, ASource::Panels { data, k, first }, bs, beta, cs),
+        Lhs::Picked { data, row, picked } => gemm_blocks(m, ASource::Picked { data, row, picked }, bs, beta, cs),
         // Any other layout (the transposed A of weight gradients, whose rows
         // of one k lie a whole row of storage apart) is copied, MC rows at a
         // time, into register-block panels: the kernel then reads the MR
@@ -141,6 +154,12 @@ enum ASource<'a, 'b, F> {
     Pack(Strided<'a, F>, &'b mut [F]),
     /// Panels of a [`PanelsA`] with `k` rows each, from panel `first`.
     Panels { data: &'a [F], k: usize, first: usize },
+    /// Rows `picked` of a row-major matrix, in place.
+    Picked {
+        data: &'a [F],
+        row: usize,
+        picked: &'a [usize],
+    },
 }
 
 /// The loops around the register-block kernel, reading `A` from `a`; the
@@ -169,8 +188,13 @@ fn gemm_blocks<F: GemmElem, const N: usize>(
             let mut i0 = 0;
             while i0 < m {
                 let mr = MR.min(m - i0);
+                let mut picked = None;
                 let (a_blk, row, col): (&[F], usize, usize) = match &mut a {
                     ASource::InPlace(s) => (&s.data[i0 * s.row + k0..], s.row, 1),
+                    ASource::Picked { data, row, picked: p } => {
+                        picked = Some(&p[i0..i0 + mr]);
+                        (&data[k0..], *row, 1)
+                    }
                     ASource::Pack(s, buf) => {
                         if i0 % MC == 0 {
                             pack_a(buf, *s, i0, k0, MC.min(m - i0), kc);
@@ -192,6 +216,7 @@ fn gemm_blocks<F: GemmElem, const N: usize>(
                         a: a_blk,
                         row,
                         col,
+                        picked,
                         panel: &b.data[p * k * NR + k0 * NR..][..kc * NR],
                         kc,
                         mr,

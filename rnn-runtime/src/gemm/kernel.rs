@@ -16,10 +16,15 @@ pub const NR: usize = 32;
 pub const MR: usize = 8;
 
 /// One register block: `C[mr x w] = beta C + A[mr x kc] panel[kc x NR]`.
+///
+/// Row `i` of the block's `A` starts at `a[r * row]` with `r = i`, or
+/// `r = picked[i]` when the rows are picked from a larger matrix (then
+/// `col` is 1); its `k`-th value is `col` further on.
 pub struct Block<'a, F> {
     pub(super) a: &'a [F],
     pub(super) row: usize,
     pub(super) col: usize,
+    pub(super) picked: Option<&'a [usize]>,
     pub(super) panel: &'a [F],
     pub(super) kc: usize,
     pub(super) mr: usize,
@@ -62,13 +67,21 @@ pub(super) fn kernel_portable<F: GemmElem>(blk: &Block<'_, F>, c: &mut [F], ldc:
     by_rows!(portable_rows[F,], blk, c, ldc)
 }
 
+impl<F> Block<'_, F> {
+    /// Where row `i` of the block's `A` starts in `a`.
+    #[inline(always)]
+    pub(super) fn row_start(&self, i: usize) -> usize {
+        self.picked.map_or(i, |p| p[i]) * self.row
+    }
+}
+
 fn portable_rows<F: GemmElem, const R: usize>(blk: &Block<'_, F>, c: &mut [F], ldc: usize) {
     let mut acc = [[F::zero(); NR]; R];
-    let a = &blk.a[..(R - 1) * blk.row + (blk.kc - 1) * blk.col + 1];
+    let starts: [usize; R] = core::array::from_fn(|i| blk.row_start(i));
     for kk in 0..blk.kc {
         let bv: &[F; NR] = blk.panel[kk * NR..][..NR].try_into().expect("panel row");
         for (i, row) in acc.iter_mut().enumerate() {
-            let av = a[i * blk.row + kk * blk.col];
+            let av = blk.a[starts[i] + kk * blk.col];
             for (r, &b) in row.iter_mut().zip(bv) {
                 *r += av * b;
             }

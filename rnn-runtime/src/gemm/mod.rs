@@ -114,6 +114,39 @@ pub fn gemm_packed<F: GemmElem>(m: usize, a: Strided<'_, F>, b: &PackedB<F>, bet
     gemm_lhs(m, Lhs::Strided(a), [b], beta, [(c, ldc)]);
 }
 
+/// [`gemm_packed`] with the rows of `A` picked from a row-major matrix:
+/// row `i` of `A` is row `picked[i]` of `data` (rows of `row >= K` values),
+/// read in place, so a gather needs no copy.
+///
+/// Panics if a picked row lies outside `data`.
+///
+/// ```
+/// use rnn_runtime::gemm::{PackedB, gemm_packed_picked};
+/// // The rows 2 and 0 of a 3x2 matrix times w[1x2]^T.
+/// let b = PackedB::nt(&[1.0_f32, 10.0], 1, 2, 2);
+/// let mut c = [0.0_f32; 2];
+/// gemm_packed_picked(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, &[2, 0], &b, 0.0, &mut c, 1);
+/// assert_eq!(c, [65.0, 21.0]);
+/// ```
+pub fn gemm_packed_picked<F: GemmElem>(
+    data: &[F],
+    row: usize,
+    picked: &[usize],
+    b: &PackedB<F>,
+    beta: F,
+    c: &mut [F],
+    ldc: usize,
+) {
+    let k = b.k;
+    if k > 0 {
+        assert!(row >= k, "gemm: rows of A shorter than K");
+        if let Some(&last) = picked.iter().max() {
+            assert!(data.len() >= last * row + k, "gemm: a picked row of A lies outside it");
+        }
+    }
+    gemm_lhs(picked.len(), Lhs::Picked { data, row, picked }, [b], beta, [(c, ldc)]);
+}
+
 /// `C[m×n] = beta·C + A[m×k] · B[n×k]^T` (B stored row-major as `n×k`);
 /// the packing buffer comes from `ws`.
 #[allow(clippy::too_many_arguments)]

@@ -72,6 +72,48 @@ fn packed_products_match_naive() {
     }
 }
 
+fn check_picked<F: GemmElem + Display>(m: usize, n: usize, k: usize, tol: f64) {
+    let from = |x: f64| cast::<f64, F>(x).expect("a float");
+    let to = |x: F| cast::<F, f64>(x).expect("a float");
+    // Rows of k + 5 values, picked out of order, some twice, some not at all.
+    let (row, stock) = (k + 5, m + 3);
+    let data: Vec<F> = (0..stock * row)
+        .map(|v| from(((v * 7 % 13) as f64 - 6.0) * 0.25))
+        .collect();
+    let picked: Vec<usize> = (0..m).map(|i| (i * 5 + 2) % stock).collect();
+    let w: Vec<F> = (0..n * k).map(|v| from(((v * 5 % 11) as f64 - 5.0) * 0.5)).collect();
+    let want = naive(m, n, k, |i, p| to(data[picked[i] * row + p]), |p, j| to(w[j * k + p]));
+    let mut c = vec![F::one(); m * n];
+    gemm_packed_picked(&data, row, &picked, &PackedB::nt(&w, n, k, k), F::one(), &mut c, n);
+    for (x, y) in c.iter().zip(&want) {
+        assert!(
+            (to(*x) - 1.0 - y).abs() <= tol * (1.0 + y.abs()),
+            "picked {m}x{n}x{k}: {x} vs 1 + {y}"
+        );
+    }
+}
+
+#[test]
+fn picked_rows_match_naive() {
+    for &(m, n, k) in &[
+        (1, 1, 1),
+        (3, 5, 7),
+        (MR, 32, 16),
+        (MR + 1, 33, 300),
+        (2 * MC + 9, NC + 40, KC + 18),
+    ] {
+        check_picked::<f64>(m, n, k, 1e-12);
+        check_picked::<f32>(m, n, k, 1e-4);
+    }
+}
+
+#[test]
+#[should_panic(expected = "outside")]
+fn a_picked_row_past_the_matrix_panics() {
+    let b = PackedB::nt(&[1.0_f64, 2.0], 1, 2, 2);
+    gemm_packed_picked(&[0.0; 6], 2, &[1, 3], &b, 0.0, &mut [0.0; 2], 1);
+}
+
 #[test]
 fn portable_kernel_matches_the_dispatched_one() {
     let (m, n, k) = (11, 40, 37);
@@ -88,6 +130,7 @@ fn portable_kernel_matches_the_dispatched_one() {
                 a: &a[i0 * k..],
                 row: k,
                 col: 1,
+                picked: None,
                 panel: &b.data[p * k * NR..][..k * NR],
                 kc: k,
                 mr: MR.min(m - i0),
@@ -99,6 +142,33 @@ fn portable_kernel_matches_the_dispatched_one() {
     }
     for ((x, y), z) in c1.iter().zip(&c2).zip(&want) {
         assert!((*x as f64 - z).abs() < 1e-4 && (*y as f64 - z).abs() < 1e-4);
+    }
+    // Rows picked in reverse order read what the reversed matrix gives.
+    let rev: Vec<usize> = (0..m).rev().collect();
+    let mut c3 = vec![0.0_f32; m * n];
+    gemm_packed_picked(&a, k, &rev, &b, 0.0, &mut c3, n);
+    let mut c4 = vec![0.0_f32; m * n];
+    for p in 0..n.div_ceil(NR) {
+        for i0 in (0..m).step_by(MR) {
+            let blk = Block {
+                a: &a,
+                row: k,
+                col: 1,
+                picked: Some(&rev[i0..]),
+                panel: &b.data[p * k * NR..][..k * NR],
+                kc: k,
+                mr: MR.min(m - i0),
+                w: NR.min(n - p * NR),
+                beta: 0.0,
+            };
+            kernel_portable(&blk, &mut c4[i0 * n + p * NR..], n);
+        }
+    }
+    for i in 0..m {
+        for j in 0..n {
+            let z = want[(m - 1 - i) * n + j];
+            assert!((c3[i * n + j] as f64 - z).abs() < 1e-4 && (c4[i * n + j] as f64 - z).abs() < 1e-4);
+        }
     }
 }
 

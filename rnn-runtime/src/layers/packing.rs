@@ -31,6 +31,10 @@ pub(super) struct Packing {
     offsets: Vec<usize>,
     /// Packed row -> packed row of the same sequence reversed.
     reversed: Vec<usize>,
+    /// Packed row -> its row `t * B + b` of the padded input.
+    padded: Vec<usize>,
+    /// Packed row of the reversed sequences -> its row of the padded input.
+    padded_reversed: Vec<usize>,
     /// The batch `B`.
     batch: usize,
 }
@@ -84,12 +88,18 @@ impl Packing {
         self.offsets.push(off);
         self.reversed.clear();
         self.reversed.resize(off, 0);
+        self.padded.clear();
         for t in 0..steps {
             for r in 0..self.sizes[t] {
                 let len = lengths[self.order[r]];
                 self.reversed[self.offsets[t] + r] = self.offsets[len - 1 - t] + r;
             }
+            self.padded
+                .extend(self.order[..self.sizes[t]].iter().map(|&b| t * batch + b));
         }
+        self.padded_reversed.clear();
+        self.padded_reversed
+            .extend(self.reversed.iter().map(|&q| self.padded[q]));
         Ok(())
     }
 
@@ -101,6 +111,18 @@ impl Packing {
     /// Number of packed rows `N`.
     pub fn rows(&self) -> usize {
         self.offsets.last().copied().unwrap_or(0)
+    }
+
+    /// The row of the padded input `[T*B, w]` each packed row is, or, when
+    /// `reversed`, each packed row of the sequences reversed within their
+    /// lengths (for [`crate::CellInput::Picked`]).
+    pub fn padded_rows(&self, reversed: bool) -> &[usize] {
+        if reversed { &self.padded_reversed } else { &self.padded }
+    }
+
+    /// The packed row of the same sequence reversed, for each packed row.
+    pub fn reversed_rows(&self) -> &[usize] {
+        &self.reversed
     }
 
     /// The padded `src[T, B, w]` packed into `dst` (`N` rows of `w`).
@@ -249,6 +271,9 @@ mod tests {
         let mut rev_ids = Vec::new();
         p.reverse_ids(&ids, &mut rev_ids);
         assert_eq!(rev_ids, [9, 7, 0, 5, 3, 1]);
+        // The padded rows the packed rows pick are the packed ids of 0..T*B.
+        assert_eq!(p.padded_rows(false), &ids[..]);
+        assert_eq!(p.padded_rows(true), &rev_ids[..]);
     }
 
     #[test]

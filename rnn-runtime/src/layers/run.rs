@@ -22,6 +22,7 @@
 use super::Layers;
 use super::packing::Packing;
 use crate::cell::CellInput;
+use crate::cell::input::gather_rows;
 use crate::cell::{BatchSizes, Cell, Forward, InputGrads, Trace, check_batch};
 use crate::error::RnnError;
 use crate::float::Float;
@@ -289,6 +290,10 @@ fn shorter<'s, 'l: 's, F>(input: CellInput<'l, F>) -> CellInput<'s, F> {
     match input {
         CellInput::Values(xs) => CellInput::Values(xs.reborrow()),
         CellInput::OneHot { ids, len, batch } => CellInput::OneHot { ids, len, batch },
+        CellInput::Picked { xs, rows } => CellInput::Picked {
+            xs: xs.reborrow(),
+            rows,
+        },
     }
 }
 
@@ -400,17 +405,36 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
         while results.len() < self.cells.len() {
             results.push(fresh());
         }
+        // A copy of the input, where one is needed: rows the caller picked
+        // (gathered here), or a padded input in another layout (packed).
         let mut packed_xs: Option<Array3<F>> = None;
+        let mut gathered_xs: Option<Array3<F>> = None;
+        let input = match input {
+            CellInput::Picked { xs, rows } => {
+                let v = gather_rows(ws, xs, rows);
+                gathered_xs = Some(array3(v, rows.len(), 1, xs.ncols()));
+                CellInput::Values(gathered_xs.as_ref().expect("just set").view())
+            }
+            other => shorter(other),
+        };
         let first = if !packing.active {
-            shorter(input)
+            input
         } else {
             match input {
-                CellInput::Values(xs) => {
-                    let mut v = ws.take_dirty(a0 * xs.shape()[2]);
-                    packing.pack(xs, &mut v);
-                    packed_xs = Some(array3(v, a0, 1, xs.shape()[2]));
-                    CellInput::Values(packed_xs.as_ref().expect("just set").view())
-                }
+                CellInput::Values(xs) => match xs.to_slice() {
+                    // The cells read the packed rows where they lie in the padded input.
+                    Some(all) => CellInput::Picked {
+                        xs: ArrayView2::from_shape((t_len * batch, xs.shape()[2]), all).expect("T*B rows"),
+                        rows: packing.padded_rows(false),
+                    },
+                    None => {
+                        let mut v = ws.take_dirty(a0 * xs.shape()[2]);
+                        packing.pack(xs, &mut v);
+                        packed_xs = Some(array3(v, a0, 1, xs.shape()[2]));
+                        CellInput::Values(packed_xs.as_ref().expect("just set").view())
+                    }
+                },
+                CellInput::Picked { .. } => unreachable!("gathered above"),
                 CellInput::OneHot { ids, .. } => {
                     packing.pack_ids(ids, packed_ids);
                     CellInput::OneHot {
@@ -421,10 +445,19 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 }
             }
         };
+        let top_unpacked = packing.active && dirs == 1;
         let mut below: Option<Array3<F>> = None;
         let ran = (|| {
             for l in 0..self.num_layers {
-                let mut layer_out = take3(ws, (a0, a1, dirs * o), false);
+                // The top layer of one direction unpacks its cell's packed
+                // rows straight into the padded result (one copy, not two).
+                let top_unpacked = top_unpacked && l + 1 == self.num_layers;
+                let shape = if top_unpacked {
+                    (t_len, batch, o)
+                } else {
+                    (a0, a1, dirs * o)
+                };
+                let mut layer_out = take3(ws, shape, false);
                 if let (Some(a), Some((p, rng))) = (below.as_mut(), dropout.as_mut()) {
                     let mask = &mut masks[l - 1];
                     mask.clear();
@@ -445,6 +478,17 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                         run(cell, input, sizes, init_rows, ws, r)
                     } else {
                         match input {
+                            CellInput::Picked { xs, .. } => {
+                                // Only layer 0 of a packed batch: the padded rows, reversed.
+                                let rows = packing.padded_rows(true);
+                                run(cell, CellInput::Picked { xs, rows }, sizes, init_rows, ws, r)
+                            }
+                            CellInput::Values(xs) if packing.active => {
+                                let all = xs.as_slice().expect("packed rows are standard");
+                                let xs = ArrayView2::from_shape((a0, xs.shape()[2]), all).expect("N rows");
+                                let rows = packing.reversed_rows();
+                                run(cell, CellInput::Picked { xs, rows }, sizes, init_rows, ws, r)
+                            }
                             CellInput::Values(xs) => {
                                 let rev = if packing.active {
                                     let w = xs.shape()[2];
@@ -474,7 +518,12 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                     ran?;
                     let outs = r.outputs();
                     check_cell_result(|| format!("outputs of cell l{l} d{d}"), outs.shape(), &[a0, a1, o])?;
-                    if d == 0 {
+                    if top_unpacked {
+                        packing.unpack(
+                            outs.as_slice().expect("cell outputs are standard"),
+                            layer_out.view_mut(),
+                        );
+                    } else if d == 0 {
                         layer_out.slice_mut(s![.., .., d * o..(d + 1) * o]).assign(outs);
                     } else if packing.active {
                         let src = outs.as_slice().expect("cell outputs are standard");
@@ -506,7 +555,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             }
             Ok(())
         })();
-        if let Some(a) = packed_xs {
+        for a in [packed_xs, gathered_xs].into_iter().flatten() {
             ws.give_array(a);
         }
         if let Err(e) = ran {
@@ -516,7 +565,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             return Err(e);
         }
         let last = below.expect("num_layers >= 1");
-        let last = if packing.active {
+        let last = if packing.active && !top_unpacked {
             let mut padded = take3(ws, (t_len, batch, dirs * o), false);
             packing.unpack(last.as_slice().expect("standard"), padded.view_mut());
             ws.give_array(last);
@@ -818,7 +867,9 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
             let in_width = if one_hot { 0 } else { self.cells[l * dirs].input_size() };
             let in_len = if one_hot { 0 } else { a0 };
             let in_batch = if one_hot { 0 } else { a1 };
-            let mut d_input = take3(ws, (in_len, in_batch, in_width), true);
+            // Filled by direction 0 (the cell's own buffer, taken without a
+            // copy), added to by direction 1.
+            let mut d_input = empty3();
             let d_layer = match &above {
                 Some(a) => a.view(),
                 None => d_out.view(),
@@ -874,7 +925,10 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                 if one_hot {
                     // Ignored: the cell may have computed it anyway.
                 } else if d == 0 {
-                    d_input += &g.d_xs;
+                    ws.give_array(std::mem::replace(
+                        &mut d_input,
+                        std::mem::replace(&mut g.d_xs, empty3()),
+                    ));
                 } else if packing.active {
                     let src = g.d_xs.as_slice().expect("cell gradients are standard");
                     packing.add_reversed(src, d_input.as_slice_mut().expect("standard"), in_width);

@@ -372,7 +372,9 @@ impl<F: Float, C: Cell<F>> SeqModel<F, C> {
             false,
         )? {
             CellInput::Values(v) => v.as_standard_layout().into_owned(),
-            CellInput::OneHot { .. } => unreachable!("only one-hot encodings give ids"),
+            CellInput::OneHot { .. } | CellInput::Picked { .. } => {
+                unreachable!("only one-hot encodings give ids, and a model's input is never picked rows")
+            }
         };
         Ok(owned)
     }
