@@ -36,6 +36,42 @@
 //! assert_eq!(out.outputs.shape(), &[7, 2, 5]);
 //! ```
 //!
+//! # The cell language
+//!
+//! Declarations: `input x: [I];`, `state h: [H];` (at least one),
+//! `param w: [4 * H, I];` (a matrix, used as `w @ v`) or `param b: [H];`,
+//! and optionally `output y: [O];`. Equations run in order (`let a = ...;`,
+//! `let [i, f] = split(a);`, `h = ...;`). Operations: `@`, `+ - * /`,
+//! unary `-`, numbers, `sigmoid`, `tanh`, `relu`, `hard_sigmoid`, `exp`,
+//! `sqrt`, `log`, `softplus`, `abs`, `max(a, b)`, `min(a, b)`; each is
+//! differentiated exactly (PyTorch's conventions at kinks) and fused into
+//! the emitted elementwise loops.
+//!
+//! ```
+//! use rnn::prelude::*;
+//!
+//! rnn::cell! {
+//!     /// A cell with a learned, positive step size.
+//!     pub cell Leaky(I, H) {
+//!         input x: [I];
+//!         state h: [H];
+//!         param w: [H, I];
+//!         param u: [H, H];
+//!         param s: [H];
+//!
+//!         let rate = softplus(s) / (1.0 + softplus(s));
+//!         let cand = tanh(w @ x + u @ h);
+//!         h = h + rate * (cand - h) / max(1.0 + abs(cand), sqrt(2.0 + log(1.0 + h * h)));
+//!     }
+//! }
+//!
+//! let cell = Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, &mut rnn::seeded_rng(0));
+//! let xs = ndarray::Array3::<f64>::ones((5, 2, 3));
+//! let trace = cell.forward_train(xs.view(), &[]).unwrap();
+//! let (grads, _) = cell.backward(&trace, ndarray::Array3::ones((5, 2, 4)).view(), &[]).unwrap();
+//! assert!(grads.s.iter().all(|g| g.is_finite()));
+//! ```
+//!
 //! # Declaring a whole model
 //!
 //! [`model!`] declares a sequence model in source: an input encoding

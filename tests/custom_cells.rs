@@ -53,6 +53,13 @@ fn gradcheck_shared_operand() {
 }
 
 #[test]
+fn gradcheck_smooth() {
+    let cell = Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut rnn::seeded_rng(9));
+    let e = common::gradcheck(&cell, 5, 2, 19);
+    assert!(e < TOL, "smooth gradcheck error {e:e}");
+}
+
+#[test]
 fn gradcheck_shipped_cells() {
     let mut r = rnn::seeded_rng(6);
     let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);

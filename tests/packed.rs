@@ -42,6 +42,7 @@ macro_rules! every_cell {
             ("indrnn", $check(&IndRnn::<f64>::new(IndRnnDims { i: 3, h: 4 }, r), $($args),*)),
             ("exotic", $check(&Exotic::<f64>::new(ExoticDims { i: 2 }, r), $($args),*)),
             ("shared_operand", $check(&SharedOperand::<f64>::new(SharedOperandDims { i: 3, h: 4 }, r), $($args),*)),
+            ("smooth", $check(&Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, r), $($args),*)),
         ]
     }};
 }

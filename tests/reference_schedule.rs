@@ -127,6 +127,10 @@ fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
             "shared_operand",
             reference_vs_optimised_packed!(SharedOperand::<f64>::new(SharedOperandDims { i: 3, h: 4 }, &mut r), 40),
         ),
+        (
+            "smooth",
+            reference_vs_optimised_packed!(Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut r), 41),
+        ),
     ];
     for (name, e) in checks {
         assert!(
@@ -189,6 +193,10 @@ fn optimised_schedule_matches_reference_schedule() {
                 3,
                 30
             ),
+        ),
+        (
+            "smooth",
+            reference_vs_optimised!(Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut r), 6, 3, 31),
         ),
     ];
     for (name, e) in checks {

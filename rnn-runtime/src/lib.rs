@@ -89,7 +89,9 @@ pub mod __private {
     pub use crate::error::RnnError;
     pub use crate::float::Float;
     pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_nn, gemm_nt, gemm_packed, gemm_tn, gemm_tn_panels_parts};
-    pub use crate::math::{exp, hard_sigmoid, hard_sigmoid_grad, sigmoid, tanh};
+    pub use crate::math::{
+        exp, hard_sigmoid, hard_sigmoid_grad, maximum, minimum, sigmoid, sign, softplus, softplus_grad, tanh, tie_step,
+    };
     pub use crate::workspace::{Workspace, array2, array3};
     pub use ::core;
     pub use ::ndarray;

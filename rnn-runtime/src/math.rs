@@ -270,6 +270,77 @@ pub fn hard_sigmoid_grad<F: num_traits::Float>(x: F) -> F {
     }
 }
 
+/// PyTorch's `Softplus` (beta 1, threshold 20): `ln(1 + e^x)`, and `x`
+/// itself above 20, where the two agree to the last bit of an `f32`.
+///
+/// ```
+/// use rnn_runtime::math::softplus;
+/// assert!((softplus(0.0_f64) - 2.0_f64.ln()).abs() < 1e-15);
+/// assert_eq!(softplus(30.0_f32), 30.0);
+/// ```
+#[inline(always)]
+pub fn softplus<F: num_traits::Float>(x: F) -> F {
+    if x > constant::<F>(20.0) { x } else { x.exp().ln_1p() }
+}
+
+/// Derivative of [`softplus`] (PyTorch's: `sigmoid(x)`, and 1 above the
+/// threshold).
+#[inline(always)]
+pub fn softplus_grad<F: num_traits::Float>(x: F) -> F {
+    if x > constant::<F>(20.0) {
+        F::one()
+    } else {
+        let z = x.exp();
+        z / (z + F::one())
+    }
+}
+
+/// The sign of `x`: -1, 0 or 1 (the derivative of `abs`, 0 at 0 as in PyTorch).
+#[inline(always)]
+pub fn sign<F: num_traits::Float>(x: F) -> F {
+    if x > F::zero() {
+        F::one()
+    } else if x < F::zero() {
+        -F::one()
+    } else {
+        F::zero()
+    }
+}
+
+/// The larger of `a` and `b`, NaN if either is (PyTorch's `maximum`).
+///
+/// ```
+/// use rnn_runtime::math::maximum;
+/// assert_eq!(maximum(1.0_f32, -2.0), 1.0);
+/// assert!(maximum(f64::NAN, 0.0).is_nan() && maximum(0.0, f64::NAN).is_nan());
+/// ```
+#[inline(always)]
+#[allow(clippy::eq_op)]
+pub fn maximum<F: num_traits::Float>(a: F, b: F) -> F {
+    // `a != a` is NaN; a NaN `b` fails `a > b` and is returned.
+    if a > b || a != a { a } else { b }
+}
+
+/// The smaller of `a` and `b`, NaN if either is (PyTorch's `minimum`).
+#[inline(always)]
+#[allow(clippy::eq_op)]
+pub fn minimum<F: num_traits::Float>(a: F, b: F) -> F {
+    if a < b || a != a { a } else { b }
+}
+
+/// The derivative of `maximum(a, b)` in `a` from `x = a - b`: 1 above 0,
+/// 0 below, and a half at a tie (PyTorch splits a tie's gradient evenly).
+#[inline(always)]
+pub fn tie_step<F: num_traits::Float>(x: F) -> F {
+    if x > F::zero() {
+        F::one()
+    } else if x < F::zero() {
+        F::zero()
+    } else {
+        constant::<F>(0.5)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

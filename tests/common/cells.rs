@@ -122,6 +122,27 @@ macro_rules! custom_cells {
                 y = out * h;
             }
         }
+
+        rnn::cell! {
+            $($attr)*
+            /// The smooth and piecewise operations: division (by a vector, a
+            /// parameter-only value and a number, and of a number), `sqrt`,
+            /// `log`, `softplus`, `abs`, `max` and `min`.
+            pub cell Smooth(I, H) {
+                input x: [I];
+                state h: [H];
+                param w: [2 * H, I];
+                param u: [2 * H, H];
+                param b: [2 * H];
+                param s: [H];
+
+                let [a, g] = split(w @ x + u @ h + b);
+                let scale = sqrt(1.0 + s * s);
+                let r = softplus(a) / scale - log(1.0 + g * g) / 2.0;
+                let damp = 2.0 / (2.0 + abs(g));
+                h = max(tanh(r), -abs(h) * damp) + min(h, 0.5 * g) * 0.1;
+            }
+        }
     };
 }
 

@@ -70,6 +70,7 @@ pub enum BinOp {
     Add,
     Sub,
     Mul,
+    Div,
     MatVec,
 }
 

@@ -180,6 +180,42 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
                 adj[args[0].index()].push(da);
                 adj[args[1].index()].push(db);
             }
+            // y = a / b: da = dy / b, db = -da * y (PyTorch: -dy * a / b²)
+            KOp::Div => {
+                let (b, y) = (ad.fwd(args[1]), ad.fwd(n));
+                let da = ad.op(KOp::Div, d, &[d, b]);
+                let day = ad.op(KOp::Mul, d, &[da, y]);
+                let db = ad.op(KOp::Neg, d, &[day]);
+                adj[args[0].index()].push(da);
+                adj[args[1].index()].push(db);
+            }
+            // y = max(a, b): da = dy * [a > b], db = dy * [b > a], a tie halved
+            // y = min(a, b): the same with a and b swapped
+            KOp::Max | KOp::Min => {
+                let (a, b) = (ad.fwd(args[0]), ad.fwd(args[1]));
+                let (hi, lo) = if node.op == KOp::Max { (a, b) } else { (b, a) };
+                let a_minus_b = ad.op(KOp::Sub, d, &[hi, lo]);
+                let b_minus_a = ad.op(KOp::Sub, d, &[lo, hi]);
+                let sa = ad.op(KOp::Func(Func::TieStep), d, &[a_minus_b]);
+                let sb = ad.op(KOp::Func(Func::TieStep), d, &[b_minus_a]);
+                let da = ad.op(KOp::Mul, d, &[d, sa]);
+                let db = ad.op(KOp::Mul, d, &[d, sb]);
+                adj[args[0].index()].push(da);
+                adj[args[1].index()].push(db);
+            }
+            // y = sqrt(x): dx = dy / (2 y)
+            KOp::Func(Func::Sqrt) => {
+                let (two, y) = (ad.konst(2.0), ad.fwd(n));
+                let twice = ad.op(KOp::Mul, y, &[two, y]);
+                let dx = ad.op(KOp::Div, d, &[d, twice]);
+                adj[args[0].index()].push(dx);
+            }
+            // y = log(x): dx = dy / x
+            KOp::Func(Func::Log) => {
+                let x = ad.fwd(args[0]);
+                let dx = ad.op(KOp::Div, d, &[d, x]);
+                adj[args[0].index()].push(dx);
+            }
             // y = -a: da = -dy
             KOp::Neg => {
                 let nd = ad.op(KOp::Neg, d, &[d]);
@@ -209,8 +245,19 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
                     }
                     // y = exp(x): dx = dy * y
                     Func::Exp => y,
-                    // Piecewise constant: zero derivative.
-                    Func::Step | Func::HardSigmoidGrad => continue,
+                    // y = softplus(x): dx = dy * sigmoid(x) (1 past the threshold)
+                    Func::Softplus => {
+                        let x = ad.fwd(args[0]);
+                        ad.op(KOp::Func(Func::SoftplusGrad), x, &[x])
+                    }
+                    // y = |x|: dx = dy * sign(x)
+                    Func::Abs => {
+                        let x = ad.fwd(args[0]);
+                        ad.op(KOp::Func(Func::Sign), x, &[x])
+                    }
+                    Func::Sqrt | Func::Log => unreachable!("rules of their own above"),
+                    // Only in gradients, never differentiated again.
+                    Func::Step | Func::HardSigmoidGrad | Func::SoftplusGrad | Func::Sign | Func::TieStep => continue,
                 };
                 let dx = ad.op(KOp::Mul, d, &[d, local]);
                 adj[args[0].index()].push(dx);

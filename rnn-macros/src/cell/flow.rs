@@ -40,6 +40,9 @@ pub enum KOp {
     Add,
     Sub,
     Mul,
+    Div,
+    Max,
+    Min,
     Neg,
     /// The operand, unchanged (gives a carried seed a node of its own).
     Copy,

@@ -19,8 +19,8 @@ use syn::Ident;
 
 pub type Id = NodeIndex<u32>;
 
-/// Elementwise functions the language knows. The last two only appear in
-/// gradients.
+/// Elementwise functions the language knows. Those after `Abs` only
+/// appear in gradients.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Func {
     Sigmoid,
@@ -28,10 +28,23 @@ pub enum Func {
     Relu,
     HardSigmoid,
     Exp,
+    Sqrt,
+    /// The natural logarithm.
+    Log,
+    /// PyTorch's `Softplus` (beta 1, threshold 20).
+    Softplus,
+    Abs,
     /// `x > 0 ? 1 : 0` (PyTorch's relu derivative, 0 at 0).
     Step,
     /// Derivative of `HardSigmoid` at its input.
     HardSigmoidGrad,
+    /// Derivative of `Softplus` at its input.
+    SoftplusGrad,
+    /// -1, 0 or 1: the derivative of `Abs`.
+    Sign,
+    /// 1 above 0, 0 below, 1/2 at 0: the derivative of `max(a, b)` in `a`,
+    /// of `a - b`.
+    TieStep,
 }
 
 impl Func {
@@ -42,7 +55,14 @@ impl Func {
         ("relu", Func::Relu),
         ("hard_sigmoid", Func::HardSigmoid),
         ("exp", Func::Exp),
+        ("sqrt", Func::Sqrt),
+        ("log", Func::Log),
+        ("softplus", Func::Softplus),
+        ("abs", Func::Abs),
     ];
+
+    /// The functions of two arguments a user may call, by name.
+    pub const USER_BINARY: &'static [(&'static str, Op)] = &[("max", Op::Max), ("min", Op::Min)];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -51,8 +71,15 @@ impl Func {
             Func::Relu => "relu",
             Func::HardSigmoid => "hard_sigmoid",
             Func::Exp => "exp",
+            Func::Sqrt => "sqrt",
+            Func::Log => "log",
+            Func::Softplus => "softplus",
+            Func::Abs => "abs",
             Func::Step => "step",
             Func::HardSigmoidGrad => "hard_sigmoid_grad",
+            Func::SoftplusGrad => "softplus_grad",
+            Func::Sign => "sign",
+            Func::TieStep => "tie_step",
         }
     }
 }
@@ -72,6 +99,12 @@ pub enum Op {
     Add,
     Sub,
     Mul,
+    /// `a / b`, elementwise.
+    Div,
+    /// `max(a, b)`, elementwise.
+    Max,
+    /// `min(a, b)`, elementwise.
+    Min,
     Neg,
     Func(Func),
     /// Part `index` of `parts` equal blocks of the operand.
@@ -207,6 +240,9 @@ impl StepGraph {
             Op::Add => "+".to_string(),
             Op::Sub => "-".to_string(),
             Op::Mul => "*".to_string(),
+            Op::Div => "/".to_string(),
+            Op::Max => "max".to_string(),
+            Op::Min => "min".to_string(),
             Op::Neg => "neg".to_string(),
             Op::Func(f) => f.name().to_string(),
             Op::Split { index, parts } => format!("split {index}/{parts}"),

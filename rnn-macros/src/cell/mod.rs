@@ -29,6 +29,7 @@ mod fallback;
 mod flow;
 mod inspect;
 mod ir;
+mod language;
 mod options;
 mod parse;
 mod resolve;
@@ -37,6 +38,8 @@ mod shape;
 mod stack;
 mod time;
 
+#[cfg(test)]
+mod coverage_tests;
 #[cfg(test)]
 mod tests;
 

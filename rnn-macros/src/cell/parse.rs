@@ -8,12 +8,13 @@
 //!     h = sigmoid(i) * tanh(f);
 //! }
 //! ```
-//! Expressions: `+ -` bind looser than `* @` (both left-associative), unary
+//! Expressions: `+ -` bind looser than `* / @` (both left-associative), unary
 //! `-`, parentheses, numbers, names and calls `f(args)`. Every node keeps the
 //! span of its token. Attributes go on the cell's struct, except the hidden
 //! `#[reference_schedule]`, which the parser takes out (see the crate docs).
 
 use crate::cell::ast::*;
+use crate::cell::language;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, LitFloat, LitInt, Token, Visibility, braced, bracketed, parenthesized};
 
@@ -44,6 +45,13 @@ impl Parse for CellDef {
                 decls.push(parse_decl(&body)?);
             } else if la.peek(Token![let]) {
                 eqs.push(parse_let(&body)?);
+            } else if la.peek(Ident) && body.peek2(Ident) {
+                // `parm w: [..];`: a misspelt keyword, not an assignment.
+                let word: Ident = body.parse()?;
+                return Err(syn::Error::new(
+                    word.span(),
+                    language::unknown_keyword(&word.to_string()),
+                ));
             } else if la.peek(Ident) {
                 let target: Ident = body.parse()?;
                 body.parse::<Token![=]>()?;
@@ -129,6 +137,11 @@ fn parse_decl(input: ParseStream) -> syn::Result<Decl> {
     let mut shape = Vec::new();
     while !content.is_empty() {
         shape.push(parse_dim_term(&content)?);
+        if let Some((p, _)) = content.cursor().punct()
+            && matches!(p.as_char(), '+' | '-' | '/')
+        {
+            return Err(syn::Error::new(p.span(), language::shape_arithmetic(&p.to_string())));
+        }
         if content.is_empty() {
             break;
         }
@@ -229,6 +242,8 @@ fn parse_expr(input: ParseStream, min: u8) -> syn::Result<Expr> {
             (BinOp::Sub, 1)
         } else if input.peek(Token![*]) {
             (BinOp::Mul, 2)
+        } else if input.peek(Token![/]) {
+            (BinOp::Div, 2)
         } else if input.peek(Token![@]) {
             (BinOp::MatVec, 2)
         } else {
@@ -238,6 +253,9 @@ fn parse_expr(input: ParseStream, min: u8) -> syn::Result<Expr> {
             break;
         }
         let span = input.cursor().span();
+        if op == BinOp::Mul && input.peek2(Token![*]) {
+            return Err(syn::Error::new(span, language::power()));
+        }
         let _: proc_macro2::Punct = input.parse()?;
         let rhs = parse_expr(input, prec + 1)?;
         lhs = Expr::Binary {
@@ -247,7 +265,32 @@ fn parse_expr(input: ParseStream, min: u8) -> syn::Result<Expr> {
             span,
         };
     }
+    if min == 0 {
+        past_the_edge(input)?;
+    }
     Ok(lhs)
+}
+
+/// After a whole expression: a token the language does not have (`%`,
+/// `.T`, `h[0]`) is named as such; anything else is left to the caller,
+/// which expects `;`, `,` or the end of a group.
+fn past_the_edge(input: ParseStream) -> syn::Result<()> {
+    let cursor = input.cursor();
+    if let Some((p, rest)) = cursor.punct() {
+        let mut op = p.as_char().to_string();
+        if p.spacing() == proc_macro2::Spacing::Joint
+            && let Some((q, _)) = rest.punct()
+        {
+            op.push(q.as_char());
+        }
+        let msg = language::unsupported_punct(&op).or_else(|| language::unsupported_punct(&op[..1]));
+        if let Some(msg) = msg {
+            return Err(syn::Error::new(p.span(), msg));
+        }
+    } else if let Some((_, span, _)) = cursor.group(proc_macro2::Delimiter::Bracket) {
+        return Err(syn::Error::new(span.open(), language::indexing()));
+    }
+    Ok(())
 }
 
 fn parse_unary(input: ParseStream) -> syn::Result<Expr> {

@@ -108,7 +108,7 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                     Shape::Scalar
                 }
             },
-            Op::Add | Op::Sub | Op::Mul => match (at(0), at(1)) {
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Max | Op::Min => match (at(0), at(1)) {
                 (Shape::Scalar, o) | (o, Shape::Scalar) if !matches!(o, Shape::Matrix { .. }) => o,
                 (Shape::Vector { width: a, batched: ba }, Shape::Vector { width: b, batched: bb }) => {
                     if a != b {

@@ -31,7 +31,7 @@ fn shipped() -> Vec<(String, CellDef)> {
 }
 
 /// The bodies of every `cell! { .. }` in `tokens`, without a leading `$(..)*`.
-fn find_cells(tokens: TokenStream, out: &mut Vec<TokenStream>) {
+pub(super) fn find_cells(tokens: TokenStream, out: &mut Vec<TokenStream>) {
     let tts: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, tt) in tts.iter().enumerate() {
         match (tt, tts.get(i + 1), tts.get(i + 2)) {

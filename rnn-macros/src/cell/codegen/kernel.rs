@@ -206,6 +206,18 @@ impl Row<'_> {
                         let (a, c) = (self.val(args[0], s), self.val(args[1], s));
                         quote!(#a * #c)
                     }
+                    KOp::Div => {
+                        let (a, c) = (self.val(args[0], s), self.val(args[1], s));
+                        quote!(#a / #c)
+                    }
+                    KOp::Max => {
+                        let (a, c) = (self.val(args[0], s), self.val(args[1], s));
+                        quote!(__rt::maximum(#a, #c))
+                    }
+                    KOp::Min => {
+                        let (a, c) = (self.val(args[0], s), self.val(args[1], s));
+                        quote!(__rt::minimum(#a, #c))
+                    }
                     KOp::Neg => {
                         let a = self.val(args[0], s);
                         quote!(-#a)
@@ -264,6 +276,13 @@ fn func(f: Func, a: TokenStream) -> TokenStream {
         Func::Step => quote!(if #a > F::zero() { F::one() } else { F::zero() }),
         Func::HardSigmoid => quote!(__rt::hard_sigmoid(#a)),
         Func::HardSigmoidGrad => quote!(__rt::hard_sigmoid_grad(#a)),
+        Func::Sqrt => quote!(<F as __rt::num_traits::Float>::sqrt(#a)),
+        Func::Log => quote!(<F as __rt::num_traits::Float>::ln(#a)),
+        Func::Abs => quote!(<F as __rt::num_traits::Float>::abs(#a)),
+        Func::Softplus => quote!(__rt::softplus(#a)),
+        Func::SoftplusGrad => quote!(__rt::softplus_grad(#a)),
+        Func::Sign => quote!(__rt::sign(#a)),
+        Func::TieStep => quote!(__rt::tie_step(#a)),
     }
 }
 

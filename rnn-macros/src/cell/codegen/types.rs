@@ -71,6 +71,16 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
         let doc = format!(" State `{s}`.");
         quote!(#[doc = #doc] pub #s: ::rnn::__private::ndarray::Array2<F>,)
     });
+    // Only a cell with an error has no state; its struct must still use `F`
+    // so that rustc adds nothing to the error the user is shown.
+    let (marker, marker_init) = if states.is_empty() {
+        (
+            quote!(#[doc(hidden)] pub __no_state: ::core::marker::PhantomData<F>,),
+            quote!(__no_state: ::core::marker::PhantomData,),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     let dims_doc = format!(" The sizes [`{name}`] is built with.");
     let grads_doc = format!(" Gradients of [`{name}`]'s parameters: the same fields, holding dL/dparameter.");
     quote! {
@@ -92,16 +102,17 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
         #[derive(Clone, Debug, PartialEq)]
         #vis struct #state_name<F = ::core::primitive::f32> {
             #(#state_fields)*
+            #marker
         }
         impl<F> #state_name<F> {
             /// The states in declaration order, as the `Cell` methods take them.
             pub fn into_vec(self) -> ::std::vec::Vec<::rnn::__private::ndarray::Array2<F>> {
-                ::std::vec::Vec::from([#(self.#states),*])
+                ::std::vec::Vec::<::rnn::__private::ndarray::Array2<F>>::from([#(self.#states),*])
             }
             /// From declaration order; `None` if the number of states is wrong.
             pub fn from_vec(states: ::std::vec::Vec<::rnn::__private::ndarray::Array2<F>>) -> ::core::option::Option<Self> {
                 let mut it = states.into_iter();
-                let s = Self { #(#states: it.next()?,)* };
+                let s = Self { #(#states: it.next()?,)* #marker_init };
                 if it.next().is_some() {
                     return ::core::option::Option::None;
                 }

@@ -113,11 +113,22 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
     let mut outputs: Vec<Option<Id>> = vec![None; sg.decls.outputs.len()];
     // Where each state was first assigned, even if its expression failed.
     let mut attempted: Vec<Option<proc_macro2::Span>> = vec![None; sg.decls.states.len()];
+    let lets: HashMap<String, proc_macro2::Span> = def
+        .eqs
+        .iter()
+        .flat_map(|eq| match eq {
+            Equation::Let { name, .. } => vec![name],
+            Equation::LetSplit { names, .. } => names.iter().collect(),
+            Equation::Assign { .. } => vec![],
+        })
+        .map(|n| (n.to_string(), n.span()))
+        .collect();
     let mut cx = Cx {
         sg: &mut sg,
         env: &mut env,
         used: &mut used,
         errs: &mut errs,
+        lets: &lets,
     };
     for eq in &def.eqs {
         match eq {
@@ -246,7 +257,15 @@ fn state_index(sg: &StepGraph, name: &str) -> usize {
 }
 
 fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> Vec<Dim> {
-    if d.shape.is_empty() || d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
+    if d.shape.is_empty() && d.kind == DeclKind::Param {
+        errs.push(
+            d.shape_span,
+            format!(
+                "`{}: []` would be a scalar parameter, which the cell language does not have yet; declare one value per unit (`[H]`)",
+                d.name
+            ),
+        );
+    } else if d.shape.is_empty() || d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
         let want = if d.kind == DeclKind::Param {
             "`[N]` or `[R, C]`"
         } else {

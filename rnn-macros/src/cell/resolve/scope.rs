@@ -8,7 +8,9 @@
 
 use crate::cell::ast::{BinOp, Expr};
 use crate::cell::ir::{Func, Id, Op, StepGraph};
+use crate::cell::language;
 use crate::errors::Errors;
+use proc_macro2::Span;
 use std::collections::HashMap;
 use syn::Ident;
 
@@ -27,6 +29,9 @@ pub struct Cx<'a> {
     pub env: &'a mut HashMap<String, Binding>,
     pub used: &'a mut HashMap<String, bool>,
     pub errs: &'a mut Errors,
+    /// Where each name a `let` defines is defined, for "defined after
+    /// this use".
+    pub lets: &'a HashMap<String, Span>,
 }
 
 impl Cx<'_> {
@@ -43,7 +48,17 @@ impl Cx<'_> {
             Some(Binding::Node(n))
                 if !matches!(
                     self.sg.op(*n),
-                    Op::Split { .. } | Op::Add | Op::Sub | Op::Mul | Op::Neg | Op::Func(_) | Op::MatVec | Op::Const(_)
+                    Op::Split { .. }
+                        | Op::Add
+                        | Op::Sub
+                        | Op::Mul
+                        | Op::Div
+                        | Op::Max
+                        | Op::Min
+                        | Op::Neg
+                        | Op::Func(_)
+                        | Op::MatVec
+                        | Op::Const(_)
                 ) =>
             {
                 self.errs.push(
@@ -77,9 +92,21 @@ impl Cx<'_> {
                 if self.used.contains_key(&key) {
                     return None; // an earlier error already covers it
                 }
+                if let Some(def) = self.lets.get(&key) {
+                    // Not in scope yet, so its `let` comes later.
+                    self.errs.push(
+                        name.span(),
+                        format!(
+                            "`{name}` is defined on line {}, after this use; equations run in order, so move `let {name} = ...;` above this line",
+                            def.start().line
+                        ),
+                    );
+                    return None;
+                }
+                let hint = language::did_you_mean(&key, self.env.keys().map(String::as_str));
                 self.errs.push(
                     name.span(),
-                    format!("cannot find `{name}` in this cell; declare it (`param {name}: [..];`) or define it (`let {name} = ...;`)"),
+                    format!("cannot find `{name}` in this cell; {hint}declare it (`param {name}: [..];`) or define it (`let {name} = ...;`)"),
                 );
                 None
             }
@@ -140,6 +167,7 @@ impl Cx<'_> {
                     BinOp::Add => Op::Add,
                     BinOp::Sub => Op::Sub,
                     BinOp::Mul => Op::Mul,
+                    BinOp::Div => Op::Div,
                     BinOp::MatVec => unreachable!("handled above"),
                 };
                 Some(self.sg.add(op, *span, &[a?, b?]))
@@ -151,11 +179,28 @@ impl Cx<'_> {
                         .push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
                     return None;
                 }
+                if let Some(&(_, op)) = Func::USER_BINARY.iter().find(|(n, _)| *n == name) {
+                    if args.len() != 2 {
+                        self.errs
+                            .push(func.span(), format!("`{func}` takes two arguments, got {}", args.len()));
+                        for a in args {
+                            self.expr(a);
+                        }
+                        return None;
+                    }
+                    let a = self.expr(&args[0]);
+                    let b = self.expr(&args[1]);
+                    return Some(self.sg.add(op, func.span(), &[a?, b?]));
+                }
                 let Some(&(_, f)) = Func::USER.iter().find(|(n, _)| *n == name) else {
-                    let known: Vec<&str> = Func::USER.iter().map(|p| p.0).collect();
+                    let known = language::function_names();
+                    let hint = language::did_you_mean(&name, known.iter().copied());
                     self.errs.push(
                         func.span(),
-                        format!("unknown function `{func}`; expected one of {}", known.join(", ")),
+                        format!(
+                            "unknown function `{func}`; {hint}the cell language has {}",
+                            known.join(", ")
+                        ),
                     );
                     for a in args {
                         self.expr(a);
@@ -165,6 +210,9 @@ impl Cx<'_> {
                 if args.len() != 1 {
                     self.errs
                         .push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
+                    for a in args {
+                        self.expr(a);
+                    }
                     return None;
                 }
                 let a = self.expr(&args[0])?;
