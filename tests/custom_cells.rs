@@ -70,4 +70,18 @@ fn gradcheck_shipped_cells() {
     assert!(e < TOL, "rnn tanh {e:e}");
     let e = common::gradcheck(&RnnRelu::<f64>::new(RnnReluDims { i: 3, h: 4 }, &mut r), 5, 2, 19);
     assert!(e < TOL, "rnn relu {e:e}");
+    let e = common::gradcheck(
+        &LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r),
+        5,
+        2,
+        20,
+    );
+    assert!(e < TOL, "layer-norm lstm {e:e}");
+    let e = common::gradcheck(
+        &LayerNormGru::<f64>::new(LayerNormGruDims { i: 3, h: 4 }, &mut r),
+        5,
+        2,
+        21,
+    );
+    assert!(e < TOL, "layer-norm gru {e:e}");
 }

@@ -131,6 +131,14 @@ fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
             "smooth",
             reference_vs_optimised_packed!(Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut r), 41),
         ),
+        (
+            "layer_norm_lstm",
+            reference_vs_optimised_packed!(LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r), 42),
+        ),
+        (
+            "layer_norm_gru",
+            reference_vs_optimised_packed!(LayerNormGru::<f64>::new(LayerNormGruDims { i: 3, h: 4 }, &mut r), 43),
+        ),
     ];
     for (name, e) in checks {
         assert!(
@@ -197,6 +205,24 @@ fn optimised_schedule_matches_reference_schedule() {
         (
             "smooth",
             reference_vs_optimised!(Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut r), 6, 3, 31),
+        ),
+        (
+            "layer_norm_lstm",
+            reference_vs_optimised!(
+                LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r),
+                6,
+                3,
+                32
+            ),
+        ),
+        (
+            "layer_norm_gru",
+            reference_vs_optimised!(
+                LayerNormGru::<f64>::new(LayerNormGruDims { i: 3, h: 4 }, &mut r),
+                6,
+                3,
+                33
+            ),
         ),
     ];
     for (name, e) in checks {

@@ -13,6 +13,8 @@ fn emitted_source() {
     insta::assert_snapshot!("gru_source", Gru::<f32>::SOURCE);
     insta::assert_snapshot!("rnn_tanh_source", RnnTanh::<f32>::SOURCE);
     insta::assert_snapshot!("rnn_relu_source", RnnRelu::<f32>::SOURCE);
+    insta::assert_snapshot!("layer_norm_lstm_source", LayerNormLstm::<f32>::SOURCE);
+    insta::assert_snapshot!("layer_norm_gru_source", LayerNormGru::<f32>::SOURCE);
     insta::assert_snapshot!("mgu_source", Mgu::<f32>::SOURCE);
     insta::assert_snapshot!("elman_source", Elman::<f32>::SOURCE);
 }

@@ -28,7 +28,7 @@ use std::time::Instant;
 #[derive(Parser, Debug)]
 #[command(name = "bench", version, about = "Benchmark the shipped cells on workload v1")]
 struct Args {
-    /// Cells to run (lstm, gru, rnn).
+    /// Cells to run (lstm, gru, rnn; lnlstm and lngru, the layer-normalised LSTM and GRU, on request).
     #[arg(long, value_delimiter = ',', default_value = "lstm,gru,rnn")]
     cells: Vec<String>,
     /// Configurations (tiny, small, medium, large).
@@ -138,6 +138,8 @@ fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool, lengths: bool)
             CellKind::Lstm => run_lengths(&workload::lstm(cfg), cfg, &inp, mode),
             CellKind::Gru => run_lengths(&workload::gru(cfg), cfg, &inp, mode),
             CellKind::Rnn => run_lengths(&workload::rnn_tanh(cfg), cfg, &inp, mode),
+            CellKind::LnLstm => run_lengths(&workload::layer_norm_lstm(cfg), cfg, &inp, mode),
+            CellKind::LnGru => run_lengths(&workload::layer_norm_gru(cfg), cfg, &inp, mode),
         };
         return (t, None);
     }
@@ -145,6 +147,8 @@ fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool, lengths: bool)
         CellKind::Lstm => run_cell(&workload::lstm(cfg), &inp, mode, want_sums),
         CellKind::Gru => run_cell(&workload::gru(cfg), &inp, mode, want_sums),
         CellKind::Rnn => run_cell(&workload::rnn_tanh(cfg), &inp, mode, want_sums),
+        CellKind::LnLstm => run_cell(&workload::layer_norm_lstm(cfg), &inp, mode, want_sums),
+        CellKind::LnGru => run_cell(&workload::layer_norm_gru(cfg), &inp, mode, want_sums),
     }
 }
 
@@ -257,7 +261,7 @@ fn main() -> ExitCode {
         match CellKind::parse(c) {
             Some(k) => cells.push(k),
             None => {
-                eprintln!("unknown cell {c:?} (lstm, gru, rnn)");
+                eprintln!("unknown cell {c:?} (lstm, gru, rnn, lnlstm, lngru)");
                 return ExitCode::from(2);
             }
         }

@@ -12,7 +12,10 @@
 //! training step are compared with PyTorch float64 reference values.
 
 use ndarray::{Array3, ArrayViewD};
-use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
+use rnn::cells::{
+    Gru, GruDims, LayerNormGru, LayerNormGruDims, LayerNormLstm, LayerNormLstmDims, Lstm, LstmDims, RnnTanh,
+    RnnTanhDims,
+};
 use rnn::runtime::{LayersInputGrads, LayersOutput, LayersTrace};
 use rnn::{Cell, CellInput, Forward, InputGrads, Layers, RnnError, Trace, Workspace};
 
@@ -76,7 +79,9 @@ pub fn param_scale(h: usize) -> f32 {
     (1.0f64 / (h as f64).sqrt()) as f32
 }
 
-/// The three benchmarked cells.
+/// The benchmarked cells: the three of the workload, and the
+/// layer-normalised LSTM and GRU beside them (same sizes and products, no
+/// peer to compare with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
     /// `rnn::cells::Lstm` (4 gates).
@@ -85,33 +90,42 @@ pub enum CellKind {
     Gru,
     /// `rnn::cells::RnnTanh` (1 block).
     Rnn,
+    /// `rnn::cells::LayerNormLstm` (4 gates).
+    LnLstm,
+    /// `rnn::cells::LayerNormGru` (3 gates).
+    LnGru,
 }
 
 impl CellKind {
-    /// All cells, in table order.
+    /// The workload's cells, in table order.
     pub const ALL: [CellKind; 3] = [CellKind::Lstm, CellKind::Gru, CellKind::Rnn];
 
-    /// The workload name: `lstm`, `gru` or `rnn`.
+    /// The cells benchmarked beside the workload's.
+    pub const EXTRA: [CellKind; 2] = [CellKind::LnLstm, CellKind::LnGru];
+
+    /// The name: `lstm`, `gru`, `rnn`, `lnlstm` or `lngru`.
     pub fn name(self) -> &'static str {
         match self {
             CellKind::Lstm => "lstm",
             CellKind::Gru => "gru",
             CellKind::Rnn => "rnn",
+            CellKind::LnLstm => "lnlstm",
+            CellKind::LnGru => "lngru",
         }
     }
 
     /// Number of gate blocks `G`.
     pub fn gates(self) -> usize {
         match self {
-            CellKind::Lstm => 4,
-            CellKind::Gru => 3,
+            CellKind::Lstm | CellKind::LnLstm => 4,
+            CellKind::Gru | CellKind::LnGru => 3,
             CellKind::Rnn => 1,
         }
     }
 
-    /// Parses a workload name (`lstm`, `gru`, `rnn`).
+    /// Parses a name (`lstm`, `gru`, `rnn`, `lnlstm`, `lngru`).
     pub fn parse(s: &str) -> Option<CellKind> {
-        CellKind::ALL.into_iter().find(|c| c.name() == s)
+        CellKind::ALL.into_iter().chain(CellKind::EXTRA).find(|c| c.name() == s)
     }
 }
 
@@ -429,6 +443,39 @@ pub fn rnn_tanh(cfg: &Config) -> RnnTanh<f32> {
     c
 }
 
+/// Fills a layer-normalised cell: the weights and biases as
+/// [`fill_params`] fills the plain cell's, every gain offset 0 (gain 1).
+fn fill_layer_norm<C: Cell<f32>>(cell: &mut C, h: usize) {
+    let s = param_scale(h);
+    for (name, mut p) in cell.params_mut() {
+        let seed = match name {
+            "weight_ih" => SEED_W_IH,
+            "weight_hh" => SEED_W_HH,
+            "bias_ih" => SEED_B_IH,
+            "bias_hh" | "bias_c" => SEED_B_HH,
+            _ => continue, // gains: zero offsets
+        };
+        let data = p.as_slice_mut().expect("contiguous parameter");
+        for (k, v) in data.iter_mut().enumerate() {
+            *v = value(seed, k as u64 + 1, s);
+        }
+    }
+}
+
+/// A layer-normalised LSTM of the workload's sizes for `cfg`.
+pub fn layer_norm_lstm(cfg: &Config) -> LayerNormLstm<f32> {
+    let mut c = LayerNormLstm::<f32>::zeros(LayerNormLstmDims { i: cfg.i, h: cfg.h });
+    fill_layer_norm(&mut c, cfg.h);
+    c
+}
+
+/// A layer-normalised GRU of the workload's sizes for `cfg`.
+pub fn layer_norm_gru(cfg: &Config) -> LayerNormGru<f32> {
+    let mut c = LayerNormGru::<f32>::zeros(LayerNormGruDims { i: cfg.i, h: cfg.h });
+    fill_layer_norm(&mut c, cfg.h);
+    c
+}
+
 /// Everything a training step produces.
 #[derive(Debug, Clone)]
 pub struct TrainResult<C> {
@@ -632,5 +679,11 @@ pub fn run_checksums(kind: CellKind, cfg: &Config) -> Result<Checksums, RnnError
         CellKind::Lstm => checksums(&train_step(&lstm(cfg), &inp)?),
         CellKind::Gru => checksums(&train_step(&gru(cfg), &inp)?),
         CellKind::Rnn => checksums(&train_step(&rnn_tanh(cfg), &inp)?),
+        CellKind::LnLstm | CellKind::LnGru => {
+            return Err(RnnError::Invalid(format!(
+                "no reference checksums for {} (not a workload cell)",
+                kind.name()
+            )));
+        }
     })
 }

@@ -216,6 +216,12 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
                 let dx = ad.op(KOp::Div, d, &[d, x]);
                 adj[args[0].index()].push(dx);
             }
+            // y_j = Σ_i v_i in every column j: dv_i = Σ_j dy_j, the same
+            // reduction of the adjoint (and the mean's: the mean of dy)
+            KOp::Sum { mean } => {
+                let dv = ad.op(KOp::Sum { mean }, d, &[d]);
+                adj[args[0].index()].push(dv);
+            }
             // y = -a: da = -dy
             KOp::Neg => {
                 let nd = ad.op(KOp::Neg, d, &[d]);

@@ -47,6 +47,11 @@ pub enum KOp {
     /// The operand, unchanged (gives a carried seed a node of its own).
     Copy,
     Func(Func),
+    /// A row's sum (or mean) in every column: computed by the kernel that
+    /// computes its operand, read by later kernels.
+    Sum {
+        mean: bool,
+    },
     Split {
         index: usize,
         parts: usize,
@@ -144,6 +149,11 @@ impl Flow {
 
     pub fn node(&self, n: K) -> &KNode {
         &self.g[n]
+    }
+
+    /// Whether `n` is a reduction over its row ([`KOp::Sum`]).
+    pub fn is_reduction(&self, n: K) -> bool {
+        matches!(self.g[n].op, KOp::Sum { .. })
     }
 
     pub fn is_gemm(&self, n: K) -> bool {

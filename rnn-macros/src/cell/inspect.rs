@@ -206,6 +206,8 @@ pub fn flow_text(flow: &Flow, names: &Names) -> String {
             KOp::Neg => "neg".into(),
             KOp::Copy => "copy".into(),
             KOp::Func(f) => f.name().into(),
+            KOp::Sum { mean: false } => "sum".into(),
+            KOp::Sum { mean: true } => "mean".into(),
             KOp::Split { index, parts } => format!("split {index}/{parts}"),
             KOp::Concat { parts } => format!("concat {parts}"),
             KOp::MatVec { group, member } => format!("matvec g{group}.{member}"),

@@ -61,6 +61,11 @@ impl Func {
         ("abs", Func::Abs),
     ];
 
+    /// The reductions over a vector's width a user may call, by name: the
+    /// result is the row's sum or mean, broadcast to the vector's width.
+    pub const USER_REDUCE: &'static [(&'static str, Op)] =
+        &[("sum", Op::Sum { mean: false }), ("mean", Op::Sum { mean: true })];
+
     /// The functions of two arguments a user may call, by name.
     pub const USER_BINARY: &'static [(&'static str, Op)] = &[("max", Op::Max), ("min", Op::Min)];
 
@@ -107,6 +112,11 @@ pub enum Op {
     Min,
     Neg,
     Func(Func),
+    /// The sum (or, with `mean`, the mean) of a row of the operand, in
+    /// every column of a value as wide as the operand.
+    Sum {
+        mean: bool,
+    },
     /// Part `index` of `parts` equal blocks of the operand.
     Split {
         index: usize,
@@ -245,6 +255,8 @@ impl StepGraph {
             Op::Min => "min".to_string(),
             Op::Neg => "neg".to_string(),
             Op::Func(f) => f.name().to_string(),
+            Op::Sum { mean: false } => "sum".to_string(),
+            Op::Sum { mean: true } => "mean".to_string(),
             Op::Split { index, parts } => format!("split {index}/{parts}"),
         };
         match &node.label {

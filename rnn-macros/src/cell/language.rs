@@ -18,6 +18,7 @@ pub fn function_names() -> Vec<&'static str> {
     Func::USER
         .iter()
         .map(|p| p.0)
+        .chain(Func::USER_REDUCE.iter().map(|p| p.0))
         .chain(Func::USER_BINARY.iter().map(|p| p.0))
         .collect()
 }

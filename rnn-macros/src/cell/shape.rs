@@ -134,6 +134,20 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                     Shape::Scalar
                 }
             },
+            Op::Sum { .. } => match at(0) {
+                Shape::Vector { batched: true, width } => Shape::Vector { width, batched: true },
+                Shape::Vector { batched: false, .. } => {
+                    errs.push(
+                        span,
+                        "this sum depends on parameters only; fold it into a parameter (a reduction runs over each row of a batch)",
+                    );
+                    Shape::Scalar
+                }
+                other => {
+                    errs.push(span, format!("`sum` and `mean` take a vector, got {}", s(&other)));
+                    Shape::Scalar
+                }
+            },
             Op::Neg | Op::Func(_) => {
                 let a = at(0);
                 if matches!(a, Shape::Matrix { .. }) {

@@ -95,6 +95,7 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
             Op::Min => KOp::Min,
             Op::Neg => KOp::Neg,
             Op::Func(f) => KOp::Func(f),
+            Op::Sum { mean } => KOp::Sum { mean },
             Op::Split { index, parts } => KOp::Split { index, parts },
         };
         map[n.index()] = Some(flow.add(op, width, batched, &args));

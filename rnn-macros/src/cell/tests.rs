@@ -60,7 +60,10 @@ fn compile(def: &CellDef, options: Options) -> (Planned, Plans) {
 #[test]
 fn shipped_cells_are_found() {
     let names: Vec<String> = shipped().into_iter().map(|c| c.0).collect();
-    assert_eq!(names, ["lstm", "gru", "rnntanh", "rnnrelu"]);
+    assert_eq!(
+        names,
+        ["lstm", "gru", "rnntanh", "rnnrelu", "layernormlstm", "layernormgru"]
+    );
 }
 
 #[test]
@@ -101,7 +104,8 @@ fn emitted_source_is_valid_rust() {
 
 #[test]
 fn time_plan_hoists_input_products_and_keeps_recurrent_ones() {
-    for (name, def) in shipped() {
+    // The plain cells (the layer-normalised ones normalise in the loop).
+    for (name, def) in shipped().into_iter().filter(|(n, _)| !n.starts_with("layernorm")) {
         let (_, c) = compile(&def, Options::OPTIMISED);
         let groups = &c.groups;
         assert_eq!(groups.len(), 2, "{name}: one product on x, one on h");
@@ -119,6 +123,31 @@ fn time_plan_hoists_input_products_and_keeps_recurrent_ones() {
         // Backward: the weight gradients are single products after the loop.
         assert_eq!(c.bwd.weight_grads.len(), 2, "{name}");
     }
+}
+
+#[test]
+fn reductions_are_summed_in_the_loop_that_computes_their_operand() {
+    let mut reductions = 0;
+    for (name, def) in shipped() {
+        let (_, c) = compile(&def, Options::OPTIMISED);
+        for (prog, flow) in [(&c.infer, &c.fwd_flow), (&c.train, &c.fwd_flow), (&c.bwd, &c.bwd_flow)] {
+            for item in prog.pre.iter().chain(&prog.body).chain(&prog.post) {
+                let Item::Kernel(k) = item else { continue };
+                for (n, _) in k.targets.iter().filter(|t| flow.is_reduction(t.0)) {
+                    reductions += 1;
+                    let operand = flow.args(*n)[0];
+                    let stored = flow.is_gemm(operand) || flow.has_buffer(operand);
+                    assert!(
+                        stored || k.inline.contains(&operand),
+                        "{name}: %{} reads its operand %{} back from memory",
+                        n.index(),
+                        operand.index()
+                    );
+                }
+            }
+        }
+    }
+    assert!(reductions > 0, "the layer-normalised cells reduce");
 }
 
 #[test]

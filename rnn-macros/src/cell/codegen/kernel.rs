@@ -39,7 +39,10 @@ pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> To
         used: RefCell::new(BTreeSet::new()),
     };
     let lets = row.lets(&k.inline);
-    let (writes, written) = row.writes(&access, &k.accums);
+    let (writes, mut written) = row.writes(&access, &k.accums, false);
+    let sums = row.reductions(&k.inline);
+    let (sum_writes, sum_written) = row.writes(&access, &k.accums, true);
+    written.extend(sum_written);
     let used = row.used.into_inner();
     let offsets = access.locs.iter().enumerate().map(|(i, l)| {
         let o = format_ident!("__o{}", i);
@@ -50,7 +53,50 @@ pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> To
     let slices = chunk_slices(&access.locs, &written, &used, &b, sec);
     let stored: BTreeSet<usize> = access.stores.iter().map(|s| s.1).collect();
     let args: Vec<Ident> = used.iter().map(Chunk::ident).collect();
-    let (params, reslice) = row_params(&used, &stored);
+    let (params, reslice, block) = row_params(&used, &stored);
+    let columns = if sums.is_empty() {
+        quote! {
+            for __j in 0..__n {
+                #lets
+                #writes
+            }
+        }
+    } else {
+        // A reduction's row is summed in the loop and written after it. The
+        // columns run in blocks of `LANES`, each summing into its own lane,
+        // so the sums vectorise (a single running sum would wait on every
+        // addition); the last `__n % LANES` columns follow one by one.
+        let Reductions {
+            init,
+            lanes,
+            tail,
+            finish,
+        } = sums;
+        quote! {
+            const __LANES: ::core::primitive::usize = #LANES;
+            #init
+            let __full = __n - __n % __LANES;
+            let mut __jb = 0;
+            while __jb < __full {
+                #block
+                for __j in 0..__LANES {
+                    #lets
+                    #writes
+                    #lanes
+                }
+                __jb += __LANES;
+            }
+            for __j in __full..__n {
+                #lets
+                #writes
+                #tail
+            }
+            #finish
+            for __j in 0..__n {
+                #sum_writes
+            }
+        }
+    };
     let nrows = rows(sec);
     let n_chunks = used.len();
     let halves = Halves::of(&access.locs, &written, &used);
@@ -63,10 +109,7 @@ pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> To
             #[inline(always)]
             fn __row<F: __rt::Float>(__n: ::core::primitive::usize, #(#params),*) {
                 #reslice
-                for __j in 0..__n {
-                    #lets
-                    #writes
-                }
+                #columns
             }
             let __mid = __rt::row_split(#nrows, #n_chunks * #b);
             let __split = __mid < #nrows;
@@ -168,6 +211,10 @@ impl Row<'_> {
             return quote!(F::zero());
         }
         if self.inline.contains(&n) {
+            if self.flow.is_reduction(n) {
+                let v = format_ident!("__sum{}", n.index());
+                return quote!(#v);
+            }
             let v = format_ident!("__v{}_{}", n.index(), s);
             return quote!(#v);
         }
@@ -180,6 +227,12 @@ impl Row<'_> {
         };
         self.used.borrow_mut().insert(chunk);
         let c = chunk.ident();
+        if self.flow.is_reduction(n) {
+            // Every column holds the row's sum: read one, and the compiler
+            // sees a value the loop does not change (and lifts out of it
+            // what depends on it alone, such as a normalisation's `sqrt`).
+            return quote!(#c[0]);
+        }
         quote!(#c[__j])
     }
 
@@ -189,6 +242,9 @@ impl Row<'_> {
         for &n in inline {
             let node = self.flow.node(n);
             let args = self.flow.args(n);
+            if self.flow.is_reduction(n) {
+                continue; // summed by `reductions`
+            }
             for s in 0..self.sub_count(n) {
                 let v = format_ident!("__v{}_{}", n.index(), s);
                 let e = match node.op {
@@ -233,6 +289,7 @@ impl Row<'_> {
                         self.val(args[s / m], s % m)
                     }
                     KOp::MatVec { .. } | KOp::MatVecT { .. } => unreachable!("products are stored"),
+                    KOp::Sum { .. } => unreachable!("reductions are summed apart"),
                 };
                 lets.extend(quote!(let #v: F = #e;));
             }
@@ -240,12 +297,43 @@ impl Row<'_> {
         lets
     }
 
+    /// The statements of the reductions the kernel computes (see [`Reductions`]).
+    fn reductions(&self, inline: &[K]) -> Reductions {
+        let mut r = Reductions::default();
+        for &n in inline.iter().filter(|&&n| self.flow.is_reduction(n)) {
+            let (sum, lanes) = (
+                format_ident!("__sum{}", n.index()),
+                format_ident!("__lanes{}", n.index()),
+            );
+            let arg = self.flow.args(n)[0];
+            let parts = self.sub_count(arg);
+            r.init.extend(quote! {
+                let mut #sum = F::zero();
+                let mut #lanes = [F::zero(); __LANES];
+            });
+            for s in 0..parts {
+                let a = self.val(arg, s);
+                r.lanes.extend(quote!(#lanes[__j] += #a;));
+                r.tail.extend(quote!(#sum += #a;));
+            }
+            r.finish
+                .extend(quote!(let #sum = #lanes.iter().fold(#sum, |__s, &__x| __s + __x);));
+            if let KOp::Sum { mean: true } = self.flow.node(n).op {
+                r.finish
+                    .extend(quote!(let #sum = #sum / <F as __rt::Float>::from_f64c((#parts * __n) as f64);));
+            }
+        }
+        r
+    }
+
     /// The stores (`=`) and gradient sums (`+=`) of one column, and the
-    /// buffers they write.
-    fn writes(&self, access: &Access, accums: &[(K, usize)]) -> (TokenStream, BTreeSet<Buf>) {
+    /// buffers they write: those of the reductions (`after`, in a loop after
+    /// the sums), or of every other value.
+    fn writes(&self, access: &Access, accums: &[(K, usize)], after: bool) -> (TokenStream, BTreeSet<Buf>) {
         let mut writes = TokenStream::new();
         let mut written: BTreeSet<Buf> = BTreeSet::new();
-        for (n, id) in &access.stores {
+        let accums: Vec<&(K, usize)> = accums.iter().filter(|a| self.flow.is_reduction(a.0) == after).collect();
+        for (n, id) in access.stores.iter().filter(|s| self.flow.is_reduction(s.0) == after) {
             written.insert(access.locs[*id].buf);
             for s in 0..self.sub_count(*n) {
                 let chunk = Chunk::Loc(*id, s * self.base.coef);
@@ -263,6 +351,28 @@ impl Row<'_> {
             }
         }
         (writes, written)
+    }
+}
+
+/// Columns per block of a kernel with reductions: one lane of each sum per
+/// column of the block (16 `f32` fill an AVX-512 register).
+const LANES: usize = 16;
+
+/// The statements of a kernel's reductions (`__sumN`, lanes `__lanesN`):
+/// set to zero, added to per column of a block (`lanes`) and per column of
+/// the tail (`tail`), and the lanes folded in (and the mean taken) after
+/// the columns (`finish`).
+#[derive(Default)]
+struct Reductions {
+    init: TokenStream,
+    lanes: TokenStream,
+    tail: TokenStream,
+    finish: TokenStream,
+}
+
+impl Reductions {
+    fn is_empty(&self) -> bool {
+        self.init.is_empty()
     }
 }
 
@@ -287,10 +397,12 @@ fn func(f: Func, a: TokenStream) -> TokenStream {
 }
 
 /// `__row`'s parameters, one slice per chunk (`&mut` where the kernel
-/// stores or sums into it), and the statements that cut each to `__n`.
-fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStream>, TokenStream) {
+/// stores or sums into it), the statements that cut each to `__n`, and
+/// those that cut each to the block of `__LANES` columns from `__jb`.
+fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStream>, TokenStream, TokenStream) {
     let mut params = Vec::new();
     let mut reslice = TokenStream::new();
+    let mut block = TokenStream::new();
     for c in used {
         let ident = c.ident();
         let mutable = match *c {
@@ -301,10 +413,12 @@ fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStr
         if mutable {
             params.push(quote!(#ident: &mut [F]));
             reslice.extend(quote!(let #ident = &mut #ident[..__n];));
+            block.extend(quote!(let #ident = &mut #ident[__jb..__jb + __LANES];));
         } else {
             params.push(quote!(#ident: &[F]));
             reslice.extend(quote!(let #ident = &#ident[..__n];));
+            block.extend(quote!(let #ident = &#ident[__jb..__jb + __LANES];));
         }
     }
-    (params, reslice)
+    (params, reslice, block)
 }

@@ -73,13 +73,14 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
     });
     // Only a cell with an error has no state; its struct must still use `F`
     // so that rustc adds nothing to the error the user is shown.
-    let (marker, marker_init) = if states.is_empty() {
+    let (marker, marker_init, vec_of) = if states.is_empty() {
         (
             quote!(#[doc(hidden)] pub __no_state: ::core::marker::PhantomData<F>,),
             quote!(__no_state: ::core::marker::PhantomData,),
+            quote!(::<::rnn::__private::ndarray::Array2<F>>),
         )
     } else {
-        (quote!(), quote!())
+        (quote!(), quote!(), quote!())
     };
     let dims_doc = format!(" The sizes [`{name}`] is built with.");
     let grads_doc = format!(" Gradients of [`{name}`]'s parameters: the same fields, holding dL/dparameter.");
@@ -107,7 +108,7 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
         impl<F> #state_name<F> {
             /// The states in declaration order, as the `Cell` methods take them.
             pub fn into_vec(self) -> ::std::vec::Vec<::rnn::__private::ndarray::Array2<F>> {
-                ::std::vec::Vec::<::rnn::__private::ndarray::Array2<F>>::from([#(self.#states),*])
+                ::std::vec::Vec #vec_of ::from([#(self.#states),*])
             }
             /// From declaration order; `None` if the number of states is wrong.
             pub fn from_vec(states: ::std::vec::Vec<::rnn::__private::ndarray::Array2<F>>) -> ::core::option::Option<Self> {

@@ -57,6 +57,7 @@ impl Cx<'_> {
                         | Op::Min
                         | Op::Neg
                         | Op::Func(_)
+                        | Op::Sum { .. }
                         | Op::MatVec
                         | Op::Const(_)
                 ) =>
@@ -191,6 +192,18 @@ impl Cx<'_> {
                     let a = self.expr(&args[0]);
                     let b = self.expr(&args[1]);
                     return Some(self.sg.add(op, func.span(), &[a?, b?]));
+                }
+                if let Some(&(_, op)) = Func::USER_REDUCE.iter().find(|(n, _)| *n == name) {
+                    if args.len() != 1 {
+                        self.errs
+                            .push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
+                        for a in args {
+                            self.expr(a);
+                        }
+                        return None;
+                    }
+                    let a = self.expr(&args[0])?;
+                    return Some(self.sg.add(op, func.span(), &[a]));
                 }
                 let Some(&(_, f)) = Func::USER.iter().find(|(n, _)| *n == name) else {
                     let known = language::function_names();

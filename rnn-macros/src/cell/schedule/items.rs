@@ -40,15 +40,17 @@ pub fn build(flow: &Flow, groups: &[Group], storage: &Storage, homes: Homes, opt
     }
 }
 
-/// Step 4: the level of every node within its section (products on the
-/// longest path from the section's inputs).
-fn levels(flow: &Flow, sec: &[Section]) -> Vec<usize> {
+/// Step 4: the level of every node within its section (products and
+/// reductions on the longest path from the section's inputs). A reduction
+/// is computed by the kernel of its operand's level; what reads it comes
+/// one level later.
+pub(super) fn levels(flow: &Flow, sec: &[Section]) -> Vec<usize> {
     let mut lvl = vec![0usize; flow.g.node_count()];
     for k in flow.g.node_indices() {
         let mut l = 0;
         for a in flow.args(k) {
             if sec[a.index()] == sec[k.index()] {
-                l = l.max(lvl[a.index()]);
+                l = l.max(lvl[a.index()] + usize::from(flow.is_reduction(a)));
             }
         }
         if flow.is_gemm(k) {

@@ -52,6 +52,8 @@ pub fn decide(flow: &Flow, groups: &[Group], role: &Role<'_>, sections: Sections
                     }
                 }
             }
+            // A reduction is read after the loop over its row: stored.
+            KOp::Sum { .. } => mat[k.index()] = true,
             _ => {}
         }
     }
@@ -118,6 +120,26 @@ pub fn decide(flow: &Flow, groups: &[Group], role: &Role<'_>, sections: Sections
                 if flow.leaf(a).is_none() {
                     stack.push(a);
                 }
+            }
+        }
+    }
+
+    // A value the kernel of its own level computes and a later level's
+    // kernel reads again (across a reduction, as layer normalisation does)
+    // is stored once rather than recomputed there.
+    if options.fuse {
+        let level = super::items::levels(flow, &sec);
+        for k in flow.g.node_indices() {
+            let node = flow.node(k);
+            if mat[k.index()] || !node.batched || node.width.is_none() || flow.leaf(k).is_some() {
+                continue;
+            }
+            let users: Vec<K> = flow.g.neighbors_directed(k, petgraph::Direction::Outgoing).collect();
+            let here = |u: &K| sec[u.index()] == sec[k.index()];
+            let same = users.iter().any(|u| here(u) && level[u.index()] == level[k.index()]);
+            let later = users.iter().any(|u| here(u) && level[u.index()] > level[k.index()]);
+            if same && later {
+                mat[k.index()] = true;
             }
         }
     }
