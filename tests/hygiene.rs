@@ -136,7 +136,17 @@ rnn::cell! {
         param p: [H];
         param v: [O, H];
 
-        let [i, f, g, o] = split(w @ x + u @ h + b);
+        // Value names the emitted code must keep apart from its own: a
+        // generated name (`t3`), a sub-block's (`gates_0`), the loop's
+        // (`__n`, `__j`), a type's (`F`), a unit struct's (`Some`).
+        let gates = w @ x + u @ h + b;
+        let gates_0 = gates * 1.0;
+        let t3 = gates_0 + 0.0;
+        let __n = t3;
+        let __j = __n;
+        let F = __j;
+        let Some = F;
+        let [i, f, g, o] = split(Some);
         c = sigmoid(f) * c + hard_sigmoid(i) * tanh(g) - 0.1 * exp(-(c * c));
         h = sigmoid(o) * relu(c + p);
         y = tanh(v @ h);

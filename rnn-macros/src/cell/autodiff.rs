@@ -12,7 +12,7 @@
 //! In: `Stacked`; out: `Differentiated`, the forward and the backward flow.
 //! Infallible: every operation of a forward flow has a rule.
 
-use crate::cell::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad};
+use crate::cell::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad, is_temporary};
 use crate::cell::ir::{Dim, Func};
 use crate::cell::stack::Stacked;
 
@@ -23,6 +23,8 @@ pub struct Differentiated {
 
 struct Ad<'a> {
     f: &'a Flow,
+    /// The forward values' names in the emitted code.
+    fwd_names: Vec<String>,
     b: Flow,
     fwd_memo: Vec<Option<K>>,
 }
@@ -33,6 +35,14 @@ impl Ad<'_> {
         if let Some(k) = self.fwd_memo[n.index()] {
             return k;
         }
+        let k = self.fwd_node(n);
+        if !is_temporary(&self.fwd_names[n.index()]) {
+            self.b.name(k, self.fwd_names[n.index()].clone());
+        }
+        k
+    }
+
+    fn fwd_node(&mut self, n: K) -> K {
         let node = *self.f.node(n);
         let k = match node.op {
             KOp::Leaf(l @ (Leaf::Input(_) | Leaf::StatePrev(_) | Leaf::Param(_) | Leaf::Const(_) | Leaf::Zero)) => {
@@ -69,6 +79,7 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
     let n_nodes = f.g.node_count();
     let mut ad = Ad {
         f,
+        fwd_names: f.value_names(),
         b: Flow::new(),
         fwd_memo: vec![None; n_nodes],
     };
@@ -145,6 +156,12 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
         let node = *f.node(n);
         let contributions = std::mem::take(&mut adj[n.index()]);
         let d = ad.sum(&contributions);
+        if let Some(d) = d
+            && !is_temporary(&ad.fwd_names[n.index()])
+        {
+            let name = format!("d_{}", ad.fwd_names[n.index()]);
+            ad.b.name(d, name);
+        }
         let args = f.args(n);
         match node.op {
             KOp::Leaf(Leaf::Input(k)) => {

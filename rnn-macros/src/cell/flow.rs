@@ -93,6 +93,11 @@ pub struct Group {
     pub hoisted: bool,
 }
 
+/// Whether `name` is one [`Flow::value_names`] made up (`t` and a number).
+pub fn is_temporary(name: &str) -> bool {
+    name.len() > 1 && name.starts_with('t') && name[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Values that leave a step.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Sink {
@@ -118,6 +123,9 @@ pub struct Flow {
     pub g: DiGraph<KNode, u8>,
     pub sinks: Vec<(Sink, K)>,
     pub weight_grads: Vec<WeightGrad>,
+    /// The user's name for each value, where it has one (`gates`, `c_new`,
+    /// `d_gates`), by node index.
+    pub names: Vec<Option<String>>,
 }
 
 impl Flow {
@@ -126,10 +134,63 @@ impl Flow {
             g: DiGraph::new(),
             sinks: vec![],
             weight_grads: vec![],
+            names: vec![],
         }
     }
 
+    /// Names `k` `name`, unless it has a name already.
+    pub fn name(&mut self, k: K, name: impl Into<String>) {
+        self.names[k.index()].get_or_insert_with(|| name.into());
+    }
+
+    /// The identifier each value has in the emitted code: its name, one
+    /// made from its function and its operand's name (`sigmoid_f`,
+    /// `mean_wx`), or `t` and its number; each unique, also with the
+    /// `_0`, `_1`, .. of its sub-blocks.
+    pub fn value_names(&self) -> Vec<String> {
+        let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut out: Vec<String> = Vec::with_capacity(self.g.node_count());
+        for n in self.g.node_indices() {
+            let derived = || {
+                let arg = self.args(n).first().map(|a| out[a.index()].clone());
+                match (self.g[n].op, arg) {
+                    (KOp::Func(f), Some(a)) if !is_temporary(&a) => Some(format!("{}_{a}", f.name())),
+                    (KOp::Sum { mean }, Some(a)) if !is_temporary(&a) => {
+                        Some(format!("{}_{a}", if mean { "mean" } else { "sum" }))
+                    }
+                    _ => None,
+                }
+            };
+            let base = match self.names[n.index()].clone().or_else(derived) {
+                // Not `__`, the emitted code's own prefix, and not a
+                // capital, which a unit struct or constant in the user's
+                // module would take as its pattern.
+                Some(name) if name.starts_with("__") || name.starts_with(|c: char| c.is_uppercase()) => {
+                    format!("v_{name}")
+                }
+                Some(name) => name,
+                None => format!("t{}", n.index()),
+            };
+            let parts = self.g[n].width.map_or(1, |w| w.coef);
+            let all = |name: &str| -> Vec<String> {
+                std::iter::once(name.to_string())
+                    .chain((0..parts).map(|s| format!("{name}_{s}")))
+                    .collect()
+            };
+            let mut name = base.clone();
+            let mut k = 2;
+            while all(&name).iter().any(|x| taken.contains(x)) {
+                name = format!("{base}{k}");
+                k += 1;
+            }
+            taken.extend(all(&name));
+            out.push(name);
+        }
+        out
+    }
+
     pub fn add(&mut self, op: KOp, width: Option<Dim>, batched: bool, args: &[K]) -> K {
+        self.names.push(None);
         let id = self.g.add_node(KNode { op, width, batched });
         for (pos, a) in args.iter().enumerate() {
             self.g.add_edge(*a, id, pos as u8);

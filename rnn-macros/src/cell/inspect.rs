@@ -37,7 +37,7 @@ pub fn texts(code: &TokenStream, p: &Planned, plans: &Plans) -> Texts {
         step_dot: step_dot(p, plans, &keep),
         unrolled_dot: unrolled_dot(p, plans, &keep),
         plan: plan_text(&Names::of(&p.shaped.sg.decls), plans),
-        shapes: shape_table(p),
+        shapes: shape_table(p, plans),
     }
 }
 
@@ -55,9 +55,9 @@ pub fn plan_text(names: &Names, plans: &Plans) -> String {
         "# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
         flow_text(&plans.fwd_flow, names),
         flow_text(&plans.bwd_flow, names),
-        program_text(&plans.infer),
-        program_text(&plans.train),
-        program_text(&plans.bwd)
+        program_text(&plans.infer, &plans.fwd_flow, names),
+        program_text(&plans.train, &plans.fwd_flow, names),
+        program_text(&plans.bwd, &plans.bwd_flow, names)
     )
 }
 
@@ -167,25 +167,33 @@ fn unrolled_dot(p: &Planned, plans: &Plans, keep: &BTreeSet<K>) -> String {
     s
 }
 
-/// `(value, shape)` rows for the `SHAPES` constant.
-fn shape_table(p: &Planned) -> Vec<(String, String)> {
+/// `(value, shape)` rows for the `SHAPES` constant: each value by the name
+/// `PLAN` and the emitted code give it (`gates: +`), a matrix parameter by
+/// its declaration.
+fn shape_table(p: &Planned, plans: &Plans) -> Vec<(String, String)> {
     let sg = &p.shaped.sg;
+    let v = plans.fwd_flow.value_names();
     sg.g.node_indices()
         .map(|n| {
-            (
-                format!("%{} {}", n.index(), sg.describe(n)),
-                show(&p.shaped.shapes[n.index()], &sg.decls.dims),
-            )
+            let op = sg.describe(n);
+            let op = op.rsplit(" = ").next().unwrap_or(&op).to_string();
+            let value = match plans.map[n.index()] {
+                Some(k) => format!("{}: {op}", v[k.index()]),
+                None => op,
+            };
+            (value, show(&p.shaped.shapes[n.index()], &sg.decls.dims))
         })
         .collect()
 }
 
-/// A flow, one line per node, then its sinks and weight gradients.
+/// A flow, one line per node (`name = op operands`, each value by the name
+/// the emitted code gives it), then its sinks and weight gradients.
 pub fn flow_text(flow: &Flow, names: &Names) -> String {
     let mut s = String::new();
+    let v = flow.value_names();
     for n in flow.g.node_indices() {
         let node = &flow.g[n];
-        let args: Vec<String> = flow.args(n).iter().map(|a| format!("%{}", a.index())).collect();
+        let args: Vec<String> = flow.args(n).iter().map(|a| v[a.index()].clone()).collect();
         let op = match node.op {
             KOp::Leaf(l) => match l {
                 Leaf::Input(k) => format!("input {}", names.inputs[k]),
@@ -193,7 +201,7 @@ pub fn flow_text(flow: &Flow, names: &Names) -> String {
                 Leaf::Param(k) => format!("param {}", names.params[k]),
                 Leaf::Const(c) => format!("const {c}"),
                 Leaf::Zero => "zero".into(),
-                Leaf::Fwd(f) => format!("fwd %{}", f.index()),
+                Leaf::Fwd(_) => "saved by the forward pass".into(),
                 Leaf::SeedState(k) => format!("d{}[t]", names.states[k]),
                 Leaf::SeedOut(k) => format!("d{}[t]", names.outputs[k]),
             },
@@ -213,26 +221,27 @@ pub fn flow_text(flow: &Flow, names: &Names) -> String {
             KOp::MatVec { group, member } => format!("matvec g{group}.{member}"),
             KOp::MatVecT { group } => format!("matvecT g{group}"),
         };
-        s.push_str(&format!("%{} = {} {}\n", n.index(), op, args.join(" ")).replace(" \n", "\n"));
+        s.push_str(&format!("{} = {} {}\n", v[n.index()], op, args.join(" ")).replace(" \n", "\n"));
     }
     for (sink, n) in &flow.sinks {
-        s.push_str(&format!("sink {:?} <- %{}\n", sink, n.index()));
+        s.push_str(&format!("sink {:?} <- {}\n", sink, v[n.index()]));
     }
     for w in &flow.weight_grads {
         s.push_str(&format!(
-            "weight grad g{}.{} <- %{}ᵀ · %{}\n",
+            "weight grad g{}.{} <- {}ᵀ · {}\n",
             w.group,
             w.member,
-            w.dy.index(),
-            w.operand.index()
+            v[w.dy.index()],
+            v[w.operand.index()]
         ));
     }
     s
 }
 
-/// A program, one line per buffer and per item.
-pub fn program_text(prog: &Program) -> String {
+/// A program of `flow`, one line per buffer and per item, values by name.
+pub fn program_text(prog: &Program, flow: &Flow, names: &Names) -> String {
     let mut s = String::new();
+    let v = flow.value_names();
     let loc = |l: &Loc| {
         format!(
             "{:?}{}{}{}",
@@ -279,12 +288,12 @@ pub fn program_text(prog: &Program) -> String {
                     let t: Vec<String> = k
                         .targets
                         .iter()
-                        .map(|(n, l)| format!("%{} -> {}", n.index(), loc(l)))
+                        .map(|(n, l)| format!("{} -> {}", v[n.index()], loc(l)))
                         .collect();
                     let a: Vec<String> = k
                         .accums
                         .iter()
-                        .map(|(n, p)| format!("%{} +> param{}", n.index(), p))
+                        .map(|(n, p)| format!("{} +> d{}", v[n.index()], names.params[*p]))
                         .collect();
                     let _ = writeln!(
                         s,

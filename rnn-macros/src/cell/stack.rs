@@ -98,7 +98,16 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
             Op::Sum { mean } => KOp::Sum { mean },
             Op::Split { index, parts } => KOp::Split { index, parts },
         };
-        map[n.index()] = Some(flow.add(op, width, batched, &args));
+        let k = flow.add(op, width, batched, &args);
+        map[n.index()] = Some(k);
+        if let Some(label) = &sg.g[n].label {
+            // A state's new value is `c_new`; `c` is the value before the step.
+            let update = sg.updates.iter().position(|&u| u == n);
+            match update {
+                Some(s) if sg.decls.states[s].name == label.as_str() => flow.name(k, format!("{label}_new")),
+                _ => flow.name(k, label.clone()),
+            }
+        }
     }
     for (k, u) in sg.updates.iter().enumerate() {
         flow.sinks.push((Sink::NewState(k), map[u.index()].expect("update")));

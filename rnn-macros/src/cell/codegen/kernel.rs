@@ -13,8 +13,10 @@
 //!
 //! Names in the emitted loop: `__oI` the row offset of location I, `__cI_S`
 //! sub-block S of location I, `__qP_S` of parameter P, `__gP_S` of the
-//! gradient of parameter P, `__vN_S` an inline value, `__cur_*` the row
-//! cursors of a written buffer.
+//! gradient of parameter P, `__cur_*` the row cursors of a written buffer.
+//! A value computed in the loop has the name the user gave it (`gates_S`
+//! per sub-block, `c_new` for a state's new value, `d_c_new` for its
+//! adjoint; see `Flow::value_names`).
 
 use super::slices::{Chunk, Halves, chunk_slices};
 use super::tokens::{dim, dims, offset, rows};
@@ -32,6 +34,7 @@ pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> To
     let b = dim(k.base);
     let row = Row {
         flow,
+        names: flow.value_names(),
         homes,
         base: k.base,
         inline: k.inline.iter().copied().collect(),
@@ -185,6 +188,8 @@ impl Access {
 /// names in `used`.
 struct Row<'a> {
     flow: &'a Flow,
+    /// Each value's identifier ([`Flow::value_names`]).
+    names: Vec<String>,
     homes: &'a [Option<Loc>],
     base: Dim,
     inline: BTreeSet<K>,
@@ -201,6 +206,16 @@ impl Row<'_> {
         }
     }
 
+    /// The identifier of value `n` computed in the loop (its name, see
+    /// [`Flow::value_names`]), of its sub-block `s` when it spans several.
+    fn ident(&self, n: K, s: Option<usize>) -> Ident {
+        let name = &self.names[n.index()];
+        match s {
+            Some(s) if self.sub_count(n) > 1 => format_ident!("{}_{}", name, s),
+            _ => format_ident!("{}", name),
+        }
+    }
+
     /// Sub-block `s` of value `n`, as an expression.
     fn val(&self, n: K, s: usize) -> TokenStream {
         let node = self.flow.node(n);
@@ -211,11 +226,11 @@ impl Row<'_> {
             return quote!(F::zero());
         }
         if self.inline.contains(&n) {
-            if self.flow.is_reduction(n) {
-                let v = format_ident!("__sum{}", n.index());
-                return quote!(#v);
-            }
-            let v = format_ident!("__v{}_{}", n.index(), s);
+            let v = if self.flow.is_reduction(n) {
+                self.ident(n, None)
+            } else {
+                self.ident(n, Some(s))
+            };
             return quote!(#v);
         }
         let home = self.homes[n.index()].as_ref().expect("stored value has a home");
@@ -236,7 +251,8 @@ impl Row<'_> {
         quote!(#c[__j])
     }
 
-    /// `let __vN_S: F = ...;` for every inline value, in evaluation order.
+    /// `let name: F = ...;` (or `name_S` per sub-block) for every inline
+    /// value, in evaluation order.
     fn lets(&self, inline: &[K]) -> TokenStream {
         let mut lets = TokenStream::new();
         for &n in inline {
@@ -246,7 +262,7 @@ impl Row<'_> {
                 continue; // summed by `reductions`
             }
             for s in 0..self.sub_count(n) {
-                let v = format_ident!("__v{}_{}", n.index(), s);
+                let v = self.ident(n, Some(s));
                 let e = match node.op {
                     KOp::Leaf(Leaf::Const(c)) => quote!(<F as __rt::Float>::from_f64c(#c)),
                     KOp::Leaf(_) => quote!(F::zero()),
@@ -301,10 +317,7 @@ impl Row<'_> {
     fn reductions(&self, inline: &[K]) -> Reductions {
         let mut r = Reductions::default();
         for &n in inline.iter().filter(|&&n| self.flow.is_reduction(n)) {
-            let (sum, lanes) = (
-                format_ident!("__sum{}", n.index()),
-                format_ident!("__lanes{}", n.index()),
-            );
+            let (sum, lanes) = (self.ident(n, None), format_ident!("__lanes{}", n.index()));
             let arg = self.flow.args(n)[0];
             let parts = self.sub_count(arg);
             r.init.extend(quote! {
