@@ -64,6 +64,17 @@ pub enum Equation {
     Assign { target: Ident, expr: Expr },
 }
 
+/// A number as a user writes it: `1.0`, `0.5`, `1e-5`.
+fn format_number(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) {
+        format!("{v:e}")
+    } else if v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Binary operators of the language.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum BinOp {
@@ -92,6 +103,38 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The expression as the user would write it (`sigmoid(f) * c + i * g`),
+    /// with the parentheses its operators need and no others.
+    pub fn text(&self) -> String {
+        self.text_at(0)
+    }
+
+    /// [`Expr::text`] inside an operator binding at `outer` (0 none, 1 `+ -`,
+    /// 2 `* / @`, 3 unary `-`).
+    fn text_at(&self, outer: u8) -> String {
+        match self {
+            Expr::Name(n) => n.to_string(),
+            Expr::Num(v, _) => format_number(*v),
+            Expr::Neg(a, _) => format!("-{}", a.text_at(3)),
+            Expr::Binary { op, lhs, rhs, .. } => {
+                let (sym, prec) = match op {
+                    BinOp::Add => ("+", 1),
+                    BinOp::Sub => ("-", 1),
+                    BinOp::Mul => ("*", 2),
+                    BinOp::Div => ("/", 2),
+                    BinOp::MatVec => ("@", 2),
+                };
+                // Left-associative: the right operand of the same level keeps its parentheses.
+                let s = format!("{} {sym} {}", lhs.text_at(prec), rhs.text_at(prec + 1));
+                if prec < outer { format!("({s})") } else { s }
+            }
+            Expr::Call { func, args } => {
+                let args: Vec<String> = args.iter().map(Expr::text).collect();
+                format!("{func}({})", args.join(", "))
+            }
+        }
+    }
+
     /// The span an error about this expression should point at.
     pub fn span(&self) -> Span {
         match self {
@@ -100,5 +143,42 @@ impl Expr {
             Expr::Binary { span, .. } => *span,
             Expr::Call { func, .. } => func.span(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CellDef, Equation};
+
+    /// Each line's expression printed back, as the emitted code's comments show it.
+    fn texts(body: &str) -> Vec<String> {
+        let src = format!("cell C(I, H) {{ input x: [I]; state h: [H]; {body} }}");
+        let def: CellDef = syn::parse_str(&src).expect("parses");
+        def.eqs
+            .iter()
+            .map(|eq| match eq {
+                Equation::Let { expr, .. } | Equation::Assign { expr, .. } | Equation::LetSplit { expr, .. } => {
+                    expr.text()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn expressions_print_with_the_parentheses_they_need() {
+        let got = texts(
+            "let a = (x - h) - (x - h) * 2.0; let b = -(h * h) + -h; let e = 1e-5 / (1.0 + a) / b; \
+             let s = sigmoid(w @ x + 0.5) * (1.0 - a); h = max(a, b) - (a - (b - e));",
+        );
+        assert_eq!(
+            got,
+            [
+                "x - h - (x - h) * 2.0",
+                "-(h * h) + -h",
+                "1e-5 / (1.0 + a) / b",
+                "sigmoid(w @ x + 0.5) * (1.0 - a)",
+                "max(a, b) - (a - (b - e))",
+            ]
+        );
     }
 }

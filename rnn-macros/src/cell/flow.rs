@@ -126,6 +126,9 @@ pub struct Flow {
     /// The user's name for each value, where it has one (`gates`, `c_new`,
     /// `d_gates`), by node index.
     pub names: Vec<Option<String>>,
+    /// The equation each value implements, as the user wrote it, by node
+    /// index (forward values that a line of the cell defines).
+    pub equations: Vec<Option<String>>,
 }
 
 impl Flow {
@@ -135,6 +138,7 @@ impl Flow {
             sinks: vec![],
             weight_grads: vec![],
             names: vec![],
+            equations: vec![],
         }
     }
 
@@ -191,6 +195,7 @@ impl Flow {
 
     pub fn add(&mut self, op: KOp, width: Option<Dim>, batched: bool, args: &[K]) -> K {
         self.names.push(None);
+        self.equations.push(None);
         let id = self.g.add_node(KNode { op, width, batched });
         for (pos, a) in args.iter().enumerate() {
             self.g.add_edge(*a, id, pos as u8);

@@ -129,6 +129,9 @@ pub struct Node {
     pub span: Span,
     /// The user's name for this value, if it has one (for DOT and dumps).
     pub label: Option<String>,
+    /// The equation that defines this value, as the user wrote it
+    /// (`c = sigmoid(f) * c + sigmoid(i) * tanh(g)`), for the emitted code.
+    pub equation: Option<String>,
 }
 
 /// One dimension: `coef * dims[sym]`, or `coef` when `sym` is `None`.
@@ -216,7 +219,12 @@ pub struct StepGraph {
 
 impl StepGraph {
     pub fn add(&mut self, op: Op, span: Span, args: &[Id]) -> Id {
-        let id = self.g.add_node(Node { op, span, label: None });
+        let id = self.g.add_node(Node {
+            op,
+            span,
+            label: None,
+            equation: None,
+        });
         for (pos, a) in args.iter().enumerate() {
             self.g.add_edge(*a, id, pos as u8);
         }

@@ -100,6 +100,7 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
         };
         let k = flow.add(op, width, batched, &args);
         map[n.index()] = Some(k);
+        flow.equations[k.index()].clone_from(&sg.g[n].equation);
         if let Some(label) = &sg.g[n].label {
             // A state's new value is `c_new`; `c` is the value before the step.
             let update = sg.updates.iter().position(|&u| u == n);

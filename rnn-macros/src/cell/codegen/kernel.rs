@@ -261,6 +261,11 @@ impl Row<'_> {
             if self.flow.is_reduction(n) {
                 continue; // summed by `reductions`
             }
+            if let Some(eq) = &self.flow.equations[n.index()] {
+                // The line of the cell this value implements, above it.
+                let eq = format!(" {eq}");
+                lets.extend(quote!(#[doc = #eq]));
+            }
             for s in 0..self.sub_count(n) {
                 let v = self.ident(n, Some(s));
                 let e = match node.op {

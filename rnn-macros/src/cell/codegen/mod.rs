@@ -155,7 +155,7 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
         }
     };
     quote! {
-        #[allow(clippy::all, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case, clippy::pedantic)]
+        #[allow(clippy::all, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case, unused_doc_comments, clippy::pedantic)]
         const _: () = {
             use ::rnn::__private as __rt;
             #[automatically_derived]

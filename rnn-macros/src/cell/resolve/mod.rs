@@ -135,6 +135,9 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
             Equation::Let { name, expr } => {
                 let id = cx.expr(expr);
                 cx.bind_let(name, id);
+                if let (Some(id), false) = (id, matches!(expr, ast::Expr::Name(_))) {
+                    cx.sg.g[id].equation = Some(format!("{name} = {}", expr.text()));
+                }
             }
             Equation::LetSplit {
                 names,
@@ -142,6 +145,11 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
                 split_span,
             } => {
                 let parent = cx.expr(expr);
+                let text = format!(
+                    "[{}] = split({})",
+                    names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+                    expr.text()
+                );
                 if names.len() < 2 {
                     cx.errs.push(
                         *split_span,
@@ -159,11 +167,21 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
                             &[p],
                         )
                     });
+                    if index == 0
+                        && let Some(id) = id
+                    {
+                        cx.sg.g[id].equation = Some(text.clone());
+                    }
                     cx.bind_let(name, id);
                 }
             }
             Equation::Assign { target, expr } => {
                 let id = cx.expr(expr);
+                if let (Some(id), false) = (id, matches!(expr, ast::Expr::Name(_))) {
+                    cx.sg.g[id]
+                        .equation
+                        .get_or_insert_with(|| format!("{target} = {}", expr.text()));
+                }
                 let key = target.to_string();
                 match cx.env.get(&key).copied() {
                     Some(Binding::Node(n)) if matches!(cx.sg.op(n), Op::State(_)) || is_updated_state(&updates, n) => {
