@@ -15,6 +15,7 @@
 use crate::cell::flow::{Flow, K, KOp, Leaf, Sink, WeightGrad, is_temporary};
 use crate::cell::ir::{Dim, Func};
 use crate::cell::stack::Stacked;
+use std::collections::BTreeSet;
 
 pub struct Differentiated {
     pub fwd: Stacked,
@@ -25,6 +26,8 @@ struct Ad<'a> {
     f: &'a Flow,
     /// The forward values' names in the emitted code.
     fwd_names: Vec<String>,
+    /// Forward values computed again rather than read from the trace.
+    remat: &'a BTreeSet<K>,
     b: Flow,
     fwd_memo: Vec<Option<K>>,
 }
@@ -48,9 +51,9 @@ impl Ad<'_> {
             KOp::Leaf(l @ (Leaf::Input(_) | Leaf::StatePrev(_) | Leaf::Param(_) | Leaf::Const(_) | Leaf::Zero)) => {
                 self.b.add(KOp::Leaf(l), node.width, node.batched, &[])
             }
-            op if !node.batched => {
+            op if !node.batched || self.remat.contains(&n) => {
                 let args: Vec<K> = self.f.args(n).into_iter().map(|a| self.fwd(a)).collect();
-                self.b.add(op, node.width, false, &args)
+                self.b.add(op, node.width, node.batched, &args)
             }
             _ => self.b.add(KOp::Leaf(Leaf::Fwd(n)), node.width, true, &[]),
         };
@@ -75,11 +78,68 @@ impl Ad<'_> {
 }
 
 pub fn differentiate(fwd: Stacked) -> Differentiated {
+    // Once to see what the backward reads of the forward pass, then again
+    // recomputing what is cheap to recompute from the rest of that.
+    let first = backward(&fwd, &BTreeSet::new());
+    let remat = recomputable(&fwd.flow, &first.fwd_reads());
+    let bwd = if remat.is_empty() {
+        first
+    } else {
+        backward(&fwd, &remat)
+    };
+    Differentiated { fwd, bwd }
+}
+
+/// Forward values the backward computes again instead of reading them
+/// from the trace: sums, differences, products, quotients, negations,
+/// extrema and splits of values it reads anyway (`kept`), of leaves, or of
+/// other such values (not a product's operand). A layer normalisation's normalised value is then
+/// recomputed from the centred one and the row's `1 / sqrt(var + eps)`
+/// instead of being saved for every step beside them.
+fn recomputable(f: &Flow, kept: &BTreeSet<K>) -> BTreeSet<K> {
+    let mut remat = BTreeSet::new();
+    // A product's operand stays saved: its weight gradient reads it for all
+    // steps at once after the loop.
+    let operands: BTreeSet<K> =
+        f.g.node_indices()
+            .filter(|&n| matches!(f.node(n).op, KOp::MatVec { .. }))
+            .map(|n| f.args(n)[0])
+            .collect();
+    // Index order is topological: operands are decided first.
+    for n in f.g.node_indices() {
+        let cheap = matches!(
+            f.node(n).op,
+            KOp::Add | KOp::Sub | KOp::Mul | KOp::Div | KOp::Neg | KOp::Max | KOp::Min | KOp::Split { .. }
+        );
+        let available = |a: &K| kept.contains(a) || remat.contains(a) || f.leaf(*a).is_some();
+        if cheap && f.node(n).batched && !operands.contains(&n) && f.args(n).iter().all(available) {
+            remat.insert(n);
+        }
+    }
+    // Only what the backward reads matters; the rest stays as it was.
+    let needed = kept
+        .iter()
+        .copied()
+        .filter(|k| remat.contains(k))
+        .collect::<BTreeSet<K>>();
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<K> = needed.into_iter().collect();
+    while let Some(n) = stack.pop() {
+        if remat.contains(&n) && out.insert(n) {
+            stack.extend(f.args(n));
+        }
+    }
+    out
+}
+
+/// The backward flow of `fwd`, recomputing the forward values in `remat`.
+fn backward(fwd: &Stacked, remat: &BTreeSet<K>) -> Flow {
     let f = &fwd.flow;
     let n_nodes = f.g.node_count();
     let mut ad = Ad {
         f,
         fwd_names: f.value_names(),
+        remat,
         b: Flow::new(),
         fwd_memo: vec![None; n_nodes],
     };
@@ -297,6 +357,5 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
             KOp::Concat { .. } | KOp::MatVecT { .. } | KOp::Copy => unreachable!("not in a forward flow"),
         }
     }
-    let bwd = ad.b;
-    Differentiated { fwd, bwd }
+    ad.b
 }
