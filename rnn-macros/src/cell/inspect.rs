@@ -49,16 +49,84 @@ pub fn source(code: &TokenStream) -> String {
     }
 }
 
-/// The text of the `PLAN` constant: flows and programs.
+/// The text of the `PLAN` constant: the plan in words, then the flows and
+/// programs it summarises.
 pub fn plan_text(names: &Names, plans: &Plans) -> String {
     format!(
-        "# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
+        "# in words\n{}\n# forward flow\n{}\n# backward flow\n{}\n# inference program\n{}\n# training forward program\n{}\n# backward program\n{}",
+        in_words(names, plans),
         flow_text(&plans.fwd_flow, names),
         flow_text(&plans.bwd_flow, names),
         program_text(&plans.infer, &plans.fwd_flow, names),
         program_text(&plans.train, &plans.fwd_flow, names),
         program_text(&plans.bwd, &plans.bwd_flow, names)
     )
+}
+
+/// The plan in plain words, with the user's names: each product (stacked
+/// with which others, before the loop or in it), the fused loops of each
+/// pass before, in and after the time loop, what the training forward
+/// saves for BPTT, and the weight gradients.
+fn in_words(names: &Names, plans: &Plans) -> String {
+    let (fwd, bwd) = (&plans.fwd_flow, &plans.bwd_flow);
+    let (fv, bv) = (fwd.value_names(), bwd.value_names());
+    let mut s = String::new();
+    for (gi, g) in plans.groups.iter().enumerate() {
+        let operand = fwd
+            .g
+            .node_indices()
+            .find(|&n| matches!(fwd.node(n).op, KOp::MatVec { group, .. } if group == gi))
+            .map(|n| fv[fwd.args(n)[0].index()].clone())
+            .unwrap_or_default();
+        let members: Vec<String> = g
+            .weights
+            .iter()
+            .map(|&w| format!("{} @ {operand}", names.params[w]))
+            .collect();
+        let stacked = if members.len() > 1 {
+            format!("{} (stacked into one product)", members.join(" and "))
+        } else {
+            members.join("")
+        };
+        let when = if g.hoisted {
+            "runs outside the time loop, for many steps at once"
+        } else {
+            "runs in the loop, one product per step"
+        };
+        let _ = writeln!(s, "forward: {stacked} {when}");
+    }
+    let loops = |prog: &Program| {
+        let count = |items: &[Item]| items.iter().filter(|i| matches!(i, Item::Kernel(_))).count();
+        format!(
+            "{} fused loop(s) before the time loop, {} per step, {} after it",
+            count(&prog.pre),
+            count(&prog.body),
+            count(&prog.post)
+        )
+    };
+    let _ = writeln!(s, "inference: {}", loops(&plans.infer));
+    let _ = writeln!(s, "training forward: {}", loops(&plans.train));
+    let saved: Vec<String> = bwd.fwd_reads().into_iter().map(|k| fv[k.index()].clone()).collect();
+    let _ = writeln!(
+        s,
+        "saved for BPTT, every step: {} (and the states before each step)",
+        if saved.is_empty() {
+            "nothing else".to_string()
+        } else {
+            saved.join(", ")
+        }
+    );
+    let _ = writeln!(s, "backward: {}", loops(&plans.bwd));
+    for w in &bwd.weight_grads {
+        let param = names.params[plans.groups[w.group].weights[w.member]].clone();
+        let _ = writeln!(
+            s,
+            "backward: d{param} = sum over steps of {}ᵀ · {}, one product after the loop",
+            bv[w.dy.index()],
+            bv[w.operand.index()]
+        );
+    }
+    s
 }
 
 fn esc(s: &str) -> String {
