@@ -39,7 +39,8 @@
 //! # The cell language
 //!
 //! Declarations: `input x: [I];`, `state h: [H];` (at least one),
-//! `param w: [4 * H, I];` (a matrix, used as `w @ v`) or `param b: [H];`,
+//! `param w: [4 * H, I];` (a matrix, used as `w @ v`), `param b: [H];` or a
+//! scalar `param alpha: [];` (one value, combined with any vector),
 //! and optionally `output y: [O];`. Equations run in order (`let a = ...;`,
 //! `let [i, f] = split(a);`, `h = ...;`). Operations: `@`, `+ - * /`,
 //! unary `-`, numbers, `sigmoid`, `tanh`, `relu`, `hard_sigmoid`, `exp`,

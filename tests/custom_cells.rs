@@ -60,6 +60,14 @@ fn gradcheck_smooth() {
 }
 
 #[test]
+fn gradcheck_scalar_parameters() {
+    let cell = Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, &mut rnn::seeded_rng(10));
+    assert_eq!(cell.alpha.len(), 1, "a scalar parameter holds one value");
+    let e = common::gradcheck(&cell, 5, 2, 22);
+    assert!(e < TOL, "leaky gradcheck error {e:e}");
+}
+
+#[test]
 fn gradcheck_shipped_cells() {
     let mut r = rnn::seeded_rng(6);
     let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);

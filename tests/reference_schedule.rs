@@ -132,6 +132,10 @@ fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
             reference_vs_optimised_packed!(Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut r), 41),
         ),
         (
+            "leaky",
+            reference_vs_optimised_packed!(Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, &mut r), 44),
+        ),
+        (
             "layer_norm_lstm",
             reference_vs_optimised_packed!(LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r), 42),
         ),
@@ -205,6 +209,10 @@ fn optimised_schedule_matches_reference_schedule() {
         (
             "smooth",
             reference_vs_optimised!(Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, &mut r), 6, 3, 31),
+        ),
+        (
+            "leaky",
+            reference_vs_optimised!(Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, &mut r), 6, 3, 34),
         ),
         (
             "layer_norm_lstm",

@@ -143,6 +143,25 @@ macro_rules! custom_cells {
                 h = max(tanh(r), -abs(h) * damp) + min(h, 0.5 * g) * 0.1;
             }
         }
+
+        rnn::cell! {
+            $($attr)*
+            /// Scalar parameters: a learned leak rate (through a sigmoid, so
+            /// used by value) and an additive offset (used linearly, so its
+            /// gradient never reads it), beside a vector one.
+            pub cell Leaky(I, H) {
+                input x: [I];
+                state h: [H];
+                param w: [H, I];
+                param u: [H, H];
+                param b: [H];
+                param alpha: [];
+                param shift: [];
+
+                let rate = sigmoid(alpha * 2.0);
+                h = (1.0 - rate) * h + rate * tanh(w @ x + u @ h + b) + shift;
+            }
+        }
     };
 }
 

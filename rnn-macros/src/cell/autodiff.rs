@@ -136,11 +136,13 @@ fn recomputable(f: &Flow, kept: &BTreeSet<K>) -> BTreeSet<K> {
 fn backward(fwd: &Stacked, remat: &BTreeSet<K>) -> Flow {
     let f = &fwd.flow;
     let n_nodes = f.g.node_count();
+    let mut b = Flow::new();
+    b.scalar_params.clone_from(&f.scalar_params);
     let mut ad = Ad {
         f,
         fwd_names: f.value_names(),
         remat,
-        b: Flow::new(),
+        b,
         fwd_memo: vec![None; n_nodes],
     };
     let mut adj: Vec<Vec<K>> = vec![Vec::new(); n_nodes];

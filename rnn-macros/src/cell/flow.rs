@@ -129,6 +129,8 @@ pub struct Flow {
     /// The equation each value implements, as the user wrote it, by node
     /// index (forward values that a line of the cell defines).
     pub equations: Vec<Option<String>>,
+    /// The parameters declared as scalars (`param alpha: [];`).
+    pub scalar_params: std::collections::BTreeSet<usize>,
 }
 
 impl Flow {
@@ -139,6 +141,7 @@ impl Flow {
             weight_grads: vec![],
             names: vec![],
             equations: vec![],
+            scalar_params: std::collections::BTreeSet::new(),
         }
     }
 

@@ -112,9 +112,15 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                 (Shape::Scalar, o) | (o, Shape::Scalar) if !matches!(o, Shape::Matrix { .. }) => o,
                 (Shape::Vector { width: a, batched: ba }, Shape::Vector { width: b, batched: bb }) => {
                     if a != b {
+                        let one = Dim { coef: 1, sym: None };
+                        let hint = if a == one || b == one {
+                            "; a `[1]` vector does not stretch to other widths: declare a scalar parameter as `param alpha: [];`"
+                        } else {
+                            ""
+                        };
                         errs.push(
                             span,
-                            format!("shape mismatch: left is {} but right is {}", s(&at(0)), s(&at(1))),
+                            format!("shape mismatch: left is {} but right is {}{hint}", s(&at(0)), s(&at(1))),
                         );
                     }
                     Shape::Vector {

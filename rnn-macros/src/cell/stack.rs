@@ -65,6 +65,9 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
         groups[gi].rows.push(sh.width(n));
     }
     let mut flow = Flow::new();
+    flow.scalar_params = (0..sg.decls.params.len())
+        .filter(|&k| sg.decls.params[k].shape.is_empty())
+        .collect();
     let mut map: Vec<Option<K>> = vec![None; sg.g.node_count()];
     for n in sg.g.node_indices() {
         let width = match sh.shapes[n.index()] {

@@ -235,7 +235,11 @@ impl Row<'_> {
         }
         let home = self.homes[n.index()].as_ref().expect("stored value has a home");
         let sb = s * self.base.coef;
-        let chunk = if let Buf::Param(p) = home.buf {
+        let chunk = if let (Buf::Param(p), None) = (home.buf, node.width) {
+            self.used.borrow_mut().insert(Chunk::ScalarParam(p));
+            let c = Chunk::ScalarParam(p).ident();
+            return quote!(#c[0]);
+        } else if let Buf::Param(p) = home.buf {
             Chunk::Param(p, sb)
         } else {
             Chunk::Loc(self.reads.iter().find(|r| r.0 == n).expect("read").1, sb)
@@ -361,7 +365,16 @@ impl Row<'_> {
             }
         }
         for (n, p) in accums {
+            let scalar = self.flow.scalar_params.contains(p);
             for s in 0..self.sub_count(*n) {
+                if scalar {
+                    // Every column of every row sums into the one value.
+                    let chunk = Chunk::ScalarGrad(*p);
+                    self.used.borrow_mut().insert(chunk);
+                    let (c, e) = (chunk.ident(), self.val(*n, s));
+                    writes.extend(quote!(#c[0] += #e;));
+                    continue;
+                }
                 let chunk = Chunk::Grad(*p, s * self.base.coef);
                 self.used.borrow_mut().insert(chunk);
                 let (c, e) = (chunk.ident(), self.val(*n, s));
@@ -425,10 +438,19 @@ fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStr
         let ident = c.ident();
         let mutable = match *c {
             Chunk::Loc(i, _) => stored.contains(&i),
-            Chunk::Grad(..) => true,
-            Chunk::Param(..) => false,
+            Chunk::Grad(..) | Chunk::ScalarGrad(_) => true,
+            Chunk::Param(..) | Chunk::ScalarParam(_) => false,
         };
-        if mutable {
+        if c.is_scalar() {
+            // One value, read (or summed into) at every column.
+            if mutable {
+                params.push(quote!(#ident: &mut [F]));
+                reslice.extend(quote!(let #ident = &mut #ident[..1];));
+            } else {
+                params.push(quote!(#ident: &[F]));
+                reslice.extend(quote!(let #ident = &#ident[..1];));
+            }
+        } else if mutable {
             params.push(quote!(#ident: &mut [F]));
             reslice.extend(quote!(let #ident = &mut #ident[..__n];));
             block.extend(quote!(let #ident = &mut #ident[__jb..__jb + __LANES];));

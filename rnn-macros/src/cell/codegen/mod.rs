@@ -52,6 +52,8 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
                 let w = dim(*w);
                 quote!(#n: __rt::ndarray::Array1::zeros(#w),)
             }
+            // A scalar is held as one value.
+            [] => quote!(#n: __rt::ndarray::Array1::zeros(1usize),),
             _ => unreachable!("shapes are checked"),
         }
     });

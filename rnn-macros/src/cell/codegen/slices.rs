@@ -29,7 +29,7 @@ impl Halves {
             .collect();
         let grads = used
             .iter()
-            .filter_map(|c| if let Chunk::Grad(p, _) = c { Some(*p) } else { None })
+            .filter_map(Chunk::grad_of)
             .collect::<BTreeSet<usize>>()
             .into_iter()
             .collect();
@@ -180,6 +180,20 @@ pub fn chunk_slices(
         .iter()
         .filter_map(|c| if let Chunk::Grad(p, _) = c { Some(*p) } else { None })
         .collect();
+    for c in used.iter().filter(|c| c.is_scalar()) {
+        let ident = c.ident();
+        match *c {
+            Chunk::ScalarParam(p) => {
+                let name = format_ident!("__p{}", p);
+                out.extend(quote!(let #ident: &[F] = &#name[..1];));
+            }
+            Chunk::ScalarGrad(p) => {
+                let g = format_ident!("__gl{}", p);
+                out.extend(quote!(let #ident: &mut [F] = &mut #g[..1];));
+            }
+            _ => {}
+        }
+    }
     for p in grads {
         let n = span_grad(p);
         let (g, region) = (format_ident!("__gl{}", p), format_ident!("__lg{}", p));
@@ -217,12 +231,30 @@ pub enum Chunk {
     Loc(usize, usize),
     Param(usize, usize),
     Grad(usize, usize),
+    /// A scalar parameter: a slice of its one value.
+    ScalarParam(usize),
+    /// The gradient of a scalar parameter: every column sums into its one value.
+    ScalarGrad(usize),
 }
 
 impl Chunk {
     fn sub(&self) -> usize {
         match *self {
             Chunk::Loc(_, s) | Chunk::Param(_, s) | Chunk::Grad(_, s) => s,
+            Chunk::ScalarParam(_) | Chunk::ScalarGrad(_) => 0,
+        }
+    }
+
+    /// Whether the chunk is one value, not a row's `b`.
+    pub fn is_scalar(&self) -> bool {
+        matches!(self, Chunk::ScalarParam(_) | Chunk::ScalarGrad(_))
+    }
+
+    /// The parameter whose gradient this chunk sums into, if it is a gradient.
+    pub fn grad_of(&self) -> Option<usize> {
+        match *self {
+            Chunk::Grad(p, _) | Chunk::ScalarGrad(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -231,6 +263,8 @@ impl Chunk {
             Chunk::Loc(i, s) => format_ident!("__c{}_{}", i, s),
             Chunk::Param(p, s) => format_ident!("__q{}_{}", p, s),
             Chunk::Grad(p, s) => format_ident!("__g{}_{}", p, s),
+            Chunk::ScalarParam(p) => format_ident!("__s{}", p),
+            Chunk::ScalarGrad(p) => format_ident!("__gs{}", p),
         }
     }
 }

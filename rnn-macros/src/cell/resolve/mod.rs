@@ -275,17 +275,9 @@ fn state_index(sg: &StepGraph, name: &str) -> usize {
 }
 
 fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> Vec<Dim> {
-    if d.shape.is_empty() && d.kind == DeclKind::Param {
-        errs.push(
-            d.shape_span,
-            format!(
-                "`{}: []` would be a scalar parameter, which the cell language does not have yet; declare one value per unit (`[H]`)",
-                d.name
-            ),
-        );
-    } else if d.shape.is_empty() || d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
+    if d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
         let want = if d.kind == DeclKind::Param {
-            "`[N]` or `[R, C]`"
+            "`[]` (a scalar), `[N]` or `[R, C]`"
         } else {
             "a vector shape `[N]`"
         };

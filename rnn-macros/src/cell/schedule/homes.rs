@@ -13,6 +13,10 @@
 use super::program::{Buf, Loc, OwnBuf, Role, Section};
 use super::storage::Storage;
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
+use crate::cell::ir::Dim;
+
+/// The width of a scalar.
+const ONE: Dim = Dim { coef: 1, sym: None };
 
 pub struct Homes {
     /// Buffers the program allocates.
@@ -43,7 +47,8 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
         homes[k.index()] = match (leaf, role) {
             (Leaf::Input(i), _) => Some(Loc::whole(Buf::Xs(i), w.expect("width"), true)),
             (Leaf::StatePrev(s), _) => Some(Loc::whole(Buf::Hist(s), w.expect("width"), true)),
-            (Leaf::Param(p), _) => Some(Loc::whole(Buf::Param(p), w.expect("width"), true)),
+            // A scalar parameter is one value wide.
+            (Leaf::Param(p), _) => Some(Loc::whole(Buf::Param(p), w.unwrap_or(ONE), true)),
             (Leaf::SeedState(s), _) => Some(Loc::whole(Buf::Seed(s), w.expect("width"), false)),
             (Leaf::SeedOut(o), _) => Some(Loc::whole(Buf::DOut(o), w.expect("width"), true)),
             (Leaf::Fwd(f), Role::Backward { fwd_home }) => Some(fwd_home(f)),
