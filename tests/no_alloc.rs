@@ -6,7 +6,7 @@
 //! cell and for stacked bidirectional `Layers`.
 
 use ndarray::Array3;
-use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
+use rnn::cells::{Gru, GruDims, LayerNormLstm, LayerNormLstmDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
 use rnn::runtime::optim::{Adam, AdamConfig};
 use rnn::runtime::train::{Batch, Trainer, TrainerConfig};
 use rnn::runtime::{
@@ -141,6 +141,10 @@ fn training_and_inference_steps_allocate_nothing_in_the_steady_state() {
                 "RNN tanh",
                 steady_state(&RnnTanh::<f32>::new(RnnTanhDims { i, h }, &mut rng), size),
             ),
+            (
+                "layer-norm LSTM",
+                steady_state(&LayerNormLstm::<f32>::new(LayerNormLstmDims { i, h }, &mut rng), size),
+            ),
         ];
         for (cell, (first, train, infer)) in runs {
             // The first step does allocate (so the counter is live).
@@ -220,6 +224,10 @@ fn packed_training_and_inference_steps_allocate_nothing_in_the_steady_state() {
             (
                 "RNN tanh",
                 steady_state_packed(&RnnTanh::<f32>::new(RnnTanhDims { i, h }, &mut rng), size),
+            ),
+            (
+                "layer-norm LSTM",
+                steady_state_packed(&LayerNormLstm::<f32>::new(LayerNormLstmDims { i, h }, &mut rng), size),
             ),
         ];
         for (cell, (first, train, infer)) in runs {

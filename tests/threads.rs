@@ -4,10 +4,17 @@
 //! rows, fused loops their batch rows, at points that depend on the shape
 //! alone); so does a step over sequences of different lengths (packed: a
 //! step's rows are the sequences still running), of a cell and of
-//! stacked bidirectional layers.
+//! stacked bidirectional layers. The layer-normalised cells and a cell with
+//! scalar parameters are checked too.
 
+mod common;
+
+use common::cells::{Leaky, LeakyDims};
 use ndarray::Array3;
-use rnn::cells::{Gru, GruDims, Lstm, LstmDims, RnnRelu, RnnReluDims, RnnTanh, RnnTanhDims};
+use rnn::cells::{
+    Gru, GruDims, LayerNormGru, LayerNormGruDims, LayerNormLstm, LayerNormLstmDims, Lstm, LstmDims, RnnRelu,
+    RnnReluDims, RnnTanh, RnnTanhDims,
+};
 use rnn::runtime::{BatchSizes, Cell, CellInput, Layers, Scratch};
 
 /// The `small` configuration of the benchmark workload: sequence length,
@@ -66,6 +73,10 @@ fn one_and_two_threads_give_the_same_bits() {
     same_bits(&Gru::<f32>::new(GruDims { i: I, h: H }, &mut rng));
     same_bits(&RnnTanh::<f32>::new(RnnTanhDims { i: I, h: H }, &mut rng));
     same_bits(&RnnRelu::<f32>::new(RnnReluDims { i: I, h: H }, &mut rng));
+    // Row sums, and a scalar parameter's gradient summed over every column.
+    same_bits(&LayerNormLstm::<f32>::new(LayerNormLstmDims { i: I, h: H }, &mut rng));
+    same_bits(&LayerNormGru::<f32>::new(LayerNormGruDims { i: I, h: H }, &mut rng));
+    same_bits(&Leaky::<f32>::new(LeakyDims { i: I, h: H }, &mut rng));
 }
 
 /// Lengths in `1..=T` (a fixed pseudo-random draw, unsorted).
