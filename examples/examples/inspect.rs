@@ -3,12 +3,12 @@
 //! ```text
 //! cargo run --example inspect -- lstm [--out DIR] [--plan] [--shapes]
 //! ```
-//! Cells: `lstm`, `gru`, `rnn_tanh`, `rnn_relu`. Writes `<cell>_step.dot` and
-//! `<cell>_unrolled.dot` into `DIR` (default `.`); render them with
+//! Cells: `lstm`, `gru`, `rnn_tanh`, `rnn_relu`, `layer_norm_lstm`,
+//! `layer_norm_gru`. Writes `<cell>_step.dot` and `<cell>_unrolled.dot` into `DIR` (default `.`); render them with
 //! `dot -Tsvg`.
 
 use clap::Parser;
-use rnn::cells::{Gru, Lstm, RnnRelu, RnnTanh};
+use rnn::cells::{Gru, LayerNormGru, LayerNormLstm, Lstm, RnnRelu, RnnTanh};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +19,7 @@ use std::process::ExitCode;
     about = "Show the code and graphs the cell compiler produced for a shipped cell"
 )]
 struct Args {
-    /// lstm, gru, rnn_tanh or rnn_relu.
+    /// lstm, gru, rnn_tanh, rnn_relu, layer_norm_lstm or layer_norm_gru.
     cell: String,
     /// Folder for the DOT files.
     #[arg(long, default_value = ".")]
@@ -60,8 +60,12 @@ fn main() -> ExitCode {
         "gru" => info!(Gru<f32>),
         "rnn_tanh" | "rnn" => info!(RnnTanh<f32>),
         "rnn_relu" => info!(RnnRelu<f32>),
+        "layer_norm_lstm" => info!(LayerNormLstm<f32>),
+        "layer_norm_gru" => info!(LayerNormGru<f32>),
         other => {
-            eprintln!("unknown cell {other:?}; expected lstm, gru, rnn_tanh or rnn_relu");
+            eprintln!(
+                "unknown cell {other:?}; expected lstm, gru, rnn_tanh, rnn_relu, layer_norm_lstm or layer_norm_gru"
+            );
             return ExitCode::from(2);
         }
     };
