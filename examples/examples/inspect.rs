@@ -4,7 +4,8 @@
 //! cargo run --example inspect -- lstm [--out DIR] [--plan] [--shapes]
 //! ```
 //! Cells: `lstm`, `gru`, `rnn_tanh`, `rnn_relu`, `layer_norm_lstm`,
-//! `layer_norm_gru`. Writes `<cell>_step.dot` and `<cell>_unrolled.dot` into `DIR` (default `.`); render them with
+//! `layer_norm_gru`. Writes `<cell>_step.dot` and `<cell>_unrolled.dot`
+//! into `DIR` (default `.`); render them with
 //! `dot -Tsvg`.
 
 use clap::Parser;
