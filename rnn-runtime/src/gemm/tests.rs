@@ -114,6 +114,30 @@ fn a_picked_row_past_the_matrix_panics() {
     gemm_packed_picked(&[0.0; 6], 2, &[1, 3], &b, 0.0, &mut [0.0; 2], 1);
 }
 
+/// `m` rows of `A` (rows of `k` values, or the rows `picked`) times `b`
+/// through the portable kernel alone, block by block.
+fn portable(a: &[f32], k: usize, picked: Option<&[usize]>, m: usize, b: &PackedB<f32>) -> Vec<f32> {
+    let n = b.n();
+    let mut c = vec![0.0_f32; m * n];
+    for p in 0..n.div_ceil(NR) {
+        for i0 in (0..m).step_by(MR) {
+            let blk = Block {
+                a: if picked.is_some() { a } else { &a[i0 * k..] },
+                row: k,
+                col: 1,
+                picked: picked.map(|r| &r[i0..]),
+                panel: &b.data[p * k * NR..][..k * NR],
+                kc: k,
+                mr: MR.min(m - i0),
+                w: NR.min(n - p * NR),
+                beta: 0.0,
+            };
+            kernel_portable(&blk, &mut c[i0 * n + p * NR..], n);
+        }
+    }
+    c
+}
+
 #[test]
 fn portable_kernel_matches_the_dispatched_one() {
     let (m, n, k) = (11, 40, 37);
@@ -123,23 +147,7 @@ fn portable_kernel_matches_the_dispatched_one() {
     let mut c1 = vec![0.0_f32; m * n];
     gemm_packed(m, Strided::rows(&a, k), &b, 0.0, &mut c1, n);
     let want = naive(m, n, k, |i, p| a[i * k + p] as f64, |p, j| w[j * k + p] as f64);
-    let mut c2 = vec![0.0_f32; m * n];
-    for p in 0..n.div_ceil(NR) {
-        for i0 in (0..m).step_by(MR) {
-            let blk = Block {
-                a: &a[i0 * k..],
-                row: k,
-                col: 1,
-                picked: None,
-                panel: &b.data[p * k * NR..][..k * NR],
-                kc: k,
-                mr: MR.min(m - i0),
-                w: NR.min(n - p * NR),
-                beta: 0.0,
-            };
-            kernel_portable(&blk, &mut c2[i0 * n + p * NR..], n);
-        }
-    }
+    let c2 = portable(&a, k, None, m, &b);
     for ((x, y), z) in c1.iter().zip(&c2).zip(&want) {
         assert!((*x as f64 - z).abs() < 1e-4 && (*y as f64 - z).abs() < 1e-4);
     }
@@ -147,23 +155,7 @@ fn portable_kernel_matches_the_dispatched_one() {
     let rev: Vec<usize> = (0..m).rev().collect();
     let mut c3 = vec![0.0_f32; m * n];
     gemm_packed_picked(&a, k, &rev, &b, 0.0, &mut c3, n);
-    let mut c4 = vec![0.0_f32; m * n];
-    for p in 0..n.div_ceil(NR) {
-        for i0 in (0..m).step_by(MR) {
-            let blk = Block {
-                a: &a,
-                row: k,
-                col: 1,
-                picked: Some(&rev[i0..]),
-                panel: &b.data[p * k * NR..][..k * NR],
-                kc: k,
-                mr: MR.min(m - i0),
-                w: NR.min(n - p * NR),
-                beta: 0.0,
-            };
-            kernel_portable(&blk, &mut c4[i0 * n + p * NR..], n);
-        }
-    }
+    let c4 = portable(&a, k, Some(&rev), m, &b);
     for i in 0..m {
         for j in 0..n {
             let z = want[(m - 1 - i) * n + j];

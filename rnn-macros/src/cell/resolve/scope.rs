@@ -180,32 +180,13 @@ impl Cx<'_> {
                         .push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
                     return None;
                 }
-                if let Some(&(_, op)) = Func::USER_BINARY.iter().find(|(n, _)| *n == name) {
-                    if args.len() != 2 {
-                        self.errs
-                            .push(func.span(), format!("`{func}` takes two arguments, got {}", args.len()));
-                        for a in args {
-                            self.expr(a);
-                        }
-                        return None;
-                    }
-                    let a = self.expr(&args[0]);
-                    let b = self.expr(&args[1]);
-                    return Some(self.sg.add(op, func.span(), &[a?, b?]));
-                }
-                if let Some(&(_, op)) = Func::USER_REDUCE.iter().find(|(n, _)| *n == name) {
-                    if args.len() != 1 {
-                        self.errs
-                            .push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
-                        for a in args {
-                            self.expr(a);
-                        }
-                        return None;
-                    }
-                    let a = self.expr(&args[0])?;
-                    return Some(self.sg.add(op, func.span(), &[a]));
-                }
-                let Some(&(_, f)) = Func::USER.iter().find(|(n, _)| *n == name) else {
+                let found = Func::USER_BINARY
+                    .iter()
+                    .map(|&(n, op)| (n, op, 2))
+                    .chain(Func::USER_REDUCE.iter().map(|&(n, op)| (n, op, 1)))
+                    .chain(Func::USER.iter().map(|&(n, f)| (n, Op::Func(f), 1)))
+                    .find(|(n, ..)| *n == name);
+                let Some((_, op, arity)) = found else {
                     let known = language::function_names();
                     let hint = language::did_you_mean(&name, known.iter().copied());
                     self.errs.push(
@@ -220,16 +201,17 @@ impl Cx<'_> {
                     }
                     return None;
                 };
-                if args.len() != 1 {
+                // Every argument is resolved, so a wrong count adds no
+                // "never used" errors for what it names.
+                let ids: Vec<Option<Id>> = args.iter().map(|a| self.expr(a)).collect();
+                if args.len() != arity {
+                    let want = if arity == 1 { "one argument" } else { "two arguments" };
                     self.errs
-                        .push(func.span(), format!("`{func}` takes one argument, got {}", args.len()));
-                    for a in args {
-                        self.expr(a);
-                    }
+                        .push(func.span(), format!("`{func}` takes {want}, got {}", args.len()));
                     return None;
                 }
-                let a = self.expr(&args[0])?;
-                Some(self.sg.add(Op::Func(f), func.span(), &[a]))
+                let ids: Option<Vec<Id>> = ids.into_iter().collect();
+                Some(self.sg.add(op, func.span(), &ids?))
             }
         }
     }
