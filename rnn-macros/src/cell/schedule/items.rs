@@ -1,8 +1,8 @@
 //! Steps 4 to 6: the items of each section, in order, and the weight
 //! gradients after the loop.
 //!
-//! Within a section a node's level counts the products on its longest path
-//! from the section's inputs. Items alternate: the products of level L (one
+//! Within a section a node's level counts the products and reductions on
+//! its longest path from the section's inputs (`sections::levels`). Items alternate: the products of level L (one
 //! GEMM per group, at its first member), then one fused elementwise kernel
 //! per symbolic width for the stored values and parameter-gradient sums of
 //! level L (one kernel per value without `options.fuse`). A kernel computes
@@ -11,6 +11,7 @@
 
 use super::homes::Homes;
 use super::program::{Buf, Item, Kernel, Loc, Program, Section, WeightGradItem};
+use super::sections::levels;
 use super::storage::Storage;
 use crate::cell::flow::{Flow, Group, K, KOp, Sink};
 use crate::cell::ir::Dim;
@@ -38,27 +39,6 @@ pub fn build(flow: &Flow, groups: &[Group], storage: &Storage, homes: Homes, opt
         homes: homes.homes,
         packed_groups: homes.packed_groups,
     }
-}
-
-/// Step 4: the level of every node within its section (products and
-/// reductions on the longest path from the section's inputs). A reduction
-/// is computed by the kernel of its operand's level; what reads it comes
-/// one level later.
-pub(super) fn levels(flow: &Flow, sec: &[Section]) -> Vec<usize> {
-    let mut lvl = vec![0usize; flow.g.node_count()];
-    for k in flow.g.node_indices() {
-        let mut l = 0;
-        for a in flow.args(k) {
-            if sec[a.index()] == sec[k.index()] {
-                l = l.max(lvl[a.index()] + usize::from(flow.is_reduction(a)));
-            }
-        }
-        if flow.is_gemm(k) {
-            l += 1;
-        }
-        lvl[k.index()] = l;
-    }
-    lvl
 }
 
 struct Cx<'a> {

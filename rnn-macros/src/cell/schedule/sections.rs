@@ -7,7 +7,8 @@
 //! after it too, and the input gradient of a hoisted product stays in the
 //! loop. Without `options.hoist` everything runs in the loop. This is a
 //! first answer: step 2 (`storage.rs`) still moves hoisted forward products
-//! before the loop and copied leaves to their first reader.
+//! before the loop and copied leaves to their first reader. Also here, for
+//! steps 2 and 4: the level of every node within its section ([`levels`]).
 
 use super::program::Section;
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
@@ -76,4 +77,25 @@ pub fn assign(flow: &Flow, groups: &[Group], backward: bool, options: Options) -
         }
     }
     Sections(sec)
+}
+
+/// The level of every node within its section (products and
+/// reductions on the longest path from the section's inputs). A reduction
+/// is computed by the kernel of its operand's level; what reads it comes
+/// one level later.
+pub fn levels(flow: &Flow, sec: &[Section]) -> Vec<usize> {
+    let mut lvl = vec![0usize; flow.g.node_count()];
+    for k in flow.g.node_indices() {
+        let mut l = 0;
+        for a in flow.args(k) {
+            if sec[a.index()] == sec[k.index()] {
+                l = l.max(lvl[a.index()] + usize::from(flow.is_reduction(a)));
+            }
+        }
+        if flow.is_gemm(k) {
+            l += 1;
+        }
+        lvl[k.index()] = l;
+    }
+    lvl
 }

@@ -128,7 +128,7 @@ pub fn decide(flow: &Flow, groups: &[Group], role: &Role<'_>, sections: Sections
     // kernel reads again (across a reduction, as layer normalisation does)
     // is stored once rather than recomputed there.
     if options.fuse {
-        let level = super::items::levels(flow, &sec);
+        let level = super::sections::levels(flow, &sec);
         for k in flow.g.node_indices() {
             let node = flow.node(k);
             if mat[k.index()] || !node.batched || node.width.is_none() || flow.leaf(k).is_some() {
