@@ -220,6 +220,24 @@ impl Flow {
         &self.g[n]
     }
 
+    /// Which values hold the same number in every column of a row:
+    /// reductions, numbers, and what is computed from those alone; a
+    /// `Leaf::Fwd` is what its forward value is in `fwd` (the forward
+    /// flow's own result; empty for the forward flow itself).
+    pub fn row_constants(&self, fwd: &[bool]) -> Vec<bool> {
+        let mut rc = vec![false; self.g.node_count()];
+        // Nodes are created operands first, so index order is topological.
+        for n in self.g.node_indices() {
+            rc[n.index()] = match self.g[n].op {
+                KOp::Leaf(Leaf::Const(_) | Leaf::Zero) | KOp::Sum { .. } => true,
+                KOp::Leaf(Leaf::Fwd(f)) => fwd.get(f.index()).copied().unwrap_or(false),
+                KOp::Leaf(_) | KOp::MatVec { .. } | KOp::MatVecT { .. } => false,
+                _ => self.args(n).iter().all(|a| rc[a.index()]),
+            };
+        }
+        rc
+    }
+
     /// Whether `n` is a reduction over its row ([`KOp::Sum`]).
     pub fn is_reduction(&self, n: K) -> bool {
         matches!(self.g[n].op, KOp::Sum { .. })

@@ -199,12 +199,14 @@ impl Ctx<'_> {
     /// The statements of `items`, one section of `prog`.
     fn items(&self, flow: &Flow, prog: &Program, items: &[Item], sec: Section) -> TokenStream {
         let (groups, one_hot) = (&self.plans.groups, self.plans.one_hot_lookup);
+        let fwd_rows = self.plans.fwd_flow.row_constants(&[]);
+        let row_const = flow.row_constants(&fwd_rows);
         let mut out = TokenStream::new();
         for item in items {
             out.extend(match item {
                 Item::Gemm { group, a, c } => gemm::product(groups, one_hot, *group, a, c, sec, false),
                 Item::GemmT { group, a, c } => gemm::product(groups, one_hot, *group, a, c, sec, true),
-                Item::Kernel(k) => kernel::fused(flow, &prog.homes, k, sec),
+                Item::Kernel(k) => kernel::fused(flow, &row_const, &prog.homes, k, sec),
             });
         }
         out

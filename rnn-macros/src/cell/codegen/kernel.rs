@@ -29,11 +29,14 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 /// The statements of kernel `k` in section `sec`; `homes` are the program's.
-pub fn fused(flow: &Flow, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> TokenStream {
+/// `row_const` says which values of `flow` are the same in every column of
+/// a row ([`Flow::row_constants`]).
+pub fn fused(flow: &Flow, row_const: &[bool], homes: &[Option<Loc>], k: &Kernel, sec: Section) -> TokenStream {
     let access = Access::of(flow, homes, k);
     let b = dim(k.base);
     let row = Row {
         flow,
+        row_const,
         names: flow.value_names(),
         homes,
         base: k.base,
@@ -188,6 +191,8 @@ impl Access {
 /// names in `used`.
 struct Row<'a> {
     flow: &'a Flow,
+    /// Values the same in every column of a row.
+    row_const: &'a [bool],
     /// Each value's identifier ([`Flow::value_names`]).
     names: Vec<String>,
     homes: &'a [Option<Loc>],
@@ -246,10 +251,11 @@ impl Row<'_> {
         };
         self.used.borrow_mut().insert(chunk);
         let c = chunk.ident();
-        if self.flow.is_reduction(n) {
-            // Every column holds the row's sum: read one, and the compiler
-            // sees a value the loop does not change (and lifts out of it
-            // what depends on it alone, such as a normalisation's `sqrt`).
+        if self.row_const[n.index()] {
+            // Every column holds the same number (a row's sum, or what is
+            // computed from sums alone): read one, and the compiler sees a
+            // value the loop does not change and lifts out of it what
+            // depends on it alone, such as a normalisation's `sqrt`.
             return quote!(#c[0]);
         }
         quote!(#c[__j])
@@ -289,7 +295,13 @@ impl Row<'_> {
                     }
                     KOp::Div => {
                         let (a, c) = (self.val(args[0], s), self.val(args[1], s));
-                        quote!(#a / #c)
+                        if self.row_const[args[1].index()] && !self.row_const[args[0].index()] {
+                            // One division per row, lifted out of the loop,
+                            // and a product per column.
+                            quote!(#a * (F::one() / #c))
+                        } else {
+                            quote!(#a / #c)
+                        }
                     }
                     KOp::Max => {
                         let (a, c) = (self.val(args[0], s), self.val(args[1], s));
