@@ -315,17 +315,15 @@ pub fn sign<F: num_traits::Float>(x: F) -> F {
 /// assert!(maximum(f64::NAN, 0.0).is_nan() && maximum(0.0, f64::NAN).is_nan());
 /// ```
 #[inline(always)]
-#[allow(clippy::eq_op)]
 pub fn maximum<F: num_traits::Float>(a: F, b: F) -> F {
-    // `a != a` is NaN; a NaN `b` fails `a > b` and is returned.
-    if a > b || a != a { a } else { b }
+    // A NaN `b` fails `a > b` and is returned.
+    if a > b || a.is_nan() { a } else { b }
 }
 
 /// The smaller of `a` and `b`, NaN if either is (PyTorch's `minimum`).
 #[inline(always)]
-#[allow(clippy::eq_op)]
 pub fn minimum<F: num_traits::Float>(a: F, b: F) -> F {
-    if a < b || a != a { a } else { b }
+    if a < b || a.is_nan() { a } else { b }
 }
 
 /// The derivative of `maximum(a, b)` in `a` from `x = a - b`: 1 above 0,

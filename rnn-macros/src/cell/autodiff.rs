@@ -93,8 +93,8 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
 /// Forward values the backward computes again instead of reading them
 /// from the trace: sums, differences, products, quotients, negations,
 /// extrema and splits of values it reads anyway (`kept`), of leaves, or of
-/// other such values (not a product's operand). A layer normalisation's normalised value is then
-/// recomputed from the centred one and the row's `1 / sqrt(var + eps)`
+/// other such values (not a product's operand). A layer normalisation's
+/// normalised value is then recomputed from the centred one and the row's `1 / sqrt(var + eps)`
 /// instead of being saved for every step beside them.
 fn recomputable(f: &Flow, kept: &BTreeSet<K>) -> BTreeSet<K> {
     let mut remat = BTreeSet::new();
@@ -116,14 +116,9 @@ fn recomputable(f: &Flow, kept: &BTreeSet<K>) -> BTreeSet<K> {
             remat.insert(n);
         }
     }
-    // Only what the backward reads matters; the rest stays as it was.
-    let needed = kept
-        .iter()
-        .copied()
-        .filter(|k| remat.contains(k))
-        .collect::<BTreeSet<K>>();
+    // Only what the backward reads, and what that is computed from, matters.
     let mut out = BTreeSet::new();
-    let mut stack: Vec<K> = needed.into_iter().collect();
+    let mut stack: Vec<K> = kept.iter().copied().filter(|k| remat.contains(k)).collect();
     while let Some(n) = stack.pop() {
         if remat.contains(&n) && out.insert(n) {
             stack.extend(f.args(n));

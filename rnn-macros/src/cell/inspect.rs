@@ -89,7 +89,7 @@ fn in_words(names: &Names, plans: &Plans) -> String {
             members.join("")
         };
         let when = if g.hoisted {
-            "runs outside the time loop, for many steps at once"
+            "does not depend on the state: runs for many steps at once"
         } else {
             "runs in the loop, one product per step"
         };
@@ -243,11 +243,9 @@ fn shape_table(p: &Planned, plans: &Plans) -> Vec<(String, String)> {
     let v = plans.fwd_flow.value_names();
     sg.g.node_indices()
         .map(|n| {
-            let op = sg.describe(n);
-            let op = op.rsplit(" = ").next().unwrap_or(&op).to_string();
             let value = match plans.map[n.index()] {
-                Some(k) => format!("{}: {op}", v[k.index()]),
-                None => op,
+                Some(k) => format!("{}: {}", v[k.index()], sg.op_text(n)),
+                None => sg.describe(n),
             };
             (value, show(&p.shaped.shapes[n.index()], &sg.decls.dims))
         })

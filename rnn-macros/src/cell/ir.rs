@@ -248,8 +248,16 @@ impl StepGraph {
 
     /// A short text for a node: its op and, if named, the user's name.
     pub fn describe(&self, n: Id) -> String {
-        let node = &self.g[n];
-        let op = match node.op {
+        let op = self.op_text(n);
+        match &self.g[n].label {
+            Some(l) => format!("{l} = {op}"),
+            None => op,
+        }
+    }
+
+    /// A node's operation, in words (`+`, `sigmoid`, `param w`).
+    pub fn op_text(&self, n: Id) -> String {
+        match self.g[n].op {
             Op::Input(k) => format!("input {}", self.decls.inputs[k].name),
             Op::State(k) => format!("{}[t-1]", self.decls.states[k].name),
             Op::Param(k) => format!("param {}", self.decls.params[k].name),
@@ -266,10 +274,6 @@ impl StepGraph {
             Op::Sum { mean: false } => "sum".to_string(),
             Op::Sum { mean: true } => "mean".to_string(),
             Op::Split { index, parts } => format!("split {index}/{parts}"),
-        };
-        match &node.label {
-            Some(l) => format!("{l} = {op}"),
-            None => op,
         }
     }
 }

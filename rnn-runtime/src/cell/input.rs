@@ -138,18 +138,6 @@ impl<'a, F> InputRef<'a, F> {
             },
         }
     }
-
-    /// Picked rows copied into a buffer from `ws`: `rows.len()` rows of
-    /// `width` (other inputs give an empty buffer).
-    fn gathered(self, ws: &mut Workspace<F>) -> Vec<F>
-    where
-        F: Float,
-    {
-        let InputRef::Picked { data, width, rows } = self else {
-            return Vec::new();
-        };
-        gather(ws, data, width, rows)
-    }
 }
 
 /// Rows `rows` of `width` values of the row-major `data`, copied in order
@@ -240,7 +228,7 @@ impl<'a, F: Float> InputHold<'a, F> {
 pub fn dense_input<F: Float>(ws: &mut Workspace<F>, input: InputRef<'_, F>, width: usize) -> Vec<F> {
     match input {
         InputRef::Dense(x) => ws.take_copy(x),
-        InputRef::Picked { .. } => input.gathered(ws),
+        InputRef::Picked { data, width, rows } => gather(ws, data, width, rows),
         InputRef::OneHot(ids) => {
             let mut v = ws.take(ids.len() * width);
             for (row, &id) in v.chunks_exact_mut(width).zip(ids) {
@@ -270,8 +258,8 @@ pub fn input_product<F: Float>(
 ) {
     match x {
         InputRef::Dense(x) => gemm_nt(ws, m, n, k, x, k, w, ldw, beta, c, ldc),
-        InputRef::Picked { .. } => {
-            let x = x.gathered(ws);
+        InputRef::Picked { data, width, rows } => {
+            let x = gather(ws, data, width, rows);
             gemm_nt(ws, m, n, k, &x, k, w, ldw, beta, c, ldc);
             ws.give(x);
         }
@@ -301,8 +289,8 @@ pub fn input_weight_grad<F: Float>(
 ) {
     match x {
         InputRef::Dense(x) => gemm_tn(ws, m, n, k, dy, lda, x, n, F::one(), g, ldg),
-        InputRef::Picked { .. } => {
-            let x = x.gathered(ws);
+        InputRef::Picked { data, width, rows } => {
+            let x = gather(ws, data, width, rows);
             gemm_tn(ws, m, n, k, dy, lda, &x, n, F::one(), g, ldg);
             ws.give(x);
         }
@@ -397,9 +385,9 @@ pub fn save_input<F: Float>(ws: &mut Workspace<F>, trace: &mut Trace<F>, x: Inpu
             trace.saved.push(ws.take_copy(x));
             trace.one_hot = false;
         }
-        InputRef::Picked { .. } => {
+        InputRef::Picked { data, width, rows } => {
             // The gather the packing would have done, once, for the backward pass.
-            trace.saved.push(x.gathered(ws));
+            trace.saved.push(gather(ws, data, width, rows));
             trace.one_hot = false;
         }
         InputRef::OneHot(ids) => {

@@ -310,11 +310,11 @@ fn full_batch_only<F: Float, C: Cell<F>>(
         }
         CellInput::OneHot { ids, .. } => f(CellInput::OneHot { ids, len: t, batch: b }),
         CellInput::Picked { xs, rows } => {
-            let mut ws = Workspace::new();
-            let v = gather_rows(&mut ws, xs, rows);
-            f(CellInput::Values(
-                ArrayView3::from_shape((t, b, cell.input_size()), &v[..]).expect("N = T B rows"),
-            ))
+            let v = xs.select(ndarray::Axis(0), rows);
+            let v = v
+                .into_shape_with_order((t, b, cell.input_size()))
+                .expect("N = T B rows");
+            f(CellInput::Values(v.view()))
         }
     }
 }

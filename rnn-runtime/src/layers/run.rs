@@ -490,15 +490,7 @@ impl<F: Float, C: Cell<F>> Layers<F, C> {
                                 run(cell, CellInput::Picked { xs, rows }, sizes, init_rows, ws, r)
                             }
                             CellInput::Values(xs) => {
-                                let rev = if packing.active {
-                                    let w = xs.shape()[2];
-                                    let mut rev = take3(ws, (a0, 1, w), false);
-                                    let src = xs.as_slice().expect("packed rows are standard");
-                                    packing.reverse(src, (w, 0), rev.as_slice_mut().expect("standard"), (w, 0), w);
-                                    rev
-                                } else {
-                                    copy3(ws, xs, true)
-                                };
+                                let rev = copy3(ws, xs, true);
                                 let ran = run(cell, CellInput::Values(rev.view()), sizes, init_rows, ws, r);
                                 ws.give_array(rev);
                                 ran

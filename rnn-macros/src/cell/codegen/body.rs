@@ -105,9 +105,10 @@ impl Ctx<'_> {
         views: (TokenStream, TokenStream),
     ) -> TokenStream {
         let (packs, unpack) = loop_packs(&self.plans.groups, &prog.body);
-        let pre = self.items(flow, prog, &prog.pre, Section::Pre);
-        let body = self.items(flow, prog, &prog.body, Section::Body);
-        let post = self.items(flow, prog, &prog.post, Section::Post);
+        let facts = kernel::Facts::of(flow, &self.plans.fwd_flow);
+        let pre = self.items(flow, &facts, prog, &prog.pre, Section::Pre);
+        let body = self.items(flow, &facts, prog, &prog.body, Section::Body);
+        let post = self.items(flow, &facts, prog, &prog.post, Section::Post);
         let (make_views, give_views) = views;
         let chunked = prog
             .body
@@ -197,16 +198,14 @@ impl Ctx<'_> {
     }
 
     /// The statements of `items`, one section of `prog`.
-    fn items(&self, flow: &Flow, prog: &Program, items: &[Item], sec: Section) -> TokenStream {
+    fn items(&self, flow: &Flow, facts: &kernel::Facts, prog: &Program, items: &[Item], sec: Section) -> TokenStream {
         let (groups, one_hot) = (&self.plans.groups, self.plans.one_hot_lookup);
-        let fwd_rows = self.plans.fwd_flow.row_constants(&[]);
-        let row_const = flow.row_constants(&fwd_rows);
         let mut out = TokenStream::new();
         for item in items {
             out.extend(match item {
                 Item::Gemm { group, a, c } => gemm::product(groups, one_hot, *group, a, c, sec, false),
                 Item::GemmT { group, a, c } => gemm::product(groups, one_hot, *group, a, c, sec, true),
-                Item::Kernel(k) => kernel::fused(flow, &row_const, &prog.homes, k, sec),
+                Item::Kernel(k) => kernel::fused(flow, facts, &prog.homes, k, sec),
             });
         }
         out

@@ -28,16 +28,32 @@ use quote::{format_ident, quote};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+/// What the kernels of one flow share, worked out once per program: each
+/// value's identifier ([`Flow::value_names`]) and whether it is the same
+/// in every column of a row ([`Flow::row_constants`]).
+pub struct Facts {
+    names: Vec<String>,
+    row_const: Vec<bool>,
+}
+
+impl Facts {
+    /// The facts of `flow`, whose `Leaf::Fwd` values are those of `fwd`.
+    pub fn of(flow: &Flow, fwd: &Flow) -> Facts {
+        Facts {
+            names: flow.value_names(),
+            row_const: flow.row_constants(&fwd.row_constants(&[])),
+        }
+    }
+}
+
 /// The statements of kernel `k` in section `sec`; `homes` are the program's.
-/// `row_const` says which values of `flow` are the same in every column of
-/// a row ([`Flow::row_constants`]).
-pub fn fused(flow: &Flow, row_const: &[bool], homes: &[Option<Loc>], k: &Kernel, sec: Section) -> TokenStream {
+pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec: Section) -> TokenStream {
     let access = Access::of(flow, homes, k);
     let b = dim(k.base);
     let row = Row {
         flow,
-        row_const,
-        names: flow.value_names(),
+        row_const: &facts.row_const,
+        names: &facts.names,
         homes,
         base: k.base,
         inline: k.inline.iter().copied().collect(),
@@ -194,7 +210,7 @@ struct Row<'a> {
     /// Values the same in every column of a row.
     row_const: &'a [bool],
     /// Each value's identifier ([`Flow::value_names`]).
-    names: Vec<String>,
+    names: &'a [String],
     homes: &'a [Option<Loc>],
     base: Dim,
     inline: BTreeSet<K>,
@@ -453,23 +469,14 @@ fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStr
             Chunk::Grad(..) | Chunk::ScalarGrad(_) => true,
             Chunk::Param(..) | Chunk::ScalarParam(_) => false,
         };
+        let borrow = if mutable { quote!(&mut) } else { quote!(&) };
+        params.push(quote!(#ident: #borrow [F]));
         if c.is_scalar() {
             // One value, read (or summed into) at every column.
-            if mutable {
-                params.push(quote!(#ident: &mut [F]));
-                reslice.extend(quote!(let #ident = &mut #ident[..1];));
-            } else {
-                params.push(quote!(#ident: &[F]));
-                reslice.extend(quote!(let #ident = &#ident[..1];));
-            }
-        } else if mutable {
-            params.push(quote!(#ident: &mut [F]));
-            reslice.extend(quote!(let #ident = &mut #ident[..__n];));
-            block.extend(quote!(let #ident = &mut #ident[__jb..__jb + __LANES];));
+            reslice.extend(quote!(let #ident = #borrow #ident[..1];));
         } else {
-            params.push(quote!(#ident: &[F]));
-            reslice.extend(quote!(let #ident = &#ident[..__n];));
-            block.extend(quote!(let #ident = &#ident[__jb..__jb + __LANES];));
+            reslice.extend(quote!(let #ident = #borrow #ident[..__n];));
+            block.extend(quote!(let #ident = #borrow #ident[__jb..__jb + __LANES];));
         }
     }
     (params, reslice, block)

@@ -135,9 +135,7 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
             Equation::Let { name, expr } => {
                 let id = cx.expr(expr);
                 cx.bind_let(name, id);
-                if let (Some(id), false) = (id, matches!(expr, ast::Expr::Name(_))) {
-                    cx.sg.g[id].equation = Some(format!("{name} = {}", expr.text()));
-                }
+                record_equation(cx.sg, id, expr, || format!("{name} = {}", expr.text()));
             }
             Equation::LetSplit {
                 names,
@@ -145,11 +143,6 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
                 split_span,
             } => {
                 let parent = cx.expr(expr);
-                let text = format!(
-                    "[{}] = split({})",
-                    names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
-                    expr.text()
-                );
                 if names.len() < 2 {
                     cx.errs.push(
                         *split_span,
@@ -167,21 +160,19 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
                             &[p],
                         )
                     });
+                    // The split's parts are new nodes: the first carries the line.
                     if index == 0
                         && let Some(id) = id
                     {
-                        cx.sg.g[id].equation = Some(text.clone());
+                        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+                        cx.sg.g[id].equation = Some(format!("[{}] = split({})", names.join(", "), expr.text()));
                     }
                     cx.bind_let(name, id);
                 }
             }
             Equation::Assign { target, expr } => {
                 let id = cx.expr(expr);
-                if let (Some(id), false) = (id, matches!(expr, ast::Expr::Name(_))) {
-                    cx.sg.g[id]
-                        .equation
-                        .get_or_insert_with(|| format!("{target} = {}", expr.text()));
-                }
+                record_equation(cx.sg, id, expr, || format!("{target} = {}", expr.text()));
                 let key = target.to_string();
                 match cx.env.get(&key).copied() {
                     Some(Binding::Node(n)) if matches!(cx.sg.op(n), Op::State(_)) || is_updated_state(&updates, n) => {
@@ -264,6 +255,14 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
     }
     errs.finish()?;
     Ok(sg)
+}
+
+/// Records on node `id` the line that defines it (`text`), unless the line
+/// only names another value or the node already has one.
+fn record_equation(sg: &mut StepGraph, id: Option<Id>, expr: &ast::Expr, text: impl FnOnce() -> String) {
+    if let (Some(id), false) = (id, matches!(expr, ast::Expr::Name(_))) {
+        sg.g[id].equation.get_or_insert_with(text);
+    }
 }
 
 fn is_updated_state(updates: &[Option<(Id, proc_macro2::Span)>], n: Id) -> bool {

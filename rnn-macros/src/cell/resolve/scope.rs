@@ -45,23 +45,8 @@ impl Cx<'_> {
                 );
                 return;
             }
-            Some(Binding::Node(n))
-                if !matches!(
-                    self.sg.op(*n),
-                    Op::Split { .. }
-                        | Op::Add
-                        | Op::Sub
-                        | Op::Mul
-                        | Op::Div
-                        | Op::Max
-                        | Op::Min
-                        | Op::Neg
-                        | Op::Func(_)
-                        | Op::Sum { .. }
-                        | Op::MatVec
-                        | Op::Const(_)
-                ) =>
-            {
+            // A `let` may rebind a computed value, never a declaration.
+            Some(Binding::Node(n)) if matches!(self.sg.op(*n), Op::Input(_) | Op::State(_) | Op::Param(_)) => {
                 self.errs.push(
                     name.span(),
                     format!("`let {name}` hides a declared name; pick another name"),

@@ -2,8 +2,9 @@
 //! gradients after the loop.
 //!
 //! Within a section a node's level counts the products and reductions on
-//! its longest path from the section's inputs (`sections::levels`). Items alternate: the products of level L (one
-//! GEMM per group, at its first member), then one fused elementwise kernel
+//! its longest path from the section's inputs (`sections::levels`). Items
+//! alternate: the products of level L (one GEMM per group, at its first
+//! member), then one fused elementwise kernel
 //! per symbolic width for the stored values and parameter-gradient sums of
 //! level L (one kernel per value without `options.fuse`). A kernel computes
 //! inline everything its targets need that is not stored. Weight gradients
