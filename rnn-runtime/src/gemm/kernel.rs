@@ -112,14 +112,29 @@ pub(super) fn store<F: GemmElem, const W: usize, const R: usize>(
 #[inline(always)]
 pub(super) fn prefetch<F>(data: &[F]) {
     #[cfg(target_arch = "x86_64")]
-    {
-        let bytes = core::mem::size_of_val(data);
-        let p = data.as_ptr().cast::<i8>();
-        for off in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch never faults, and `off` is inside `data`.
-            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.add(off)) };
-        }
-    }
+    prefetch_lines::<F, { core::arch::x86_64::_MM_HINT_T0 }>(data);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
+}
+
+/// Hints that `data` will be written soon: its cache lines are fetched for
+/// writing, so the stores that follow do not wait for them one by one.
+#[inline(always)]
+pub(super) fn prefetch_write<F>(data: &[F]) {
+    #[cfg(target_arch = "x86_64")]
+    prefetch_lines::<F, { core::arch::x86_64::_MM_HINT_ET0 }>(data);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+/// One prefetch with hint `HINT` per cache line of `data`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_lines<F, const HINT: i32>(data: &[F]) {
+    let bytes = core::mem::size_of_val(data);
+    let p = data.as_ptr().cast::<i8>();
+    for off in (0..bytes).step_by(64) {
+        // SAFETY: a prefetch never faults, and `off` is inside `data`.
+        unsafe { core::arch::x86_64::_mm_prefetch::<HINT>(p.add(off)) };
+    }
 }

@@ -5,7 +5,7 @@
 //! step), and the copy of `A` into such panels, `MC` rows at a time, that
 //! the blocking loops make for strided layouts ([`pack_a`]).
 
-use super::kernel::{GemmElem, MR, NR, prefetch};
+use super::kernel::{GemmElem, MR, NR, prefetch, prefetch_write};
 use crate::workspace::Workspace;
 
 /// The right operand `B[K x N]` of a product, packed in column panels.
@@ -219,24 +219,23 @@ impl<F: GemmElem> PanelsA<F> {
     pub fn put_rows(&mut self, r0: usize, src: &[F], ld: usize, n: usize) {
         assert!(r0 + n <= self.k, "PanelsA: rows past k");
         let (k, m) = (self.k, self.m);
-        // A few rows at a time across every panel: each source row is read
-        // once, in order, and each panel gets whole cache lines.
+        // One panel at a time, all `n` rows (whole cache lines in order),
+        // the lines of the panel `PUT_AHEAD` further on fetched for writing
+        // meanwhile: the panels are far larger than the caches, and stores
+        // that each wait for their line were most of the copy's time.
         let copy = |first: usize, data: &mut [F]| {
             let stride = k * MR;
-            let (j0, j1) = (first * MR, (first * MR + data.len() / stride * MR).min(m));
-            let full = (j1 - j0) / MR;
-            for t0 in (0..n).step_by(PUT_ROW_TILE) {
-                for r in t0..(t0 + PUT_ROW_TILE).min(n) {
-                    let row = &src[r * ld + j0..][..j1 - j0];
-                    let at = (r0 + r) * MR;
-                    for (q, group) in row.chunks_exact(MR).enumerate() {
-                        let dst: &mut [F; MR] = (&mut data[q * stride + at..][..MR]).try_into().expect("MR values");
-                        *dst = *<&[F; MR]>::try_from(group).expect("MR values");
-                    }
-                    let tail = &row[full * MR..];
-                    if !tail.is_empty() {
-                        data[full * stride + at..][..tail.len()].copy_from_slice(tail);
-                    }
+            let rows = r0 * MR..(r0 + n) * MR;
+            let groups = (data.len() / stride).min(m.div_ceil(MR) - first);
+            for q in 0..groups {
+                if let Some(ahead) = data.get((q + PUT_AHEAD) * stride..).and_then(|p| p.get(rows.clone())) {
+                    prefetch_write(ahead);
+                }
+                let c0 = (first + q) * MR;
+                let w = MR.min(m - c0);
+                let dst = &mut data[q * stride..][rows.clone()];
+                for (r, group) in dst.chunks_exact_mut(MR).enumerate() {
+                    copy_group::<F, MR>(group, &src[r * ld + c0..][..w]);
                 }
             }
         };
@@ -276,9 +275,8 @@ fn copy_group<F: Copy, const W: usize>(dst: &mut [F], src: &[F]) {
     }
 }
 
-/// Rows of `dY` [`PanelsA::put_rows`] copies into every panel before the
-/// next rows.
-const PUT_ROW_TILE: usize = 8;
+/// How many panels ahead [`PanelsA::put_rows`] fetches lines for writing.
+const PUT_AHEAD: usize = 1;
 
 /// Values below which a copy into panels stays on one thread (one time
 /// step's `dY` of the medium workload, 24K values, is split).
