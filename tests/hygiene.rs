@@ -135,20 +135,30 @@ rnn::cell! {
         param b: [4 * H];
         param p: [H];
         param v: [O, H];
+        param tanh_g: [H];
 
         // Value names the emitted code must keep apart from its own: a
         // generated name (`t3`), a sub-block's (`gates_0`), the loop's
-        // (`__n`, `__j`), a type's (`F`), a unit struct's (`Some`).
+        // (`__n`, `__j`), a type's (`F`), a unit struct's (`Some`); and
+        // the names it gives its slices and adjoints: a stored value's
+        // (`c_new_out`), a gradient's (`d_b`), the given adjoints (`d_out`,
+        // `d_h_next`), a product's (`w_x`), a function's (`tanh_g`, also a
+        // parameter's name).
         let gates = w @ x + u @ h + b;
         let gates_0 = gates * 1.0;
-        let t3 = gates_0 + 0.0;
+        let d_b = gates_0 + 0.0;
+        let c_new_out = d_b * 1.0;
+        let d_out = c_new_out - 0.0;
+        let d_h_next = d_out * 1.0;
+        let w_x = d_h_next + 0.0;
+        let t3 = w_x + 0.0;
         let __n = t3;
         let __j = __n;
         let F = __j;
         let Some = F;
         let [i, f, g, o] = split(Some);
         c = sigmoid(f) * c + hard_sigmoid(i) * tanh(g) - 0.1 * exp(-(c * c));
-        h = sigmoid(o) * relu(c + p);
+        h = sigmoid(o) * relu(c + p) + tanh_g * tanh(g);
         y = tanh(v @ h);
     }
 }

@@ -65,7 +65,7 @@ pub enum Equation {
 }
 
 /// A number as a user writes it: `1.0`, `0.5`, `1e-5`.
-fn format_number(v: f64) -> String {
+pub(crate) fn format_number(v: f64) -> String {
     if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) {
         format!("{v:e}")
     } else if v.fract() == 0.0 {

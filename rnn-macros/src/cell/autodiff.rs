@@ -150,6 +150,7 @@ fn backward(fwd: &Stacked, remat: &BTreeSet<K>) -> Flow {
             group_operand[group] = Some(f.args(n)[0]);
         }
     }
+    let mut seed_names: Vec<(K, String)> = Vec::new();
     for &(sink, n) in &f.sinks {
         let w = f.node(n).width;
         let seed = match sink {
@@ -158,8 +159,21 @@ fn backward(fwd: &Stacked, remat: &BTreeSet<K>) -> Flow {
             _ => unreachable!("forward sinks"),
         };
         let mut s = ad.b.add(KOp::Leaf(seed), w, true, &[]);
-        if matches!(seed, Leaf::SeedState(_)) {
-            s = ad.b.add(KOp::Copy, w, true, &[s]);
+        // The adjoints a step is given, where no adjoint's name is theirs:
+        // `d_out`, the gradient of its output, and `d_c_next`, state `c`'s
+        // adjoint from the next step.
+        match seed {
+            Leaf::SeedOut(_) => seed_names.push((s, "d_out".to_string())),
+            Leaf::SeedState(k) => {
+                let prev =
+                    f.g.node_indices()
+                        .find(|&p| f.node(p).op == KOp::Leaf(Leaf::StatePrev(k)));
+                if let Some(p) = prev.filter(|p| !is_temporary(&ad.fwd_names[p.index()])) {
+                    seed_names.push((s, format!("d_{}_next", ad.fwd_names[p.index()])));
+                }
+                s = ad.b.add(KOp::Copy, w, true, &[s]);
+            }
+            _ => {}
         }
         adj[n.index()].push(s);
     }
@@ -353,6 +367,9 @@ fn backward(fwd: &Stacked, remat: &BTreeSet<K>) -> Flow {
             KOp::MatVec { group, member } => group_dy[group][member] = Some(d),
             KOp::Concat { .. } | KOp::MatVecT { .. } | KOp::Copy => unreachable!("not in a forward flow"),
         }
+    }
+    for (s, name) in seed_names {
+        ad.b.name(s, name);
     }
     ad.b
 }

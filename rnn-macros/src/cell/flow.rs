@@ -155,6 +155,12 @@ impl Flow {
     /// `mean_wx`), or `t` and its number; each unique, also with the
     /// `_0`, `_1`, .. of its sub-blocks.
     pub fn value_names(&self) -> Vec<String> {
+        self.value_names_taken().0
+    }
+
+    /// [`Flow::value_names`], and every identifier they take (each name and
+    /// its sub-blocks' `_0`, `_1`, ..), for names made later to avoid.
+    pub fn value_names_taken(&self) -> (Vec<String>, std::collections::BTreeSet<String>) {
         let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         let mut out: Vec<String> = Vec::with_capacity(self.g.node_count());
         for n in self.g.node_indices() {
@@ -193,7 +199,7 @@ impl Flow {
             taken.extend(all(&name));
             out.push(name);
         }
-        out
+        (out, taken)
     }
 
     pub fn add(&mut self, op: KOp, width: Option<Dim>, batched: bool, args: &[K]) -> K {

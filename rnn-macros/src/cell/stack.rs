@@ -112,6 +112,12 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
                 _ => flow.name(k, label.clone()),
             }
         }
+        if let (KOp::MatVec { group, member }, Some(v)) = (op, args.first().and_then(|a| flow.names[a.index()].clone()))
+        {
+            // An unnamed product `w @ v` is `w_v` (`weight_hh_h`).
+            let w = &sg.decls.params[groups[group].weights[member]].name;
+            flow.name(k, format!("{w}_{v}"));
+        }
     }
     for (k, u) in sg.updates.iter().enumerate() {
         flow.sinks.push((Sink::NewState(k), map[u.index()].expect("update")));

@@ -105,7 +105,7 @@ impl Ctx<'_> {
         views: (TokenStream, TokenStream),
     ) -> TokenStream {
         let (packs, unpack) = loop_packs(&self.plans.groups, &prog.body);
-        let facts = kernel::Facts::of(flow, &self.plans.fwd_flow);
+        let facts = kernel::Facts::of(flow, &self.plans.fwd_flow, self.decls);
         let pre = self.items(flow, &facts, prog, &prog.pre, Section::Pre);
         let body = self.items(flow, &facts, prog, &prog.body, Section::Body);
         let post = self.items(flow, &facts, prog, &prog.post, Section::Post);

@@ -11,36 +11,66 @@
 //! The loop covers the step's rows (`__bt`: the sequences still running)
 //! or, before and after the time loop, the rows of all steps.
 //!
-//! Names in the emitted loop: `__oI` the row offset of location I, `__cI_S`
-//! sub-block S of location I, `__qP_S` of parameter P, `__gP_S` of the
-//! gradient of parameter P, `__cur_*` the row cursors of a written buffer.
-//! A value computed in the loop has the name the user gave it (`gates_S`
-//! per sub-block, `c_new` for a state's new value, `d_c_new` for its
-//! adjoint; see `Flow::value_names`).
+//! Names in the emitted loop: a value computed in the loop has the name the
+//! user gave it (`gates_S` per sub-block, `c_new` for a state's new value,
+//! `d_c_new` for its adjoint; see `Flow::value_names`), and a slice of
+//! `__row` the name of what it holds (`c`, `sigmoid_o`, `bias_ih_S`;
+//! `c_new_out` where the loop stores a value it computed, `d_bias_ih_S`
+//! for a gradient; see `Row::slice`). Outside `__row`: `__oI` the row
+//! offset of location I, `__cI_S` sub-block S of location I, `__qP_S` of
+//! parameter P, `__gP_S` of the gradient of parameter P, `__cur_*` the row
+//! cursors of a written buffer. A named value no line of the cell defines
+//! (an adjoint) is preceded by what it is (`d_o = d_sigmoid_o * sigmoid_o
+//! * (1.0 - sigmoid_o)`).
 
 use super::slices::{Chunk, Halves, chunk_slices};
 use super::tokens::{dim, dims, offset, rows};
 use crate::cell::flow::{Flow, K, KOp, Leaf};
-use crate::cell::ir::{Dim, Func};
+use crate::cell::ir::{Decls, Dim, Func};
 use crate::cell::schedule::{Buf, Kernel, Loc, Section};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the kernels of one flow share, worked out once per program: each
 /// value's identifier ([`Flow::value_names`]) and whether it is the same
 /// in every column of a row ([`Flow::row_constants`]).
 pub struct Facts {
     names: Vec<String>,
+    /// Every identifier the values' names take (see [`Flow::value_names_taken`]).
+    taken: BTreeSet<String>,
+    /// Each parameter's name and width (in units of its dimension), by
+    /// parameter index.
+    params: Vec<(String, usize)>,
+    /// The name of each parameter read as a value of the flow.
+    param_values: BTreeMap<usize, String>,
     row_const: Vec<bool>,
 }
 
 impl Facts {
-    /// The facts of `flow`, whose `Leaf::Fwd` values are those of `fwd`.
-    pub fn of(flow: &Flow, fwd: &Flow) -> Facts {
+    /// The facts of `flow`, whose `Leaf::Fwd` values are those of `fwd`,
+    /// of a cell that declares `decls`.
+    pub fn of(flow: &Flow, fwd: &Flow, decls: &Decls) -> Facts {
+        let (names, taken) = flow.value_names_taken();
+        let params = decls
+            .params
+            .iter()
+            .map(|p| (p.name.to_string(), p.shape.first().map_or(1, |d| d.coef)))
+            .collect();
+        let param_values = flow
+            .g
+            .node_indices()
+            .filter_map(|n| match flow.node(n).op {
+                KOp::Leaf(Leaf::Param(p)) => Some((p, names[n.index()].clone())),
+                _ => None,
+            })
+            .collect();
         Facts {
-            names: flow.value_names(),
+            names,
+            taken,
+            params,
+            param_values,
             row_const: flow.row_constants(&fwd.row_constants(&[])),
         }
     }
@@ -52,20 +82,25 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
     let b = dim(k.base);
     let row = Row {
         flow,
-        row_const: &facts.row_const,
-        names: &facts.names,
+        facts,
         homes,
         base: k.base,
         inline: k.inline.iter().copied().collect(),
         reads: &access.reads,
+        stores: &access.stores,
         used: RefCell::new(BTreeSet::new()),
+        slices: RefCell::new(Slices {
+            names: BTreeMap::new(),
+            taken: facts.taken.clone(),
+        }),
     };
     let lets = row.lets(&k.inline);
     let (writes, mut written) = row.writes(&access, &k.accums, false);
     let sums = row.reductions(&k.inline);
     let (sum_writes, sum_written) = row.writes(&access, &k.accums, true);
     written.extend(sum_written);
-    let used = row.used.into_inner();
+    let used = row.used.take();
+    let slice_names: Vec<Ident> = used.iter().map(|c| row.slice(*c)).collect();
     let offsets = access.locs.iter().enumerate().map(|(i, l)| {
         let o = format_ident!("__o{}", i);
         let off = offset(l, sec);
@@ -75,7 +110,7 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
     let slices = chunk_slices(&access.locs, &written, &used, &b, sec);
     let stored: BTreeSet<usize> = access.stores.iter().map(|s| s.1).collect();
     let args: Vec<Ident> = used.iter().map(Chunk::ident).collect();
-    let (params, reslice, block) = row_params(&used, &stored);
+    let (params, reslice, block) = row_params(&used, &slice_names, &stored);
     let columns = if sums.is_empty() {
         quote! {
             for __j in 0..__n {
@@ -203,22 +238,94 @@ impl Access {
 }
 
 /// The body of the loop over one row's `b` columns: values computed inline
-/// as `__vN_S`, stored ones read from their chunk. Records every chunk it
-/// names in `used`.
+/// under their names, stored ones read from their chunk. Records every
+/// chunk it names in `used`.
 struct Row<'a> {
     flow: &'a Flow,
-    /// Values the same in every column of a row.
-    row_const: &'a [bool],
-    /// Each value's identifier ([`Flow::value_names`]).
-    names: &'a [String],
+    facts: &'a Facts,
     homes: &'a [Option<Loc>],
     base: Dim,
     inline: BTreeSet<K>,
     reads: &'a [(K, usize)],
+    stores: &'a [(K, usize)],
     used: RefCell<BTreeSet<Chunk>>,
+    slices: RefCell<Slices>,
+}
+
+/// The name of each chunk inside `__row`, and the identifiers taken.
+struct Slices {
+    names: BTreeMap<Chunk, Ident>,
+    taken: BTreeSet<String>,
 }
 
 impl Row<'_> {
+    /// The name of chunk `c` inside `__row`: the name of the value it
+    /// holds where the kernel reads it (`c`, `sigmoid_o`, `bias_ih_2`), so
+    /// a line reads like the equation; `c_new_out` where the kernel only
+    /// stores a value it computed (whose name its `let` has); `d_bias_ih`
+    /// for a parameter's gradient. Unique among the values' names.
+    fn slice(&self, c: Chunk) -> Ident {
+        if let Some(id) = self.slices.borrow().names.get(&c) {
+            return id.clone();
+        }
+        let part = |n: Option<K>, sb: usize| match n {
+            Some(n) if self.sub_count(n) > 1 => Some(sb / self.base.coef),
+            _ => None,
+        };
+        // A parameter's values read under their name in the flow (unique);
+        // a name made for it otherwise must not be taken.
+        let param = |p: usize| match self.facts.param_values.get(&p) {
+            Some(name) => (Some(name.clone()), true),
+            None => (Some(self.facts.params[p].0.clone()), false),
+        };
+        let param_part = |p: usize, sb: usize| (self.facts.params[p].1 > self.base.coef).then_some(sb / self.base.coef);
+        let (base, sub, own) = match c {
+            Chunk::Loc(id, sb) => match self.reads.iter().find(|r| r.1 == id) {
+                Some(&(n, _)) => (Some(self.facts.names[n.index()].clone()), part(Some(n), sb), true),
+                None => {
+                    let n = self.stores.iter().find(|r| r.1 == id).map(|r| r.0);
+                    (
+                        n.map(|n| format!("{}_out", self.facts.names[n.index()])),
+                        part(n, sb),
+                        false,
+                    )
+                }
+            },
+            Chunk::Param(p, sb) => {
+                let (name, own) = param(p);
+                (name, param_part(p, sb), own)
+            }
+            Chunk::ScalarParam(p) => {
+                let (name, own) = param(p);
+                (name, None, own)
+            }
+            Chunk::Grad(p, sb) => (Some(format!("d_{}", self.facts.params[p].0)), param_part(p, sb), false),
+            Chunk::ScalarGrad(p) => (Some(format!("d_{}", self.facts.params[p].0)), None, false),
+        };
+        let mut slices = self.slices.borrow_mut();
+        let id = match base {
+            None => c.ident(),
+            Some(base) => {
+                let spell = |b: &str| match sub {
+                    Some(s) => format!("{b}_{s}"),
+                    None => b.to_string(),
+                };
+                // A value's own name is its own (only this chunk holds
+                // it); a made-up one must not be taken.
+                let mut name = base.clone();
+                let mut k = 2;
+                while !own && slices.taken.contains(&spell(&name)) {
+                    name = format!("{base}{k}");
+                    k += 1;
+                }
+                slices.taken.insert(spell(&name));
+                format_ident!("{}", spell(&name))
+            }
+        };
+        slices.names.insert(c, id.clone());
+        id
+    }
+
     /// How many sub-blocks of the base width value `n` spans.
     fn sub_count(&self, n: K) -> usize {
         match self.flow.node(n).width {
@@ -230,7 +337,7 @@ impl Row<'_> {
     /// The identifier of value `n` computed in the loop (its name, see
     /// [`Flow::value_names`]), of its sub-block `s` when it spans several.
     fn ident(&self, n: K, s: Option<usize>) -> Ident {
-        let name = &self.names[n.index()];
+        let name = &self.facts.names[n.index()];
         match s {
             Some(s) if self.sub_count(n) > 1 => format_ident!("{}_{}", name, s),
             _ => format_ident!("{}", name),
@@ -258,7 +365,7 @@ impl Row<'_> {
         let sb = s * self.base.coef;
         let chunk = if let (Buf::Param(p), None) = (home.buf, node.width) {
             self.used.borrow_mut().insert(Chunk::ScalarParam(p));
-            let c = Chunk::ScalarParam(p).ident();
+            let c = self.slice(Chunk::ScalarParam(p));
             return quote!(#c[0]);
         } else if let Buf::Param(p) = home.buf {
             Chunk::Param(p, sb)
@@ -266,8 +373,8 @@ impl Row<'_> {
             Chunk::Loc(self.reads.iter().find(|r| r.0 == n).expect("read").1, sb)
         };
         self.used.borrow_mut().insert(chunk);
-        let c = chunk.ident();
-        if self.row_const[n.index()] {
+        let c = self.slice(chunk);
+        if self.facts.row_const[n.index()] {
             // Every column holds the same number (a row's sum, or what is
             // computed from sums alone): read one, and the compiler sees a
             // value the loop does not change and lifts out of it what
@@ -287,9 +394,17 @@ impl Row<'_> {
             if self.flow.is_reduction(n) {
                 continue; // summed by `reductions`
             }
+            if let KOp::Leaf(Leaf::Const(_) | Leaf::Zero) = node.op {
+                continue; // written where used (see `val`)
+            }
             if let Some(eq) = &self.flow.equations[n.index()] {
                 // The line of the cell this value implements, above it.
                 let eq = format!(" {eq}");
+                lets.extend(quote!(#[doc = #eq]));
+            } else if self.flow.names[n.index()].is_some() && !matches!(node.op, KOp::Split { .. }) {
+                // A named value no line defines (an adjoint): what it is,
+                // in the names of the values it is computed from.
+                let eq = format!(" {} = {}", self.facts.names[n.index()], self.spelled(n, true).0);
                 lets.extend(quote!(#[doc = #eq]));
             }
             for s in 0..self.sub_count(n) {
@@ -311,7 +426,7 @@ impl Row<'_> {
                     }
                     KOp::Div => {
                         let (a, c) = (self.val(args[0], s), self.val(args[1], s));
-                        if self.row_const[args[1].index()] && !self.row_const[args[0].index()] {
+                        if self.facts.row_const[args[1].index()] && !self.facts.row_const[args[0].index()] {
                             // One division per row, lifted out of the loop,
                             // and a product per column.
                             quote!(#a * (F::one() / #c))
@@ -348,6 +463,52 @@ impl Row<'_> {
             }
         }
         lets
+    }
+
+    /// Value `n` written out (with its precedence: 1 sums, 2 products, 3
+    /// atoms), the unnamed values this kernel computes expanded in place,
+    /// every other value by its name; `top` expands `n` itself.
+    fn spelled(&self, n: K, top: bool) -> (String, u8) {
+        let node = self.flow.node(n);
+        match node.op {
+            KOp::Leaf(Leaf::Const(c)) => return (crate::cell::ast::format_number(c), 3),
+            KOp::Leaf(Leaf::Zero) => return ("0".into(), 3),
+            _ => {}
+        }
+        if !top && (!self.inline.contains(&n) || self.flow.names[n.index()].is_some()) {
+            return (self.facts.names[n.index()].clone(), 3);
+        }
+        let args = self.flow.args(n);
+        let arg = |k: usize| self.spelled(args[k], false);
+        // `a op b`, with parentheses where an operand binds less tightly.
+        let binary = |op: &str, prec: u8| {
+            let ((a, pa), (b, pb)) = (arg(0), arg(1));
+            let a = if pa < prec { format!("({a})") } else { a };
+            let right_tight = if op == "-" || op == "/" { pb <= prec } else { pb < prec };
+            let b = if right_tight { format!("({b})") } else { b };
+            (format!("{a} {op} {b}"), prec)
+        };
+        match node.op {
+            KOp::Add => binary("+", 1),
+            KOp::Sub => binary("-", 1),
+            KOp::Mul => binary("*", 2),
+            KOp::Div => binary("/", 2),
+            KOp::Max => (format!("max({}, {})", arg(0).0, arg(1).0), 3),
+            KOp::Min => (format!("min({}, {})", arg(0).0, arg(1).0), 3),
+            KOp::Neg => {
+                let (a, p) = arg(0);
+                (if p < 3 { format!("-({a})") } else { format!("-{a}") }, 3)
+            }
+            KOp::Copy => arg(0),
+            KOp::Func(f) => (format!("{}({})", f.name(), arg(0).0), 3),
+            KOp::Sum { mean } => (format!("{}({})", if mean { "mean" } else { "sum" }, arg(0).0), 3),
+            KOp::Split { index, parts } => (format!("split({}, {parts})[{index}]", arg(0).0), 3),
+            KOp::Concat { .. } => {
+                let parts: Vec<String> = (0..args.len()).map(|k| arg(k).0).collect();
+                (format!("[{}]", parts.join(", ")), 3)
+            }
+            KOp::Leaf(_) | KOp::MatVec { .. } | KOp::MatVecT { .. } => (self.facts.names[n.index()].clone(), 3),
+        }
     }
 
     /// The statements of the reductions the kernel computes (see [`Reductions`]).
@@ -388,7 +549,7 @@ impl Row<'_> {
             for s in 0..self.sub_count(*n) {
                 let chunk = Chunk::Loc(*id, s * self.base.coef);
                 self.used.borrow_mut().insert(chunk);
-                let (c, e) = (chunk.ident(), self.val(*n, s));
+                let (c, e) = (self.slice(chunk), self.val(*n, s));
                 writes.extend(quote!(#c[__j] = #e;));
             }
         }
@@ -399,13 +560,13 @@ impl Row<'_> {
                     // Every column of every row sums into the one value.
                     let chunk = Chunk::ScalarGrad(*p);
                     self.used.borrow_mut().insert(chunk);
-                    let (c, e) = (chunk.ident(), self.val(*n, s));
+                    let (c, e) = (self.slice(chunk), self.val(*n, s));
                     writes.extend(quote!(#c[0] += #e;));
                     continue;
                 }
                 let chunk = Chunk::Grad(*p, s * self.base.coef);
                 self.used.borrow_mut().insert(chunk);
-                let (c, e) = (chunk.ident(), self.val(*n, s));
+                let (c, e) = (self.slice(chunk), self.val(*n, s));
                 writes.extend(quote!(#c[__j] += #e;));
             }
         }
@@ -458,12 +619,15 @@ fn func(f: Func, a: TokenStream) -> TokenStream {
 /// `__row`'s parameters, one slice per chunk (`&mut` where the kernel
 /// stores or sums into it), the statements that cut each to `__n`, and
 /// those that cut each to the block of `__LANES` columns from `__jb`.
-fn row_params(used: &BTreeSet<Chunk>, stored: &BTreeSet<usize>) -> (Vec<TokenStream>, TokenStream, TokenStream) {
+fn row_params(
+    used: &BTreeSet<Chunk>,
+    names: &[Ident],
+    stored: &BTreeSet<usize>,
+) -> (Vec<TokenStream>, TokenStream, TokenStream) {
     let mut params = Vec::new();
     let mut reslice = TokenStream::new();
     let mut block = TokenStream::new();
-    for c in used {
-        let ident = c.ident();
+    for (c, ident) in used.iter().zip(names) {
         let mutable = match *c {
             Chunk::Loc(i, _) => stored.contains(&i),
             Chunk::Grad(..) | Chunk::ScalarGrad(_) => true,
