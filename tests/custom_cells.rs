@@ -68,6 +68,82 @@ fn gradcheck_scalar_parameters() {
 }
 
 #[test]
+fn gradcheck_concat() {
+    let cell = ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, &mut rnn::seeded_rng(11));
+    assert_eq!(cell.w.dim(), (16, 7), "w is [4 * H, I + H]");
+    let e = common::gradcheck(&cell, 5, 2, 23);
+    assert!(e < TOL, "concat lstm gradcheck error {e:e}");
+}
+
+/// `w @ concat(x, h)` is PyTorch's LSTM with `w = [W_ih | W_hh]` and one
+/// bias: the same outputs, final states and input gradients, and the
+/// gradient of `w` is the two weight gradients side by side.
+#[test]
+fn concat_lstm_is_the_lstm_with_its_weights_side_by_side() {
+    use ndarray::{Array2, Array3, Axis, concatenate, s};
+    let (i, h, t, b) = (3, 5, 7, 2);
+    let lstm = Lstm::<f64>::new(LstmDims { i, h }, &mut rnn::seeded_rng(12));
+    let mut cat = ConcatLstm::<f64>::zeros(ConcatLstmDims { i, h });
+    cat.w = concatenate(Axis(1), &[lstm.weight_ih.view(), lstm.weight_hh.view()]).expect("same rows");
+    cat.b = &lstm.bias_ih + &lstm.bias_hh;
+    let xs = Array3::from_shape_fn((t, b, i), |(a, c, d)| ((a * 5 + c * 3 + d) as f64 * 0.41).sin());
+    let init: Vec<Array2<f64>> = (0..2)
+        .map(|k| Array2::from_shape_fn((b, h), |(r, c)| ((r * 7 + c + k * 11) as f64 * 0.23).cos() * 0.5))
+        .collect();
+    let (tr_l, tr_c) = (
+        lstm.forward_train(xs.view(), &init).expect("lstm"),
+        cat.forward_train(xs.view(), &init).expect("concat"),
+    );
+    let close = |a: &[f64], b: &[f64], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-12, "{what}: differs by {worst:e}");
+    };
+    close(
+        tr_l.outputs.as_slice().expect("contiguous"),
+        tr_c.outputs.as_slice().expect("contiguous"),
+        "outputs",
+    );
+    for (a, c) in tr_l.states.iter().zip(&tr_c.states) {
+        close(
+            a.as_slice().expect("contiguous"),
+            c.as_slice().expect("contiguous"),
+            "final state",
+        );
+    }
+    let d_out = Array3::from_shape_fn((t, b, h), |(a, c, d)| ((a + 2 * c + 3 * d) as f64 * 0.17).sin());
+    let (g_l, in_l) = lstm.backward(&tr_l, d_out.view(), &[]).expect("lstm backward");
+    let (g_c, in_c) = cat.backward(&tr_c, d_out.view(), &[]).expect("concat backward");
+    let dw = concatenate(Axis(1), &[g_l.weight_ih.view(), g_l.weight_hh.view()]).expect("same rows");
+    close(
+        dw.as_standard_layout().as_slice().expect("contiguous"),
+        g_c.w.as_slice().expect("contiguous"),
+        "dw",
+    );
+    close(
+        g_l.bias_ih.as_slice().expect("contiguous"),
+        g_c.b.as_slice().expect("contiguous"),
+        "db",
+    );
+    close(
+        in_l.d_xs.as_slice().expect("contiguous"),
+        in_c.d_xs.as_slice().expect("contiguous"),
+        "dx",
+    );
+    for (a, c) in in_l.d_init.iter().zip(&in_c.d_init) {
+        close(
+            a.as_slice().expect("contiguous"),
+            c.as_slice().expect("contiguous"),
+            "d_init",
+        );
+    }
+    assert!(
+        g_c.w.slice(s![.., i..]).iter().any(|v| *v != 0.0),
+        "the recurrent block gets a gradient"
+    );
+}
+
+#[test]
 fn gradcheck_shipped_cells() {
     let mut r = rnn::seeded_rng(6);
     let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);

@@ -1,10 +1,14 @@
 //! The steady-state training step allocates nothing: a counting global
 //! allocator watches the steps of a `Scratch` after two warm-up rounds
 //! (which fill its workspace), for the shipped LSTM, GRU and tanh RNN on
-//! the tiny and small sizes of the benchmark workload, train and inference,
+//! the tiny and small sizes of the benchmark workload (and the layer-norm
+//! and `w @ concat(x, h)` LSTMs), train and inference,
 //! on one thread; the same with variable lengths (packed batches), for a
 //! cell and for stacked bidirectional `Layers`.
 
+mod common;
+
+use common::cells::{ConcatLstm, ConcatLstmDims};
 use ndarray::Array3;
 use rnn::cells::{Gru, GruDims, LayerNormLstm, LayerNormLstmDims, Lstm, LstmDims, RnnTanh, RnnTanhDims};
 use rnn::runtime::optim::{Adam, AdamConfig};
@@ -144,6 +148,12 @@ fn training_and_inference_steps_allocate_nothing_in_the_steady_state() {
             (
                 "layer-norm LSTM",
                 steady_state(&LayerNormLstm::<f32>::new(LayerNormLstmDims { i, h }, &mut rng), size),
+            ),
+            (
+                // Its weight's column blocks are copied out, and their
+                // gradients summed apart, in workspace buffers.
+                "concat LSTM",
+                steady_state(&ConcatLstm::<f32>::new(ConcatLstmDims { i, h }, &mut rng), size),
             ),
         ];
         for (cell, (first, train, infer)) in runs {

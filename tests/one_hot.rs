@@ -107,6 +107,8 @@ fn cells_give_the_same_numbers_for_ids_and_vectors() {
     check_cell(&Mgu::<f64>::new(MguDims { i: 6, h: 3 }, &mut r), 5);
     check_cell(&Elman::<f64>::new(ElmanDims { i: 6, h: 3, o: 2 }, &mut r), 6);
     check_cell(&Skip::<f64>::new(SkipDims { h: 5 }, &mut r), 7);
+    // The input's block of `w @ concat(x, h)` is looked up by id.
+    check_cell(&ConcatLstm::<f64>::new(ConcatLstmDims { i: 7, h: 4 }, &mut r), 8);
 }
 
 #[test]

@@ -44,6 +44,7 @@ macro_rules! every_cell {
             ("shared_operand", $check(&SharedOperand::<f64>::new(SharedOperandDims { i: 3, h: 4 }, r), $($args),*)),
             ("smooth", $check(&Smooth::<f64>::new(SmoothDims { i: 3, h: 4 }, r), $($args),*)),
             ("leaky", $check(&Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, r), $($args),*)),
+            ("concat_lstm", $check(&ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, r), $($args),*)),
             ("layer_norm_lstm", $check(&LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, r), $($args),*)),
             ("layer_norm_gru", $check(&LayerNormGru::<f64>::new(LayerNormGruDims { i: 3, h: 4 }, r), $($args),*)),
         ]

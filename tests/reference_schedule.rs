@@ -136,6 +136,10 @@ fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
             reference_vs_optimised_packed!(Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, &mut r), 44),
         ),
         (
+            "concat_lstm",
+            reference_vs_optimised_packed!(ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, &mut r), 45),
+        ),
+        (
             "layer_norm_lstm",
             reference_vs_optimised_packed!(LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r), 42),
         ),
@@ -213,6 +217,10 @@ fn optimised_schedule_matches_reference_schedule() {
         (
             "leaky",
             reference_vs_optimised!(Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, &mut r), 6, 3, 34),
+        ),
+        (
+            "concat_lstm",
+            reference_vs_optimised!(ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, &mut r), 6, 3, 35),
         ),
         (
             "layer_norm_lstm",

@@ -23,6 +23,24 @@ fn emitted_source() {
 fn plans_of_custom_cells() {
     insta::assert_snapshot!("mgu_plan", Mgu::<f32>::PLAN);
     insta::assert_snapshot!("elman_plan", Elman::<f32>::PLAN);
+    insta::assert_snapshot!("concat_lstm_plan", ConcatLstm::<f32>::PLAN);
+}
+
+#[test]
+fn concat_runs_as_one_product_per_part() {
+    // `w @ concat(x, h)`: the input's block before the loop for all steps,
+    // the state's in it, as the LSTM's two weights run.
+    let plan = ConcatLstm::<f32>::PLAN;
+    let words = plan.split("# forward flow").next().unwrap();
+    assert!(words.contains("w[:, ..I] @ x"), "{words}");
+    assert!(words.contains("w[:, I..I + H] @ h"), "{words}");
+    let lstm = Lstm::<f32>::PLAN;
+    let count = |p: &str, what: &str| p.matches(what).count();
+    assert_eq!(
+        count(plan, "before the time loop"),
+        count(lstm, "before the time loop"),
+        "{plan}"
+    );
 }
 
 #[test]

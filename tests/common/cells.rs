@@ -162,6 +162,25 @@ macro_rules! custom_cells {
                 h = (1.0 - rate) * h + rate * tanh(w @ x + u @ h + b) + shift;
             }
         }
+
+        rnn::cell! {
+            $($attr)*
+            /// An LSTM with one weight over the input and the state side by
+            /// side, as Keras and TensorFlow keep it: `w @ concat(x, h)`
+            /// runs as `w[:, ..I] @ x` (before the loop, for all steps) plus
+            /// `w[:, I..] @ h` (in it).
+            pub cell ConcatLstm(I, H) {
+                input x: [I];
+                state h: [H];
+                state c: [H];
+                param w: [4 * H, I + H];
+                param b: [4 * H];
+
+                let [i, f, g, o] = split(w @ concat(x, h) + b);
+                c = sigmoid(f) * c + sigmoid(i) * tanh(g);
+                h = sigmoid(o) * tanh(c);
+            }
+        }
     };
 }
 

@@ -40,6 +40,9 @@ pub struct Decl {
     pub kind: DeclKind,
     pub name: Ident,
     pub shape: Vec<DimTerm>,
+    /// Terms added to the last axis: `[4 * H, I + H]` has `shape` `[4 * H,
+    /// I]` and `sums` `[H]` (a matrix read by `w @ concat(x, h)`).
+    pub sums: Vec<DimTerm>,
     pub shape_span: Span,
 }
 

@@ -78,7 +78,7 @@ fn every_operation_appears_in_a_gradchecked_cell() {
             def.name
         );
     }
-    let mut language: Vec<String> = ["+", "-", "*", "/", "@", "unary -", "number", "split"]
+    let mut language: Vec<String> = ["+", "-", "*", "/", "@", "unary -", "number", "split", "concat"]
         .into_iter()
         .map(String::from)
         .collect();

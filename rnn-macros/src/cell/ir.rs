@@ -158,7 +158,35 @@ impl fmt::Display for ShowDim<'_> {
 #[derive(Clone)]
 pub struct Decl {
     pub name: Ident,
+    /// The shape; a matrix with summed columns (`[4 * H, I + H]`) has its
+    /// first column block (`I`) here and every block in `parts`.
     pub shape: Vec<Dim>,
+    /// The column blocks of a matrix declared with a sum (`[I, H]`); empty
+    /// otherwise.
+    pub parts: Vec<Dim>,
+}
+
+impl Decl {
+    /// The shape with the columns written out (`[4 * H, I + H]`).
+    pub fn show_shape(&self, dims: &[(Ident, Option<usize>)]) -> String {
+        let mut axes: Vec<String> = self.shape.iter().map(|d| ShowDim(*d, dims).to_string()).collect();
+        if !self.parts.is_empty() {
+            let sum: Vec<String> = self.parts.iter().map(|d| ShowDim(*d, dims).to_string()).collect();
+            if let Some(last) = axes.last_mut() {
+                *last = sum.join(" + ");
+            }
+        }
+        format!("[{}]", axes.join(", "))
+    }
+}
+
+/// Column block `part` of matrix parameter `param` (one of its `parts`),
+/// the weight of one product of `param @ concat(..)`. Weights are numbered
+/// parameters first, then views: weight `params.len() + j` is view `j`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct View {
+    pub param: usize,
+    pub part: usize,
 }
 
 /// What the cell declares: its name, its sizes (fixed or bound at run
@@ -171,9 +199,61 @@ pub struct Decls {
     pub states: Vec<Decl>,
     pub params: Vec<Decl>,
     pub outputs: Vec<Decl>,
+    /// Column blocks of parameters, read as weights of their own (see [`View`]).
+    pub views: Vec<View>,
 }
 
 impl Decls {
+    /// The view weight `w` is, if it is one (not a parameter).
+    pub fn view(&self, w: usize) -> Option<View> {
+        w.checked_sub(self.params.len()).map(|j| self.views[j])
+    }
+
+    /// The shape of weight `w` (a parameter's, or a view's: its rows and
+    /// its block of columns).
+    pub fn weight_shape(&self, w: usize) -> Vec<Dim> {
+        match self.view(w) {
+            Some(v) => vec![self.params[v.param].shape[0], self.params[v.param].parts[v.part]],
+            None => self.params[w].shape.clone(),
+        }
+    }
+
+    /// The weight for block `part` of matrix parameter `param`, made on first use.
+    pub fn view_of(&mut self, param: usize, part: usize) -> usize {
+        let v = View { param, part };
+        let j = match self.views.iter().position(|x| *x == v) {
+            Some(j) => j,
+            None => {
+                self.views.push(v);
+                self.views.len() - 1
+            }
+        };
+        self.params.len() + j
+    }
+
+    /// Weight `w`'s name for dumps: a parameter's, or `w[:, I..I + H]`
+    /// for a view (`w[:, ..I]` for the first block).
+    pub fn weight_name(&self, w: usize) -> String {
+        match self.view(w) {
+            None => self.params[w].name.to_string(),
+            Some(v) => {
+                let p = &self.params[v.param];
+                let show = |ds: &[Dim]| {
+                    ds.iter()
+                        .map(|d| ShowDim(*d, &self.dims).to_string())
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                };
+                let (before, through) = (show(&p.parts[..v.part]), show(&p.parts[..=v.part]));
+                if v.part == 0 {
+                    format!("{}[:, ..{through}]", p.name)
+                } else {
+                    format!("{}[:, {before}..{through}]", p.name)
+                }
+            }
+        }
+    }
+
     /// Width of what the cell returns per step: its output, or its first state.
     pub fn output_width(&self) -> Dim {
         match self.outputs.first() {
@@ -201,7 +281,10 @@ impl Names {
         Names {
             inputs: n(&decls.inputs),
             states: n(&decls.states),
-            params: n(&decls.params),
+            params: n(&decls.params)
+                .into_iter()
+                .chain((decls.params.len()..decls.params.len() + decls.views.len()).map(|w| decls.weight_name(w)))
+                .collect(),
             outputs,
         }
     }
@@ -260,7 +343,7 @@ impl StepGraph {
         match self.g[n].op {
             Op::Input(k) => format!("input {}", self.decls.inputs[k].name),
             Op::State(k) => format!("{}[t-1]", self.decls.states[k].name),
-            Op::Param(k) => format!("param {}", self.decls.params[k].name),
+            Op::Param(k) => format!("param {}", self.decls.weight_name(k)),
             Op::Const(c) => format!("{c}"),
             Op::MatVec => "@".to_string(),
             Op::Add => "+".to_string(),

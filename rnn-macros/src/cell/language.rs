@@ -20,7 +20,13 @@ pub fn function_names() -> Vec<&'static str> {
         .map(|p| p.0)
         .chain(Func::USER_REDUCE.iter().map(|p| p.0))
         .chain(Func::USER_BINARY.iter().map(|p| p.0))
+        .chain(["concat"])
         .collect()
+}
+
+/// The message for `concat(..)` anywhere but right of `@`.
+pub fn concat_outside_product() -> &'static str {
+    "`concat(..)` is read only by a product, `w @ concat(x, h)` (with `param w: [G, I + H];`), which runs as one product per part; elsewhere it is not supported"
 }
 
 /// The candidate closest to `word` (at most a third of its letters changed,
@@ -79,9 +85,16 @@ pub fn indexing() -> &'static str {
     "indexing is not part of the cell language; cut a vector into equal parts with `let [a, b] = split(v);`"
 }
 
-/// The message for a sum or difference in a declared shape (`[I + H]`).
+/// The message for a difference or quotient in a declared shape (`[I - H]`).
 pub fn shape_arithmetic(op: &str) -> String {
-    format!("`{op}` in a shape is not supported; an axis is a dimension (`H`), a multiple (`4 * H`) or a number")
+    format!(
+        "`{op}` in a shape is not supported; an axis is a dimension (`H`), a multiple (`4 * H`), a number, or the columns of a matrix as a sum (`[4 * H, I + H]`)"
+    )
+}
+
+/// The message for a sum on an axis other than a matrix's columns.
+pub fn shape_sum() -> &'static str {
+    "a sum of sizes is only the columns of a matrix parameter (`param w: [4 * H, I + H];`), which `w @ concat(x, h)` reads"
 }
 
 #[cfg(test)]

@@ -135,23 +135,33 @@ fn parse_decl(input: ParseStream) -> syn::Result<Decl> {
     let content;
     let bracket = bracketed!(content in input);
     let mut shape = Vec::new();
+    let mut sums = Vec::new();
     while !content.is_empty() {
         shape.push(parse_dim_term(&content)?);
+        // `I + H`: the columns of a matrix that `w @ concat(x, h)` reads.
+        while content.peek(Token![+]) {
+            content.parse::<Token![+]>()?;
+            sums.push(parse_dim_term(&content)?);
+        }
         if let Some((p, _)) = content.cursor().punct()
-            && matches!(p.as_char(), '+' | '-' | '/')
+            && matches!(p.as_char(), '-' | '/')
         {
             return Err(syn::Error::new(p.span(), language::shape_arithmetic(&p.to_string())));
         }
         if content.is_empty() {
             break;
         }
-        content.parse::<Token![,]>()?;
+        let comma: Token![,] = content.parse()?;
+        if !sums.is_empty() {
+            return Err(syn::Error::new(comma.span, language::shape_sum()));
+        }
     }
     input.parse::<Token![;]>()?;
     Ok(Decl {
         kind,
         name,
         shape,
+        sums,
         shape_span: bracket.span.join(),
     })
 }

@@ -77,7 +77,7 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
         let shape = match sg.op(n) {
             Op::Input(k) => decl_shape(&sg.decls.inputs[k].shape, true),
             Op::State(k) => decl_shape(&sg.decls.states[k].shape, true),
-            Op::Param(k) => decl_shape(&sg.decls.params[k].shape, false),
+            Op::Param(k) => decl_shape(&sg.decls.weight_shape(k), false),
             Op::Const(_) => Shape::Scalar,
             Op::MatVec => match (at(0), at(1)) {
                 (Shape::Matrix { rows, cols }, Shape::Vector { width, batched }) => {
@@ -85,7 +85,11 @@ pub fn infer(sg: StepGraph) -> syn::Result<Shaped> {
                         errs.push(
                             span,
                             format!(
-                                "shape mismatch in `@`: the matrix is {} but the vector is {}; the vector's width must be {}",
+                                "shape mismatch in `@`: the matrix `{}` is {} but the vector is {}; the vector's width must be {}",
+                                match sg.op(args[0]) {
+                                    Op::Param(k) => sg.decls.weight_name(k),
+                                    _ => String::new(),
+                                },
                                 s(&at(0)),
                                 s(&at(1)),
                                 ShowDim(cols, dims)

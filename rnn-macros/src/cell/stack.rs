@@ -80,7 +80,7 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
             Op::Input(k) => KOp::Leaf(Leaf::Input(k)),
             Op::State(k) => KOp::Leaf(Leaf::StatePrev(k)),
             Op::Param(k) => {
-                if sg.decls.params[k].shape.len() == 2 {
+                if sg.decls.weight_shape(k).len() == 2 {
                     continue;
                 }
                 KOp::Leaf(Leaf::Param(k))
@@ -115,7 +115,8 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
         if let (KOp::MatVec { group, member }, Some(v)) = (op, args.first().and_then(|a| flow.names[a.index()].clone()))
         {
             // An unnamed product `w @ v` is `w_v` (`weight_hh_h`).
-            let w = &sg.decls.params[groups[group].weights[member]].name;
+            let w = groups[group].weights[member];
+            let w = &sg.decls.params[sg.decls.view(w).map_or(w, |v| v.param)].name;
             flow.name(k, format!("{w}_{v}"));
         }
     }

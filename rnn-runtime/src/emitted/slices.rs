@@ -55,3 +55,37 @@ pub fn chunks_mut<const N: usize, T>(s: &mut [T], len: usize) -> [&mut [T]; N] {
 pub fn pack_rows<F: Copy>(dst: &mut [F], row0: usize, cols: usize, src: &[F]) {
     dst[row0 * cols..row0 * cols + src.len()].copy_from_slice(src);
 }
+
+/// Copies columns `col0..col0 + cols` of `src` (rows of `ld` values) into
+/// `dst` (rows of `cols` values, as many rows as `dst` holds): the block of
+/// a matrix declared `[G, I + H]` that one product of `w @ concat(x, h)`
+/// reads.
+///
+/// ```
+/// let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // [2, 3]
+/// let mut right = [0.0; 4];
+/// rnn_runtime::emitted::slices::copy_cols(&mut right, &w, 3, 1, 2);
+/// assert_eq!(right, [2.0, 3.0, 5.0, 6.0]);
+/// ```
+pub fn copy_cols<F: Copy>(dst: &mut [F], src: &[F], ld: usize, col0: usize, cols: usize) {
+    for (r, row) in dst.chunks_exact_mut(cols.max(1)).enumerate() {
+        row.copy_from_slice(&src[r * ld + col0..][..cols]);
+    }
+}
+
+/// Adds `src` (rows of `cols` values) into columns `col0..col0 + cols` of
+/// `dst` (rows of `ld` values): a column block's gradient into its
+/// matrix's (see [`copy_cols`]).
+///
+/// ```
+/// let mut dw = [1.0; 6]; // [2, 3]
+/// rnn_runtime::emitted::slices::add_cols(&mut dw, 3, 1, &[1.0, 2.0, 3.0, 4.0], 2);
+/// assert_eq!(dw, [1.0, 2.0, 3.0, 1.0, 4.0, 5.0]);
+/// ```
+pub fn add_cols<F: Copy + core::ops::AddAssign>(dst: &mut [F], ld: usize, col0: usize, src: &[F], cols: usize) {
+    for (r, row) in src.chunks_exact(cols.max(1)).enumerate() {
+        for (d, &s) in dst[r * ld + col0..][..cols].iter_mut().zip(row) {
+            *d += s;
+        }
+    }
+}

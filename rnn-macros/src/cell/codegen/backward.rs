@@ -140,6 +140,24 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
             let #v = grads.#name.as_slice_mut().ok_or_else(|| __rt::RnnError::Invalid(__rt::String::from(#msg)))?;
         });
     }
+    // A view's gradient is summed apart, then added into its matrix's.
+    let mut view_grads_fold = TokenStream::new();
+    for (w, v) in cx.views() {
+        let (buf, gv, gp) = (
+            format_ident!("__gvw{}", w),
+            format_ident!("__gp{}", w),
+            format_ident!("__gp{}", v.param),
+        );
+        let (rows, cols, col0, ld) = cx.view_layout(v);
+        grads.extend(quote! {
+            let mut #buf = ws.take(#rows * #cols);
+            let #gv: &mut [F] = &mut #buf;
+        });
+        view_grads_fold.extend(quote! {
+            __rt::add_cols(#gp, #ld, #col0, &#buf, #cols);
+            ws.give(#buf);
+        });
+    }
     let mut trace_bufs = TokenStream::new();
     for k in 0..n_states {
         let h = format_ident!("__hist{}", k);
@@ -283,6 +301,7 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
         #wgrads
         #give_views
         #panel_release
+        #view_grads_fold
         // One-hot ids have no gradient.
         input.d_xs = if trace.one_hot {
             ws.give(__dxs0);

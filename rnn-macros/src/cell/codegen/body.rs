@@ -7,7 +7,7 @@ use super::gemm::{self, loop_packs};
 use super::kernel::{self, Access};
 use super::tokens::{buf_name, dim, dim_field, dims, prev_states};
 use crate::cell::flow::Flow;
-use crate::cell::ir::Decls;
+use crate::cell::ir::{Decls, View};
 use crate::cell::schedule::{Buf, Item, Loc, Plans, Program, Section};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -53,6 +53,22 @@ impl Ctx<'_> {
     pub fn packed_weights(&self, prog: &Program) -> (TokenStream, TokenStream) {
         let mut out = TokenStream::new();
         let mut release = TokenStream::new();
+        // Column blocks of `w @ concat(..)` matrices, each copied out once
+        // per call and then read as a weight of its own (`__pW`).
+        for (w, v) in self.views() {
+            let (buf, pv, pw) = (
+                format_ident!("__vw{}", w),
+                format_ident!("__p{}", w),
+                format_ident!("__p{}", v.param),
+            );
+            let (rows, cols, col0, ld) = self.view_layout(v);
+            out.extend(quote! {
+                let mut #buf = ws.take_dirty(#rows * #cols);
+                __rt::copy_cols(&mut #buf, #pw, #ld, #col0, #cols);
+                let #pv: &[F] = &#buf;
+            });
+            release.extend(quote!(ws.give(#buf);));
+        }
         for &g in &prog.packed_groups {
             let grp = &self.plans.groups[g];
             let w = format_ident!("__w{}", g);
@@ -71,6 +87,23 @@ impl Ctx<'_> {
             release.extend(quote!(ws.give(#w);));
         }
         (out, release)
+    }
+
+    /// Each view's weight number and the view (see [`crate::cell::ir::View`]).
+    pub fn views(&self) -> impl Iterator<Item = (usize, View)> + '_ {
+        let n = self.decls.params.len();
+        self.decls.views.iter().enumerate().map(move |(j, v)| (n + j, *v))
+    }
+
+    /// A view's rows, columns, first column and its matrix's row length.
+    pub fn view_layout(&self, v: View) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+        let p = &self.decls.params[v.param];
+        (
+            dim(p.shape[0]),
+            dim(p.parts[v.part]),
+            dims(&p.parts[..v.part]),
+            dims(&p.parts),
+        )
     }
 
     pub fn own_buffers(&self, prog: &Program) -> TokenStream {

@@ -26,7 +26,7 @@ use crate::cell::schedule::Plans;
 use body::Ctx;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
-use tokens::{dim, dim_field, dims_ident};
+use tokens::{dim, dim_field, dims, dims_ident};
 
 /// The cell's `Cell` implementation.
 pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
@@ -45,7 +45,7 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
         let n = &p.name;
         match p.shape.as_slice() {
             [r, c] => {
-                let (r, c) = (dim(*r), dim(*c));
+                let (r, c) = (dim(*r), if p.parts.is_empty() { dim(*c) } else { dims(&p.parts) });
                 quote!(#n: __rt::ndarray::Array2::zeros((#r, #c)),)
             }
             [w] => {

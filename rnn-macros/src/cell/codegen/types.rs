@@ -7,7 +7,7 @@
 
 use super::tokens::dim_field;
 use crate::cell::ast::{CellDef, DeclKind};
-use crate::cell::ir::{Decls, ShowDim};
+use crate::cell::ir::Decls;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -25,17 +25,10 @@ pub fn fields(decls: &Decls) -> Vec<Field> {
     decls
         .params
         .iter()
-        .map(|p| {
-            let shape = p
-                .shape
-                .iter()
-                .map(|d| ShowDim(*d, &decls.dims).to_string())
-                .collect::<Vec<_>>();
-            Field {
-                name: p.name.clone(),
-                matrix: p.shape.len() == 2,
-                shape: format!("[{}]", shape.join(", ")),
-            }
+        .map(|p| Field {
+            name: p.name.clone(),
+            matrix: p.shape.len() == 2,
+            shape: p.show_shape(&decls.dims),
         })
         .collect()
 }
@@ -45,6 +38,7 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
     let (attrs, vis, name) = (&def.attrs, &def.vis, &def.name);
     let dims_name = format_ident!("{}Dims", name);
     let grads_name = format_ident!("{}Grads", name);
+    let no_params = fields.is_empty();
     let fields = fields.iter().map(|Field { name: p, matrix, shape }| {
         let doc = format!(" Parameter `{p}`, shape {shape}.");
         let ty = if *matrix {
@@ -82,6 +76,12 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
     } else {
         (quote!(), quote!(), quote!())
     };
+    // Likewise a cell with no parameter (an error too).
+    let param_marker = if no_params {
+        quote!(#[doc(hidden)] pub __no_params: ::core::marker::PhantomData<F>,)
+    } else {
+        quote!()
+    };
     let dims_doc = format!(" The sizes [`{name}`] is built with.");
     let grads_doc = format!(" Gradients of [`{name}`]'s parameters: the same fields, holding dL/dparameter.");
     quote! {
@@ -91,6 +91,7 @@ pub fn emit(def: &CellDef, dims: &[(Ident, Option<usize>)], fields: &[Field]) ->
             /// The bound sizes.
             pub dims: #dims_name,
             #(#fields)*
+            #param_marker
         }
         #[doc = #dims_doc]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -15,6 +15,7 @@ mod scope;
 
 use crate::cell::ast::{self, CellDef, DeclKind, Equation};
 use crate::cell::ir::{Decl, Decls, Dim, Id, Op, StepGraph};
+use crate::cell::language;
 use crate::errors::Errors;
 use petgraph::graph::DiGraph;
 use scope::{Binding, Cx};
@@ -42,6 +43,7 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
             states: vec![],
             params: vec![],
             outputs: vec![],
+            views: vec![],
         },
         g: DiGraph::new(),
         updates: vec![],
@@ -50,10 +52,11 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
     let mut env: HashMap<String, Binding> = HashMap::new();
     let mut used: HashMap<String, bool> = HashMap::new();
     for d in &def.decls {
-        let shape = resolve_shape(d, &dims, &mut errs);
+        let (shape, parts) = resolve_shape(d, &dims, &mut errs);
         let decl = Decl {
             name: d.name.clone(),
             shape,
+            parts,
         };
         let key = d.name.to_string();
         if env.contains_key(&key) {
@@ -100,6 +103,12 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
         errs.push(
             def.name.span(),
             "a cell needs at least one `state` (declare `state h: [H];`)",
+        );
+    }
+    if sg.decls.params.is_empty() {
+        errs.push(
+            def.name.span(),
+            "a cell needs at least one `param` to learn (declare `param w: [H, I];`)",
         );
     }
     if sg.decls.outputs.len() > 1 {
@@ -273,7 +282,8 @@ fn state_index(sg: &StepGraph, name: &str) -> usize {
     sg.decls.states.iter().position(|s| s.name == name).expect("state")
 }
 
-fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> Vec<Dim> {
+/// The shape of `d` and, for a matrix with summed columns, its column blocks.
+fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Errors) -> (Vec<Dim>, Vec<Dim>) {
     if d.shape.len() > 2 || (d.kind != DeclKind::Param && d.shape.len() != 1) {
         let want = if d.kind == DeclKind::Param {
             "`[]` (a scalar), `[N]` or `[R, C]`"
@@ -282,27 +292,37 @@ fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Erro
         };
         errs.push(d.shape_span, format!("`{}` needs {want}", d.name));
     }
-    d.shape
-        .iter()
-        .map(|t| {
-            let sym = t
-                .sym
-                .as_ref()
-                .and_then(|s| match dims.iter().position(|(n, _)| n == s) {
-                    Some(i) => Some(i),
-                    None => {
-                        let declared: Vec<String> = dims.iter().map(|d| d.0.to_string()).collect();
-                        errs.push(
-                            s.span(),
-                            format!("unknown dimension `{s}`; the cell declares ({})", declared.join(", ")),
-                        );
-                        None
-                    }
-                });
-            if t.coef == 0 {
-                errs.push(t.span, "a dimension cannot be zero");
-            }
-            Dim { coef: t.coef, sym }
-        })
-        .collect()
+    if let Some(t) = d.sums.first()
+        && (d.kind != DeclKind::Param || d.shape.len() != 2)
+    {
+        errs.push(t.span, language::shape_sum());
+    }
+    let dim = |t: &ast::DimTerm, errs: &mut Errors| {
+        let sym = t
+            .sym
+            .as_ref()
+            .and_then(|s| match dims.iter().position(|(n, _)| n == s) {
+                Some(i) => Some(i),
+                None => {
+                    let declared: Vec<String> = dims.iter().map(|d| d.0.to_string()).collect();
+                    errs.push(
+                        s.span(),
+                        format!("unknown dimension `{s}`; the cell declares ({})", declared.join(", ")),
+                    );
+                    None
+                }
+            });
+        if t.coef == 0 {
+            errs.push(t.span, "a dimension cannot be zero");
+        }
+        Dim { coef: t.coef, sym }
+    };
+    let shape: Vec<Dim> = d.shape.iter().map(|t| dim(t, errs)).collect();
+    let parts = if d.sums.is_empty() {
+        Vec::new()
+    } else {
+        let first = d.shape.last().map(|t| dim(t, &mut Errors::new()));
+        first.into_iter().chain(d.sums.iter().map(|t| dim(t, errs))).collect()
+    };
+    (shape, parts)
 }

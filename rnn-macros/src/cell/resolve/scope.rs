@@ -35,6 +35,95 @@ pub struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// `w @ rhs` for the matrix parameter node `w`. A matrix declared with
+    /// summed columns (`[G, I + H]`) takes `concat(..)` of as many parts,
+    /// and `w @ concat(x, h)` becomes `w[:, ..I] @ x + w[:, I..] @ h`: one
+    /// product per part, each stacked and hoisted as its operand allows.
+    fn product(&mut self, w: Option<Id>, rhs: &Expr, span: Span) -> Option<Id> {
+        let concat_args = match rhs {
+            Expr::Call { func, args } if func == "concat" => Some(args),
+            _ => None,
+        };
+        if w.is_none() {
+            // The left side had its error; resolve the right for its own.
+            match concat_args {
+                Some(args) => args.iter().for_each(|a| {
+                    self.expr(a);
+                }),
+                None => {
+                    self.expr(rhs);
+                }
+            }
+            return None;
+        }
+        let parts = w.and_then(|w| match self.sg.op(w) {
+            Op::Param(k) => Some((k, self.sg.decls.params[k].parts.len())),
+            _ => None,
+        });
+        let concat = match rhs {
+            Expr::Call { func, args } if func == "concat" => Some((func, args)),
+            _ => None,
+        };
+        match (parts, concat) {
+            (Some((k, n)), Some((func, args))) if n > 0 => {
+                let ids: Vec<Option<Id>> = args.iter().map(|a| self.expr(a)).collect();
+                if args.len() != n {
+                    let p = &self.sg.decls.params[k];
+                    self.errs.push(
+                        func.span(),
+                        format!(
+                            "`{}` has {n} column blocks ({}), so `concat` takes {n} parts here, got {}",
+                            p.name,
+                            p.show_shape(&self.sg.decls.dims),
+                            args.len()
+                        ),
+                    );
+                    return None;
+                }
+                let w_span = self.sg.g[w?].span;
+                let mut sum: Option<Id> = None;
+                for (j, v) in ids.into_iter().enumerate() {
+                    let slot = self.sg.decls.view_of(k, j);
+                    let wv = self.sg.add(Op::Param(slot), w_span, &[]);
+                    let prod = self.sg.add(Op::MatVec, span, &[wv, v?]);
+                    sum = Some(match sum {
+                        None => prod,
+                        Some(acc) => self.sg.add(Op::Add, span, &[acc, prod]),
+                    });
+                }
+                sum
+            }
+            (Some((k, n)), _) if n > 0 => {
+                self.expr(rhs);
+                let p = &self.sg.decls.params[k];
+                self.errs.push(
+                    span,
+                    format!(
+                        "`{}` is {}: multiply it by `concat(..)` of {n} parts of those widths (`{} @ concat(x, h)`)",
+                        p.name,
+                        p.show_shape(&self.sg.decls.dims),
+                        p.name
+                    ),
+                );
+                None
+            }
+            (_, Some((func, args))) => {
+                for a in args {
+                    self.expr(a);
+                }
+                self.errs.push(
+                    func.span(),
+                    "`concat(..)` needs a matrix declared with summed columns (`param w: [G, I + H];`) on the left of `@`",
+                );
+                None
+            }
+            _ => {
+                let v = self.expr(rhs);
+                Some(self.sg.add(Op::MatVec, span, &[w?, v?]))
+            }
+        }
+    }
+
     pub fn bind_let(&mut self, name: &Ident, id: Option<Id>) {
         let key = name.to_string();
         match self.env.get(&key) {
@@ -143,8 +232,7 @@ impl Cx<'_> {
                         None
                     }
                 };
-                let v = self.expr(rhs);
-                Some(self.sg.add(Op::MatVec, *span, &[w?, v?]))
+                self.product(w, rhs, *span)
             }
             Expr::Binary { op, lhs, rhs, span } => {
                 let a = self.expr(lhs);
@@ -160,6 +248,13 @@ impl Cx<'_> {
             }
             Expr::Call { func, args } => {
                 let name = func.to_string();
+                if name == "concat" {
+                    self.errs.push(func.span(), language::concat_outside_product());
+                    for a in args {
+                        self.expr(a);
+                    }
+                    return None;
+                }
                 if name == "split" {
                     self.errs
                         .push(func.span(), "`split` must be destructured: `let [a, b] = split(v);`");
