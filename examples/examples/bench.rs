@@ -28,7 +28,7 @@ use std::time::Instant;
 #[derive(Parser, Debug)]
 #[command(name = "bench", version, about = "Benchmark the shipped cells on workload v1")]
 struct Args {
-    /// Cells to run (lstm, gru, rnn; lnlstm and lngru, the layer-normalised LSTM and GRU, on request).
+    /// Cells to run (lstm, gru, rnn; lnlstm and lngru, the layer-normalised LSTM and GRU, and catlstm, the LSTM written `w @ concat(x, h)`, on request).
     #[arg(long, value_delimiter = ',', default_value = "lstm,gru,rnn")]
     cells: Vec<String>,
     /// Configurations (tiny, small, medium, large).
@@ -140,6 +140,7 @@ fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool, lengths: bool)
             CellKind::Rnn => run_lengths(&workload::rnn_tanh(cfg), cfg, &inp, mode),
             CellKind::LnLstm => run_lengths(&workload::layer_norm_lstm(cfg), cfg, &inp, mode),
             CellKind::LnGru => run_lengths(&workload::layer_norm_gru(cfg), cfg, &inp, mode),
+            CellKind::CatLstm => run_lengths(&workload::concat_lstm(cfg), cfg, &inp, mode),
         };
         return (t, None);
     }
@@ -149,6 +150,7 @@ fn run(kind: CellKind, cfg: &Config, mode: &str, want_sums: bool, lengths: bool)
         CellKind::Rnn => run_cell(&workload::rnn_tanh(cfg), &inp, mode, want_sums),
         CellKind::LnLstm => run_cell(&workload::layer_norm_lstm(cfg), &inp, mode, want_sums),
         CellKind::LnGru => run_cell(&workload::layer_norm_gru(cfg), &inp, mode, want_sums),
+        CellKind::CatLstm => run_cell(&workload::concat_lstm(cfg), &inp, mode, want_sums),
     }
 }
 
@@ -261,7 +263,7 @@ fn main() -> ExitCode {
         match CellKind::parse(c) {
             Some(k) => cells.push(k),
             None => {
-                eprintln!("unknown cell {c:?} (lstm, gru, rnn, lnlstm, lngru)");
+                eprintln!("unknown cell {c:?} (lstm, gru, rnn, lnlstm, lngru, catlstm)");
                 return ExitCode::from(2);
             }
         }

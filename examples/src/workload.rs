@@ -94,6 +94,8 @@ pub enum CellKind {
     LnLstm,
     /// `rnn::cells::LayerNormGru` (3 gates).
     LnGru,
+    /// [`ConcatLstm`]: the LSTM written `w @ concat(x, h)` (4 gates).
+    CatLstm,
 }
 
 impl CellKind {
@@ -101,9 +103,9 @@ impl CellKind {
     pub const ALL: [CellKind; 3] = [CellKind::Lstm, CellKind::Gru, CellKind::Rnn];
 
     /// The cells benchmarked beside the workload's.
-    pub const EXTRA: [CellKind; 2] = [CellKind::LnLstm, CellKind::LnGru];
+    pub const EXTRA: [CellKind; 3] = [CellKind::LnLstm, CellKind::LnGru, CellKind::CatLstm];
 
-    /// The name: `lstm`, `gru`, `rnn`, `lnlstm` or `lngru`.
+    /// The name: `lstm`, `gru`, `rnn`, `lnlstm`, `lngru` or `catlstm`.
     pub fn name(self) -> &'static str {
         match self {
             CellKind::Lstm => "lstm",
@@ -111,19 +113,20 @@ impl CellKind {
             CellKind::Rnn => "rnn",
             CellKind::LnLstm => "lnlstm",
             CellKind::LnGru => "lngru",
+            CellKind::CatLstm => "catlstm",
         }
     }
 
     /// Number of gate blocks `G`.
     pub fn gates(self) -> usize {
         match self {
-            CellKind::Lstm | CellKind::LnLstm => 4,
+            CellKind::Lstm | CellKind::LnLstm | CellKind::CatLstm => 4,
             CellKind::Gru | CellKind::LnGru => 3,
             CellKind::Rnn => 1,
         }
     }
 
-    /// Parses a name (`lstm`, `gru`, `rnn`, `lnlstm`, `lngru`).
+    /// Parses a name (`lstm`, `gru`, `rnn`, `lnlstm`, `lngru`, `catlstm`).
     pub fn parse(s: &str) -> Option<CellKind> {
         CellKind::ALL.into_iter().chain(CellKind::EXTRA).find(|c| c.name() == s)
     }
@@ -462,6 +465,35 @@ fn fill_layer_norm<C: Cell<f32>>(cell: &mut C, h: usize) {
     }
 }
 
+rnn::cell! {
+    /// The LSTM with one weight over the input and the state side by side
+    /// (`[W_ih | W_hh]`, as Keras keeps it) and one bias: the workload's
+    /// LSTM written with `concat`, to measure what the column blocks cost.
+    pub cell ConcatLstm(I, H) {
+        input x: [I];
+        state h: [H];
+        state c: [H];
+        param w: [4 * H, I + H];
+        param b: [4 * H];
+
+        let [i, f, g, o] = split(w @ concat(x, h) + b);
+        c = sigmoid(f) * c + sigmoid(i) * tanh(g);
+        h = sigmoid(o) * tanh(c);
+    }
+}
+
+/// [`ConcatLstm`] with the workload LSTM's parameters for `cfg` (the same
+/// numbers as [`lstm`]).
+pub fn concat_lstm(cfg: &Config) -> ConcatLstm<f32> {
+    let l = lstm(cfg);
+    let mut c = ConcatLstm::<f32>::zeros(ConcatLstmDims { i: cfg.i, h: cfg.h });
+    let w = ndarray::concatenate(ndarray::Axis(1), &[l.weight_ih.view(), l.weight_hh.view()]).expect("same rows");
+    // Row-major, as a parameter is held (concatenating columns is not).
+    c.w = w.as_standard_layout().into_owned();
+    c.b = &l.bias_ih + &l.bias_hh;
+    c
+}
+
 /// A layer-normalised LSTM of the workload's sizes for `cfg`.
 pub fn layer_norm_lstm(cfg: &Config) -> LayerNormLstm<f32> {
     let mut c = LayerNormLstm::<f32>::zeros(LayerNormLstmDims { i: cfg.i, h: cfg.h });
@@ -679,7 +711,7 @@ pub fn run_checksums(kind: CellKind, cfg: &Config) -> Result<Checksums, RnnError
         CellKind::Lstm => checksums(&train_step(&lstm(cfg), &inp)?),
         CellKind::Gru => checksums(&train_step(&gru(cfg), &inp)?),
         CellKind::Rnn => checksums(&train_step(&rnn_tanh(cfg), &inp)?),
-        CellKind::LnLstm | CellKind::LnGru => {
+        CellKind::LnLstm | CellKind::LnGru | CellKind::CatLstm => {
             return Err(RnnError::Invalid(format!(
                 "no reference checksums for {} (not a workload cell)",
                 kind.name()
