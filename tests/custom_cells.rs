@@ -144,6 +144,55 @@ fn concat_lstm_is_the_lstm_with_its_weights_side_by_side() {
 }
 
 #[test]
+fn gradcheck_transposed() {
+    let cell = TransposedRnn::<f64>::new(TransposedRnnDims { i: 3, h: 4 }, &mut rnn::seeded_rng(13));
+    assert_eq!(cell.w.dim(), (3, 4), "w is [I, H]");
+    let e = common::gradcheck(&cell, 5, 2, 24);
+    assert!(e < TOL, "transposed rnn gradcheck error {e:e}");
+}
+
+/// `w.T @ x + u.T @ h` is PyTorch's tanh RNN with `weight_ih = wᵀ`,
+/// `weight_hh = uᵀ`: the same numbers, and `dw`, `du` the transposed
+/// weight gradients.
+#[test]
+fn transposed_rnn_is_the_rnn_with_its_weights_transposed() {
+    use ndarray::{Array2, Array3};
+    let (i, h, t, b) = (3, 5, 7, 2);
+    let rnn = RnnTanh::<f64>::new(RnnTanhDims { i, h }, &mut rnn::seeded_rng(14));
+    let mut tr = TransposedRnn::<f64>::zeros(TransposedRnnDims { i, h });
+    tr.w = rnn.weight_ih.t().as_standard_layout().into_owned();
+    tr.u = rnn.weight_hh.t().as_standard_layout().into_owned();
+    tr.b = &rnn.bias_ih + &rnn.bias_hh;
+    let xs = Array3::from_shape_fn((t, b, i), |(a, c, d)| ((a * 5 + c * 3 + d) as f64 * 0.41).sin());
+    let init = vec![Array2::from_shape_fn((b, h), |(r, c)| {
+        ((r * 7 + c) as f64 * 0.23).cos() * 0.5
+    })];
+    let (a, c) = (
+        rnn.forward_train(xs.view(), &init).expect("rnn"),
+        tr.forward_train(xs.view(), &init).expect("transposed"),
+    );
+    let close = |x: ndarray::ArrayViewD<'_, f64>, y: ndarray::ArrayViewD<'_, f64>, what: &str| {
+        assert_eq!(x.shape(), y.shape(), "{what}: shapes");
+        let worst = x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-12, "{what}: differs by {worst:e}");
+    };
+    close(a.outputs.view().into_dyn(), c.outputs.view().into_dyn(), "outputs");
+    close(
+        a.states[0].view().into_dyn(),
+        c.states[0].view().into_dyn(),
+        "final state",
+    );
+    let d_out = Array3::from_shape_fn((t, b, h), |(p, q, r)| ((p + 2 * q + 3 * r) as f64 * 0.17).sin());
+    let (ga, ia) = rnn.backward(&a, d_out.view(), &[]).expect("rnn backward");
+    let (gc, ic) = tr.backward(&c, d_out.view(), &[]).expect("transposed backward");
+    close(ga.weight_ih.t().into_dyn(), gc.w.view().into_dyn(), "dw");
+    close(ga.weight_hh.t().into_dyn(), gc.u.view().into_dyn(), "du");
+    close(ga.bias_ih.view().into_dyn(), gc.b.view().into_dyn(), "db");
+    close(ia.d_xs.view().into_dyn(), ic.d_xs.view().into_dyn(), "dx");
+    close(ia.d_init[0].view().into_dyn(), ic.d_init[0].view().into_dyn(), "d_init");
+}
+
+#[test]
 fn gradcheck_shipped_cells() {
     let mut r = rnn::seeded_rng(6);
     let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);

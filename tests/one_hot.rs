@@ -109,6 +109,8 @@ fn cells_give_the_same_numbers_for_ids_and_vectors() {
     check_cell(&Skip::<f64>::new(SkipDims { h: 5 }, &mut r), 7);
     // The input's block of `w @ concat(x, h)` is looked up by id.
     check_cell(&ConcatLstm::<f64>::new(ConcatLstmDims { i: 7, h: 4 }, &mut r), 8);
+    // And `w.T @ x`'s, in `w` transposed.
+    check_cell(&TransposedRnn::<f64>::new(TransposedRnnDims { i: 7, h: 4 }, &mut r), 9);
 }
 
 #[test]

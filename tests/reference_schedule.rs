@@ -140,6 +140,10 @@ fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
             reference_vs_optimised_packed!(ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, &mut r), 45),
         ),
         (
+            "transposed_rnn",
+            reference_vs_optimised_packed!(TransposedRnn::<f64>::new(TransposedRnnDims { i: 3, h: 4 }, &mut r), 46),
+        ),
+        (
             "layer_norm_lstm",
             reference_vs_optimised_packed!(LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r), 42),
         ),
@@ -221,6 +225,15 @@ fn optimised_schedule_matches_reference_schedule() {
         (
             "concat_lstm",
             reference_vs_optimised!(ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, &mut r), 6, 3, 35),
+        ),
+        (
+            "transposed_rnn",
+            reference_vs_optimised!(
+                TransposedRnn::<f64>::new(TransposedRnnDims { i: 3, h: 4 }, &mut r),
+                6,
+                3,
+                36
+            ),
         ),
         (
             "layer_norm_lstm",

@@ -27,6 +27,19 @@ fn plans_of_custom_cells() {
 }
 
 #[test]
+fn transposed_weights_stay_products() {
+    // `w.T @ x` is hoisted like any input product; `u.T @ h` runs per step.
+    let plan = TransposedRnn::<f32>::PLAN;
+    let words = plan.split("# forward flow").next().unwrap();
+    assert!(
+        words.contains("forward: w.T @ x does not depend on the state"),
+        "{words}"
+    );
+    assert!(words.contains("forward: u.T @ h runs in the loop"), "{words}");
+    assert!(words.contains("du.T = sum over steps of"), "{words}");
+}
+
+#[test]
 fn concat_runs_as_one_product_per_part() {
     // `w @ concat(x, h)`: the input's block before the loop for all steps,
     // the state's in it, as the LSTM's two weights run.

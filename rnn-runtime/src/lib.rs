@@ -85,7 +85,9 @@ pub mod __private {
     pub use crate::emitted::init::{uniform_fill, zeros};
     pub use crate::emitted::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::emitted::simd::simd;
-    pub use crate::emitted::slices::{add_cols, chunks_mut, copy_cols, pack_rows, split_ranges_mut};
+    pub use crate::emitted::slices::{
+        add_cols, add_transposed, chunks_mut, copy_cols, copy_transposed, pack_rows, split_ranges_mut,
+    };
     pub use crate::error::RnnError;
     pub use crate::float::Float;
     pub use crate::gemm::{PackedB, PanelsA, Strided, gemm_nn, gemm_nt, gemm_packed, gemm_tn, gemm_tn_panels_parts};

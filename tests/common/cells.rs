@@ -181,6 +181,22 @@ macro_rules! custom_cells {
                 h = sigmoid(o) * tanh(c);
             }
         }
+
+        rnn::cell! {
+            $($attr)*
+            /// The tanh RNN with its weights held transposed (`w: [I, H]`,
+            /// as `x W` libraries keep them): `w.T @ x` runs as a product by
+            /// `wᵀ`, hoisted before the loop like any input product.
+            pub cell TransposedRnn(I, H) {
+                input x: [I];
+                state h: [H];
+                param w: [I, H];
+                param u: [H, H];
+                param b: [H];
+
+                h = tanh(w.T @ x + u.T @ h + b);
+            }
+        }
     };
 }
 

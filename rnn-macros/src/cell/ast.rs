@@ -103,6 +103,9 @@ pub enum Expr {
         func: Ident,
         args: Vec<Expr>,
     },
+    /// `w.T`, a matrix parameter transposed (read only left of `@`); the
+    /// span is the `.T`'s.
+    Transposed(Ident, Span),
 }
 
 impl Expr {
@@ -135,6 +138,7 @@ impl Expr {
                 let args: Vec<String> = args.iter().map(Expr::text).collect();
                 format!("{func}({})", args.join(", "))
             }
+            Expr::Transposed(n, _) => format!("{n}.T"),
         }
     }
 
@@ -145,6 +149,7 @@ impl Expr {
             Expr::Num(_, s) | Expr::Neg(_, s) => *s,
             Expr::Binary { span, .. } => *span,
             Expr::Call { func, .. } => func.span(),
+            Expr::Transposed(_, span) => *span,
         }
     }
 }

@@ -43,6 +43,9 @@ fn ops(e: &Expr, out: &mut BTreeSet<String>) {
             ops(lhs, out);
             ops(rhs, out);
         }
+        Expr::Transposed(..) => {
+            out.insert(".T".into());
+        }
         Expr::Call { func, args } => {
             out.insert(func.to_string());
             for a in args {
@@ -78,7 +81,7 @@ fn every_operation_appears_in_a_gradchecked_cell() {
             def.name
         );
     }
-    let mut language: Vec<String> = ["+", "-", "*", "/", "@", "unary -", "number", "split", "concat"]
+    let mut language: Vec<String> = ["+", "-", "*", "/", "@", "unary -", "number", "split", "concat", ".T"]
         .into_iter()
         .map(String::from)
         .collect();

@@ -180,13 +180,16 @@ impl Decl {
     }
 }
 
-/// Column block `part` of matrix parameter `param` (one of its `parts`),
-/// the weight of one product of `param @ concat(..)`. Weights are numbered
-/// parameters first, then views: weight `params.len() + j` is view `j`.
+/// A matrix parameter read as another weight: column block `part` of
+/// `param` (one of its `parts`), the weight of one product of `param @
+/// concat(..)`, or (`transposed`) the whole of `param` transposed, the
+/// weight of `param.T @ v`. Weights are numbered parameters first, then
+/// views: weight `params.len() + j` is view `j`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct View {
     pub param: usize,
     pub part: usize,
+    pub transposed: bool,
 }
 
 /// What the cell declares: its name, its sizes (fixed or bound at run
@@ -213,14 +216,20 @@ impl Decls {
     /// its block of columns).
     pub fn weight_shape(&self, w: usize) -> Vec<Dim> {
         match self.view(w) {
+            Some(v) if v.transposed => vec![self.params[v.param].shape[1], self.params[v.param].shape[0]],
             Some(v) => vec![self.params[v.param].shape[0], self.params[v.param].parts[v.part]],
             None => self.params[w].shape.clone(),
         }
     }
 
-    /// The weight for block `part` of matrix parameter `param`, made on first use.
-    pub fn view_of(&mut self, param: usize, part: usize) -> usize {
-        let v = View { param, part };
+    /// The weight for block `part` of matrix parameter `param` (or, when
+    /// `transposed`, for the whole of it transposed), made on first use.
+    pub fn view_of(&mut self, param: usize, part: usize, transposed: bool) -> usize {
+        let v = View {
+            param,
+            part,
+            transposed,
+        };
         let j = match self.views.iter().position(|x| *x == v) {
             Some(j) => j,
             None => {
@@ -236,6 +245,7 @@ impl Decls {
     pub fn weight_name(&self, w: usize) -> String {
         match self.view(w) {
             None => self.params[w].name.to_string(),
+            Some(v) if v.transposed => format!("{}.T", self.params[v.param].name),
             Some(v) => {
                 let p = &self.params[v.param];
                 let show = |ds: &[Dim]| {

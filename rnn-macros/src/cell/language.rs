@@ -24,6 +24,11 @@ pub fn function_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The message for `w.T` anywhere but left of `@`.
+pub fn transpose_outside_product() -> &'static str {
+    "`w.T` is read only as the left side of a product (`w.T @ v`), which runs as a product by the transposed matrix"
+}
+
 /// The message for `concat(..)` anywhere but right of `@`.
 pub fn concat_outside_product() -> &'static str {
     "`concat(..)` is read only by a product, `w @ concat(x, h)` (with `param w: [G, I + H];`), which runs as one product per part; elsewhere it is not supported"
@@ -63,7 +68,7 @@ pub fn unknown_keyword(word: &str) -> String {
 /// could be mistaken to have.
 pub fn unsupported_punct(op: &str) -> Option<String> {
     let msg = match op {
-        "." => "`.` is not part of the cell language: values have no methods, fields or `.T`; declare the transposed matrix as a parameter of its own (`param ut: [C, R];`)".to_string(),
+        "." => "`.` is not part of the cell language: values have no methods or fields; `.T` transposes a matrix parameter on the left of `@` (`u.T @ h`)".to_string(),
         "%" | "^" | "&" | "|" | "<" | ">" | "=" | "!" | "?" | "&&" | "||" | "==" | "!=" | "<=" | ">=" | "<<" | ">>" => format!(
             "`{op}` is not an operation of the cell language; it has {OPERATORS} and the functions {}",
             function_names().join(", ")

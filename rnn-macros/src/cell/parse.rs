@@ -330,6 +330,18 @@ fn parse_atom(input: ParseStream) -> syn::Result<Expr> {
         Ok(Expr::Num(lit.base10_parse::<f64>()?, lit.span()))
     } else if la.peek(Ident) {
         let name: Ident = input.parse()?;
+        if input.peek(Token![.]) && input.peek2(Ident) {
+            // `w.T`: a matrix transposed; any other field is past the edge.
+            let fork = input.fork();
+            let dot: Token![.] = fork.parse()?;
+            let field: Ident = fork.parse()?;
+            if field == "T" {
+                input.parse::<Token![.]>()?;
+                input.parse::<Ident>()?;
+                let span = dot.span.join(field.span()).unwrap_or(dot.span);
+                return Ok(Expr::Transposed(name, span));
+            }
+        }
         if input.peek(syn::token::Paren) {
             let content;
             parenthesized!(content in input);

@@ -116,8 +116,10 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
         {
             // An unnamed product `w @ v` is `w_v` (`weight_hh_h`).
             let w = groups[group].weights[member];
-            let w = &sg.decls.params[sg.decls.view(w).map_or(w, |v| v.param)].name;
-            flow.name(k, format!("{w}_{v}"));
+            let view = sg.decls.view(w);
+            let name = &sg.decls.params[view.map_or(w, |v| v.param)].name;
+            let t = if view.is_some_and(|v| v.transposed) { "_t" } else { "" };
+            flow.name(k, format!("{name}{t}_{v}"));
         }
     }
     for (k, u) in sg.updates.iter().enumerate() {

@@ -89,3 +89,44 @@ pub fn add_cols<F: Copy + core::ops::AddAssign>(dst: &mut [F], ld: usize, col0: 
         }
     }
 }
+
+/// Writes `src` (`rows x cols`, row-major) transposed into `dst` (`cols x
+/// rows`): the weight of `w.T @ v`, laid out once per call.
+///
+/// ```
+/// let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // [2, 3]
+/// let mut wt = [0.0; 6];
+/// rnn_runtime::emitted::slices::copy_transposed(&mut wt, &w, 2, 3);
+/// assert_eq!(wt, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+/// ```
+pub fn copy_transposed<F: Copy>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
+    assert!(
+        dst.len() >= rows * cols && src.len() >= rows * cols,
+        "copy_transposed: too short"
+    );
+    for (r, row) in src.chunks_exact(cols.max(1)).take(rows).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            dst[c * rows + r] = v;
+        }
+    }
+}
+
+/// Adds `src` (`cols x rows`) transposed into `dst` (`rows x cols`): the
+/// gradient of `w.T @ v`'s weight into `w`'s (see [`copy_transposed`]).
+///
+/// ```
+/// let mut dw = [0.0; 6]; // [2, 3]
+/// rnn_runtime::emitted::slices::add_transposed(&mut dw, &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0], 2, 3);
+/// assert_eq!(dw, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// ```
+pub fn add_transposed<F: Copy + core::ops::AddAssign>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
+    assert!(
+        dst.len() >= rows * cols && src.len() >= rows * cols,
+        "add_transposed: too short"
+    );
+    for (r, row) in dst.chunks_exact_mut(cols.max(1)).take(rows).enumerate() {
+        for (c, d) in row.iter_mut().enumerate() {
+            *d += src[c * rows + r];
+        }
+    }
+}

@@ -5,7 +5,7 @@ rnn::cell! {
         param w: [H, I];
         param u: [H, H];
 
-        h = tanh(w @ x + u.T @ h);
+        h = tanh(w @ x + u.T * h);
     }
 }
 

@@ -153,8 +153,13 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
             let mut #buf = ws.take(#rows * #cols);
             let #gv: &mut [F] = &mut #buf;
         });
+        let fold = if v.transposed {
+            quote!(__rt::add_transposed(#gp, &#buf, #rows, #cols);)
+        } else {
+            quote!(__rt::add_cols(#gp, #ld, #col0, &#buf, #cols);)
+        };
         view_grads_fold.extend(quote! {
-            __rt::add_cols(#gp, #ld, #col0, &#buf, #cols);
+            #fold
             ws.give(#buf);
         });
     }

@@ -62,9 +62,14 @@ impl Ctx<'_> {
                 format_ident!("__p{}", v.param),
             );
             let (rows, cols, col0, ld) = self.view_layout(v);
+            let copy = if v.transposed {
+                quote!(__rt::copy_transposed(&mut #buf, #pw, #rows, #cols);)
+            } else {
+                quote!(__rt::copy_cols(&mut #buf, #pw, #ld, #col0, #cols);)
+            };
             out.extend(quote! {
                 let mut #buf = ws.take_dirty(#rows * #cols);
-                __rt::copy_cols(&mut #buf, #pw, #ld, #col0, #cols);
+                #copy
                 let #pv: &[F] = &#buf;
             });
             release.extend(quote!(ws.give(#buf);));
@@ -95,9 +100,15 @@ impl Ctx<'_> {
         self.decls.views.iter().enumerate().map(move |(j, v)| (n + j, *v))
     }
 
-    /// A view's rows, columns, first column and its matrix's row length.
+    /// A view's rows and columns in its matrix, its first column and the
+    /// matrix's row length (a transposed view: the matrix's rows and
+    /// columns, all of them).
     pub fn view_layout(&self, v: View) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
         let p = &self.decls.params[v.param];
+        if v.transposed {
+            let cols = dim(p.shape[1]);
+            return (dim(p.shape[0]), cols.clone(), quote!(0usize), cols);
+        }
         (
             dim(p.shape[0]),
             dim(p.parts[v.part]),

@@ -57,7 +57,7 @@ impl Cx<'_> {
             return None;
         }
         let parts = w.and_then(|w| match self.sg.op(w) {
-            Op::Param(k) => Some((k, self.sg.decls.params[k].parts.len())),
+            Op::Param(k) => Some((k, self.sg.decls.params.get(k).map_or(0, |p| p.parts.len()))),
             _ => None,
         });
         let concat = match rhs {
@@ -83,7 +83,7 @@ impl Cx<'_> {
                 let w_span = self.sg.g[w?].span;
                 let mut sum: Option<Id> = None;
                 for (j, v) in ids.into_iter().enumerate() {
-                    let slot = self.sg.decls.view_of(k, j);
+                    let slot = self.sg.decls.view_of(k, j, false);
                     let wv = self.sg.add(Op::Param(slot), w_span, &[]);
                     let prod = self.sg.add(Op::MatVec, span, &[wv, v?]);
                     sum = Some(match sum {
@@ -122,6 +122,23 @@ impl Cx<'_> {
                 Some(self.sg.add(Op::MatVec, span, &[w?, v?]))
             }
         }
+    }
+
+    /// The weight node of `n.T` for the matrix parameter node `id`: its
+    /// transposed view. A matrix with summed columns is not transposed.
+    fn transposed(&mut self, n: &Ident, id: Id, span: Span) -> Option<Id> {
+        let Op::Param(k) = self.sg.op(id) else {
+            return None;
+        };
+        if !self.sg.decls.params[k].parts.is_empty() {
+            self.errs.push(
+                span,
+                format!("`{n}` has summed columns, read by `{n} @ concat(..)`; it is not transposed"),
+            );
+            return None;
+        }
+        let slot = self.sg.decls.view_of(k, 0, true);
+        Some(self.sg.add(Op::Param(slot), n.span(), &[]))
     }
 
     pub fn bind_let(&mut self, name: &Ident, id: Option<Id>) {
@@ -215,6 +232,17 @@ impl Cx<'_> {
                 span,
             } => {
                 let w = match &**lhs {
+                    Expr::Transposed(n, span) => match self.lookup(n) {
+                        Some(Binding::Matrix(id)) => self.transposed(n, id, *span),
+                        Some(_) => {
+                            self.errs.push(
+                                n.span(),
+                                format!("`.T` transposes a matrix parameter; `{n}` is not one"),
+                            );
+                            None
+                        }
+                        None => None,
+                    },
                     Expr::Name(n) => match self.lookup(n) {
                         Some(Binding::Matrix(id)) => Some(id),
                         Some(_) => {
@@ -245,6 +273,11 @@ impl Cx<'_> {
                     BinOp::MatVec => unreachable!("handled above"),
                 };
                 Some(self.sg.add(op, *span, &[a?, b?]))
+            }
+            Expr::Transposed(n, span) => {
+                self.lookup(n);
+                self.errs.push(*span, language::transpose_outside_product());
+                None
             }
             Expr::Call { func, args } => {
                 let name = func.to_string();

@@ -1,0 +1,12 @@
+rnn::cell! {
+    cell Edge(I, H) {
+        input x: [I];
+        state h: [H];
+        param w: [H, I];
+        param u: [H, I + H];
+
+        h = tanh(w @ x + u.T @ h);
+    }
+}
+
+fn main() {}
