@@ -193,6 +193,53 @@ fn transposed_rnn_is_the_rnn_with_its_weights_transposed() {
 }
 
 #[test]
+fn gradcheck_several_inputs() {
+    let cell = TwoInputs::<f64>::new(TwoInputsDims { i: 3, h: 4 }, &mut rnn::seeded_rng(15));
+    assert_eq!(cell.input_size(), 7, "the inputs side by side");
+    let e = common::gradcheck(&cell, 5, 2, 25);
+    assert!(e < TOL, "two inputs gradcheck error {e:e}");
+    let cell = SplitInputRnn::<f64>::new(SplitInputRnnDims { i: 3, k: 2, h: 4 }, &mut rnn::seeded_rng(16));
+    let e = common::gradcheck(&cell, 5, 2, 26);
+    assert!(e < TOL, "split input rnn gradcheck error {e:e}");
+}
+
+/// Inputs `x` and `z` side by side, each with its own weight, are the tanh
+/// RNN over `[x, z]` with `weight_ih = [w | v]`.
+#[test]
+fn several_inputs_are_the_rnn_over_them_side_by_side() {
+    use ndarray::{Array2, Array3, Axis, concatenate, s};
+    let (i, k, h, t, b) = (3, 2, 5, 7, 2);
+    let rnn = RnnTanh::<f64>::new(RnnTanhDims { i: i + k, h }, &mut rnn::seeded_rng(17));
+    let mut two = SplitInputRnn::<f64>::zeros(SplitInputRnnDims { i, k, h });
+    two.w = rnn.weight_ih.slice(s![.., ..i]).to_owned();
+    two.v = rnn.weight_ih.slice(s![.., i..]).to_owned();
+    two.u = rnn.weight_hh.clone();
+    two.b = &rnn.bias_ih + &rnn.bias_hh;
+    let xs = Array3::from_shape_fn((t, b, i + k), |(p, q, r)| ((p * 5 + q * 3 + r) as f64 * 0.41).sin());
+    let init = vec![Array2::from_shape_fn((b, h), |(r, c)| {
+        ((r * 7 + c) as f64 * 0.23).cos() * 0.5
+    })];
+    let (a, c) = (
+        rnn.forward_train(xs.view(), &init).expect("rnn"),
+        two.forward_train(xs.view(), &init).expect("two inputs"),
+    );
+    let close = |x: ndarray::ArrayViewD<'_, f64>, y: ndarray::ArrayViewD<'_, f64>, what: &str| {
+        assert_eq!(x.shape(), y.shape(), "{what}: shapes");
+        let worst = x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-12, "{what}: differs by {worst:e}");
+    };
+    close(a.outputs.view().into_dyn(), c.outputs.view().into_dyn(), "outputs");
+    let d_out = Array3::from_shape_fn((t, b, h), |(p, q, r)| ((p + 2 * q + 3 * r) as f64 * 0.17).sin());
+    let (ga, ia) = rnn.backward(&a, d_out.view(), &[]).expect("rnn backward");
+    let (gc, ic) = two.backward(&c, d_out.view(), &[]).expect("two inputs backward");
+    let dw = concatenate(Axis(1), &[gc.w.view(), gc.v.view()]).expect("same rows");
+    close(ga.weight_ih.view().into_dyn(), dw.view().into_dyn(), "[dw | dv]");
+    close(ga.weight_hh.view().into_dyn(), gc.u.view().into_dyn(), "du");
+    close(ia.d_xs.view().into_dyn(), ic.d_xs.view().into_dyn(), "[dx | dz]");
+    close(ia.d_init[0].view().into_dyn(), ic.d_init[0].view().into_dyn(), "d_init");
+}
+
+#[test]
 fn gradcheck_shipped_cells() {
     let mut r = rnn::seeded_rng(6);
     let e = common::gradcheck(&Lstm::<f64>::new(LstmDims { i: 3, h: 4 }, &mut r), 5, 2, 16);

@@ -46,6 +46,7 @@ macro_rules! every_cell {
             ("leaky", $check(&Leaky::<f64>::new(LeakyDims { i: 3, h: 4 }, r), $($args),*)),
             ("concat_lstm", $check(&ConcatLstm::<f64>::new(ConcatLstmDims { i: 3, h: 4 }, r), $($args),*)),
             ("transposed_rnn", $check(&TransposedRnn::<f64>::new(TransposedRnnDims { i: 3, h: 4 }, r), $($args),*)),
+            ("two_inputs", $check(&TwoInputs::<f64>::new(TwoInputsDims { i: 3, h: 4 }, r), $($args),*)),
             ("layer_norm_lstm", $check(&LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, r), $($args),*)),
             ("layer_norm_gru", $check(&LayerNormGru::<f64>::new(LayerNormGruDims { i: 3, h: 4 }, r), $($args),*)),
         ]

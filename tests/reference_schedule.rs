@@ -144,6 +144,10 @@ fn optimised_schedule_matches_reference_schedule_on_packed_batches() {
             reference_vs_optimised_packed!(TransposedRnn::<f64>::new(TransposedRnnDims { i: 3, h: 4 }, &mut r), 46),
         ),
         (
+            "two_inputs",
+            reference_vs_optimised_packed!(TwoInputs::<f64>::new(TwoInputsDims { i: 3, h: 4 }, &mut r), 47),
+        ),
+        (
             "layer_norm_lstm",
             reference_vs_optimised_packed!(LayerNormLstm::<f64>::new(LayerNormLstmDims { i: 3, h: 4 }, &mut r), 42),
         ),
@@ -234,6 +238,10 @@ fn optimised_schedule_matches_reference_schedule() {
                 3,
                 36
             ),
+        ),
+        (
+            "two_inputs",
+            reference_vs_optimised!(TwoInputs::<f64>::new(TwoInputsDims { i: 3, h: 4 }, &mut r), 6, 3, 37),
         ),
         (
             "layer_norm_lstm",

@@ -86,7 +86,7 @@ pub mod __private {
     pub use crate::emitted::rows::{RowBlocks, RowCursor, join, row_split};
     pub use crate::emitted::simd::simd;
     pub use crate::emitted::slices::{
-        add_cols, add_transposed, chunks_mut, copy_cols, copy_transposed, pack_rows, split_ranges_mut,
+        add_cols, add_transposed, chunks_mut, copy_cols, copy_transposed, pack_rows, split_ranges_mut, tail, tail_mut,
     };
     pub use crate::error::RnnError;
     pub use crate::float::Float;

@@ -197,6 +197,41 @@ macro_rules! custom_cells {
                 h = tanh(w.T @ x + u.T @ h + b);
             }
         }
+
+        rnn::cell! {
+            $($attr)*
+            /// Two inputs a step reads side by side (`[x, z]`, `I + H`
+            /// wide): `x` through a product, `z` through one and elementwise
+            /// as a gate.
+            pub cell TwoInputs(I, H) {
+                input x: [I];
+                input z: [H];
+                state h: [H];
+                param w: [H, I];
+                param v: [H, H];
+                param u: [H, H];
+                param b: [H];
+
+                h = tanh(w @ x + v @ z + u @ h + b) * sigmoid(z);
+            }
+        }
+
+        rnn::cell! {
+            $($attr)*
+            /// The tanh RNN over an input given in two parts, each with
+            /// its own weight.
+            pub cell SplitInputRnn(I, K, H) {
+                input x: [I];
+                input z: [K];
+                state h: [H];
+                param w: [H, I];
+                param v: [H, K];
+                param u: [H, H];
+                param b: [H];
+
+                h = tanh(w @ x + v @ z + u @ h + b);
+            }
+        }
     };
 }
 

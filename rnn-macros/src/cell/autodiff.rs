@@ -133,6 +133,7 @@ fn backward(fwd: &Stacked, remat: &BTreeSet<K>) -> Flow {
     let n_nodes = f.g.node_count();
     let mut b = Flow::new();
     b.scalar_params.clone_from(&f.scalar_params);
+    b.inputs.clone_from(&f.inputs);
     let mut ad = Ad {
         f,
         fwd_names: f.value_names(),

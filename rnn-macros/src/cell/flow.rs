@@ -131,6 +131,9 @@ pub struct Flow {
     pub equations: Vec<Option<String>>,
     /// The parameters declared as scalars (`param alpha: [];`).
     pub scalar_params: std::collections::BTreeSet<usize>,
+    /// The width of each input, in declaration order: the inputs arrive
+    /// side by side, input `k` in the columns after those before it.
+    pub inputs: Vec<Dim>,
 }
 
 impl Flow {
@@ -142,6 +145,7 @@ impl Flow {
             names: vec![],
             equations: vec![],
             scalar_params: std::collections::BTreeSet::new(),
+            inputs: vec![],
         }
     }
 

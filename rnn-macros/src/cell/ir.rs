@@ -207,6 +207,11 @@ pub struct Decls {
 }
 
 impl Decls {
+    /// The width of each input (they arrive side by side).
+    pub fn input_widths(&self) -> Vec<Dim> {
+        self.inputs.iter().map(|d| d.shape[0]).collect()
+    }
+
     /// The view weight `w` is, if it is one (not a parameter).
     pub fn view(&self, w: usize) -> Option<View> {
         w.checked_sub(self.params.len()).map(|j| self.views[j])

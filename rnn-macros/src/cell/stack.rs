@@ -65,6 +65,7 @@ pub fn stack(p: &Planned, options: Options) -> Stacked {
         groups[gi].rows.push(sh.width(n));
     }
     let mut flow = Flow::new();
+    flow.inputs = sg.decls.input_widths();
     flow.scalar_params = (0..sg.decls.params.len())
         .filter(|&k| sg.decls.params[k].shape.is_empty())
         .collect();

@@ -130,3 +130,15 @@ pub fn add_transposed<F: Copy + core::ops::AddAssign>(dst: &mut [F], src: &[F], 
         }
     }
 }
+
+/// `&s[off..]`, or the empty end of `s` when `off` is past it (a block of
+/// columns of a buffer with no rows).
+pub fn tail<F>(s: &[F], off: usize) -> &[F] {
+    &s[off.min(s.len())..]
+}
+
+/// `&mut s[off..]`, or the empty end of `s` when `off` is past it.
+pub fn tail_mut<F>(s: &mut [F], off: usize) -> &mut [F] {
+    let off = off.min(s.len());
+    &mut s[off..]
+}

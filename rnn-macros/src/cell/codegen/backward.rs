@@ -15,7 +15,7 @@
 //! length 0 passes it straight to its initial state.
 
 use super::body::Ctx;
-use super::tokens::{buf_ident, buf_name, dim, dims, offset};
+use super::tokens::{buf_ident, buf_name, dim, dims, offset, slice_from};
 use crate::cell::schedule::{Buf, PanelSpec, Program, Section, WeightGradItem};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -56,7 +56,8 @@ fn weight_grads(cx: &Ctx<'_>, prog: &Program, panels: &[PanelSpec]) -> TokenStre
             // Values here: the one-hot case is a sum per id, handled apart.
             quote!((&#op.dense()[#opo..], #lop))
         } else {
-            quote!((&#op[#opo..], #lop))
+            let op = slice_from(&op, &opo, &w.operand, false);
+            quote!((#op, #lop))
         }
     };
     let parts_call = |pa: &Ident, ws: &[&WeightGradItem]| {
@@ -115,8 +116,9 @@ fn weight_grads(cx: &Ctx<'_>, prog: &Program, panels: &[PanelSpec]) -> TokenStre
                 offset(&w.operand, Section::Post),
                 dims(&w.operand.ld),
             );
+            let op = slice_from(&op, &opo, &w.operand, false);
             out.extend(quote! {
-                __rt::gemm_tn(ws, #rows, #cols, __nrows, &#dy[#dyo..], #ldy, &#op[#opo..], #lop, F::one(), #gp, #cols);
+                __rt::gemm_tn(ws, #rows, #cols, __nrows, &#dy[#dyo..], #ldy, #op, #lop, F::one(), #gp, #cols);
             });
         }
     }
@@ -196,7 +198,7 @@ pub fn body(cx: &Ctx<'_>) -> TokenStream {
             ws.give(#sn);
         });
     }
-    let iw = dim(cx.decls.inputs[0].shape[0]);
+    let iw = dims(&cx.decls.input_widths());
     // The adjoints that weight gradients read, copied step by step into
     // the layout of those products (see `PanelsA`).
     let panels = prog.weight_grad_panels(&cx.plans.groups);

@@ -291,7 +291,7 @@ impl Ctx<'_> {
     /// `__nrows`, `__b` and `__ch`; and whether `__ch` is read.
     pub fn saved_shapes(&self) -> (Vec<TokenStream>, bool) {
         let some = |v: TokenStream| quote!(::core::option::Option::Some(#v));
-        let iw = dim(self.decls.inputs[0].shape[0]);
+        let iw = dims(&self.decls.input_widths());
         let all = some(quote!(__nrows));
         let mut out = Vec::new();
         out.push(if self.plans.one_hot_lookup {

@@ -10,7 +10,7 @@
 //! reads, in the order it reads them.
 
 use super::body::Ctx;
-use super::tokens::{buf_name, dim};
+use super::tokens::{buf_name, dim, dims};
 use crate::cell::schedule::Buf;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -81,7 +81,7 @@ pub fn body(cx: &Ctx<'_>, train: bool) -> TokenStream {
     } else {
         quote!(ws.reclaim_forward(out);)
     };
-    let iw = dim(cx.decls.inputs[0].shape[0]);
+    let iw = dims(&cx.decls.input_widths());
     let (bind, unbind) = if cx.plans.one_hot_lookup {
         (
             quote! {

@@ -9,7 +9,7 @@
 //! matrix by the parameter itself (`__pP`). One-hot inputs go through the
 //! runtime's lookup forms.
 
-use super::tokens::{buf_ident, dim, dims, offset, rows};
+use super::tokens::{buf_ident, dim, dims, offset, rows, slice_from};
 use crate::cell::flow::Group;
 use crate::cell::schedule::{Buf, Item, Loc, Section};
 use proc_macro2::{Ident, TokenStream};
@@ -38,16 +38,19 @@ pub fn product(
     if c.chunked {
         // The input projection of the next chunk of steps, at its first step.
         let pk = packed_name(group, false);
-        let input = if one_hot_lookup {
-            quote!(#an.rows(__off, __rows, #lda))
+        let product = if one_hot_lookup {
+            // Values, ids or picked rows of the one input (its whole row).
+            quote!(__rt::input_product_packed(#an.rows(__off, __rows, #lda), __rows, &#pk, F::zero(), &mut #cn[..], #ldc);)
         } else {
-            quote!(__rt::InputRef::Dense(&#an[__off * #lda..][..__rows * #lda]))
+            // Values; an input's block of the inputs side by side.
+            let col = dims(&a.col);
+            quote!(__rt::gemm_packed(__rows, __rt::Strided::rows(&#an[__off * #lda + #col..], #lda), &#pk, F::zero(), &mut #cn[..], #ldc);)
         };
         return quote! {
             if __t % __ch == 0 {
                 __choff = __off;
                 let __rows = __steps.rows_in(__t, __t + __ch);
-                __rt::input_product_packed(#input, __rows, &#pk, F::zero(), &mut #cn[..], #ldc);
+                #product
             }
         };
     }
@@ -68,7 +71,7 @@ pub fn product(
     };
     if one_hot_lookup && matches!(c.buf, Buf::DXs(_)) {
         // One-hot ids have no gradient.
-        let body = call(quote!(&#an[#ao..]), quote!(&mut #cn[#co..]));
+        let body = call(slice_from(&an, &ao, a, false), slice_from(&cn, &co, c, true));
         return quote! {
             if !trace.one_hot {
                 #body
@@ -86,7 +89,7 @@ pub fn product(
             }
         }
     } else {
-        let body = call(quote!(&#an[#ao..]), quote!(&mut #cn[#co..]));
+        let body = call(slice_from(&an, &ao, a, false), slice_from(&cn, &co, c, true));
         quote!(#body)
     }
 }

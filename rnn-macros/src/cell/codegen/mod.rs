@@ -58,13 +58,13 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
         }
     });
     let first_state = dim(decls.states[0].shape[0]);
-    let input_width = dim(decls.inputs[0].shape[0]);
+    let input_width = dims(&decls.input_widths());
     let output_width = dim(decls.output_width());
     let state_widths = decls.states.iter().map(|s| dim(s.shape[0]));
     let with_input = {
         let d = decls.inputs[0].shape[0];
         match d.sym {
-            Some(s) if d.coef == 1 && decls.dims[s].1.is_none() => {
+            Some(s) if decls.inputs.len() == 1 && d.coef == 1 && decls.dims[s].1.is_none() => {
                 let f = dim_field(&decls.dims[s].0);
                 quote! {
                     let mut dims = dims;
@@ -73,10 +73,17 @@ pub fn emit(decls: &Decls, plans: &Plans) -> TokenStream {
                 }
             }
             _ => {
-                let msg = format!(
-                    "{} cannot take an input of another width: its input is declared with a fixed or scaled size",
-                    name
-                );
+                let msg = if decls.inputs.len() == 1 {
+                    format!(
+                        "{} cannot take an input of another width: its input is declared with a fixed or scaled size",
+                        name
+                    )
+                } else {
+                    format!(
+                        "{} takes its inputs side by side and cannot take an input of another width: build it with sizes whose inputs add up to the width given",
+                        name
+                    )
+                };
                 quote! {
                     #dims_param
                     if #input_width == input_size {

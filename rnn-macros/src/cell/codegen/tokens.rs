@@ -29,8 +29,10 @@ pub fn dim(d: Dim) -> TokenStream {
 }
 
 pub fn dims(ds: &[Dim]) -> TokenStream {
-    if ds.is_empty() {
-        return quote!(0usize);
+    match ds {
+        [] => return quote!(0usize),
+        [d] => return dim(*d),
+        _ => {}
     }
     let parts = ds.iter().map(|d| dim(*d));
     quote!((#(#parts)+*))
@@ -105,4 +107,16 @@ pub fn dim_field(name: &Ident) -> Ident {
 
 pub fn dims_ident(decls: &Decls) -> Ident {
     format_ident!("{}Dims", decls.name)
+}
+
+/// `&buf[off..]` (`&mut` when `mutable`) for location `loc`. A block of
+/// columns past the first (an input's of several) starts past the end of
+/// an empty buffer (no rows), so there the slice is cut at the end.
+pub fn slice_from(buf: &Ident, off: &TokenStream, loc: &Loc, mutable: bool) -> TokenStream {
+    match (loc.col.is_empty(), mutable) {
+        (true, false) => quote!(&#buf[#off..]),
+        (true, true) => quote!(&mut #buf[#off..]),
+        (false, false) => quote!(__rt::tail(&#buf[..], #off)),
+        (false, true) => quote!(__rt::tail_mut(&mut #buf[..], #off)),
+    }
 }

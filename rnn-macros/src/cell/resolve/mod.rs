@@ -93,10 +93,10 @@ pub fn resolve(def: &CellDef) -> syn::Result<StepGraph> {
         env.insert(key.clone(), binding);
         used.insert(key, false);
     }
-    if sg.decls.inputs.len() != 1 {
+    if sg.decls.inputs.is_empty() {
         errs.push(
             def.name.span(),
-            "a cell takes exactly one `input` (declare `input x: [I];`)",
+            "a cell needs at least one `input` (declare `input x: [I];`)",
         );
     }
     if sg.decls.states.is_empty() {

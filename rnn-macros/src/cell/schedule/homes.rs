@@ -45,7 +45,7 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
         let Some(leaf) = flow.leaf(k) else { continue };
         let w = width(k);
         homes[k.index()] = match (leaf, role) {
-            (Leaf::Input(i), _) => Some(Loc::whole(Buf::Xs(i), w.expect("width"), true)),
+            (Leaf::Input(i), _) => Some(input_block(Buf::Xs(0), &flow.inputs, i)),
             (Leaf::StatePrev(s), _) => Some(Loc::whole(Buf::Hist(s), w.expect("width"), true)),
             // A scalar parameter is one value wide.
             (Leaf::Param(p), _) => Some(Loc::whole(Buf::Param(p), w.unwrap_or(ONE), true)),
@@ -113,7 +113,7 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
                     ..Loc::whole(Buf::Hist(i), w, true)
                 }),
                 Sink::Output(i) => roles.push(Loc::whole(Buf::Out(i), w, true)),
-                Sink::InputGrad(i) => roles.push(Loc::whole(Buf::DXs(i), w, true)),
+                Sink::InputGrad(i) => roles.push(input_block(Buf::DXs(0), &flow.inputs, i)),
                 Sink::StateGrad(i) => roles.push(Loc::whole(Buf::SeedNext(i), w, false)),
                 Sink::ParamGrad(_) => {}
             }
@@ -201,5 +201,15 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
         extra,
         packed_groups,
         group_buf,
+    }
+}
+
+/// Input `i`'s columns of `buf` (the inputs, or their gradients, side by
+/// side in declaration order, `widths` wide each).
+fn input_block(buf: Buf, widths: &[Dim], i: usize) -> Loc {
+    Loc {
+        ld: widths.to_vec(),
+        col: widths[..i].to_vec(),
+        ..Loc::whole(buf, widths[i], true)
     }
 }

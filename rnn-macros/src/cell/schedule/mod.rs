@@ -63,7 +63,9 @@ pub fn plan(diff: Differentiated, options: Options) -> Plans {
         l
     };
     let bwd_prog = program(bwd, &groups, Role::Backward { fwd_home: &fwd_home }, options);
-    let one_hot_lookup = one_hot::input_only_in_products(fwd, bwd, &groups, [&infer, &train, &bwd_prog]);
+    // Ids stand for one one-hot vector: a cell of several inputs takes values.
+    let one_hot_lookup =
+        fwd.inputs.len() == 1 && one_hot::input_only_in_products(fwd, bwd, &groups, [&infer, &train, &bwd_prog]);
     let (mut infer, mut train) = (infer, train);
     if options.chunk {
         chunk::chunk_input_products(fwd, &mut infer, &[]);
