@@ -75,70 +75,62 @@ fn gradcheck_concat() {
     assert!(e < TOL, "concat lstm gradcheck error {e:e}");
 }
 
+/// The largest difference between `a` and `b` is below 1e-12 (same shapes).
+fn same(a: ndarray::ArrayViewD<'_, f64>, b: ndarray::ArrayViewD<'_, f64>, what: &str) {
+    assert_eq!(a.shape(), b.shape(), "{what}: shapes");
+    let worst = a.iter().zip(b.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-12, "{what}: differs by {worst:e}");
+}
+
+/// Runs `a` and `b` (the same function, written two ways) forward and
+/// backward on the same inputs `[T, B, input]` and output gradient, checks
+/// that their outputs, final states, input and initial-state gradients are
+/// the same, and returns their parameter gradients to compare.
+fn run_both<A: Cell<f64>, B: Cell<f64>>(a: &A, b: &B, t: usize, batch: usize) -> (A, B) {
+    use ndarray::{Array2, Array3};
+    let (i, h) = (a.input_size(), a.output_size());
+    let xs = Array3::from_shape_fn((t, batch, i), |(p, q, r)| ((p * 5 + q * 3 + r) as f64 * 0.41).sin());
+    let init: Vec<Array2<f64>> = a
+        .state_sizes()
+        .into_iter()
+        .enumerate()
+        .map(|(k, w)| Array2::from_shape_fn((batch, w), |(r, c)| ((r * 7 + c + k * 11) as f64 * 0.23).cos() * 0.5))
+        .collect();
+    let (ta, tb) = (
+        a.forward_train(xs.view(), &init).expect("first forward"),
+        b.forward_train(xs.view(), &init).expect("second forward"),
+    );
+    same(ta.outputs.view().into_dyn(), tb.outputs.view().into_dyn(), "outputs");
+    for (sa, sb) in ta.states.iter().zip(&tb.states) {
+        same(sa.view().into_dyn(), sb.view().into_dyn(), "final state");
+    }
+    let d_out = Array3::from_shape_fn((t, batch, h), |(p, q, r)| ((p + 2 * q + 3 * r) as f64 * 0.17).sin());
+    let (ga, ia) = a.backward(&ta, d_out.view(), &[]).expect("first backward");
+    let (gb, ib) = b.backward(&tb, d_out.view(), &[]).expect("second backward");
+    same(ia.d_xs.view().into_dyn(), ib.d_xs.view().into_dyn(), "input gradient");
+    for (da, db) in ia.d_init.iter().zip(&ib.d_init) {
+        same(da.view().into_dyn(), db.view().into_dyn(), "initial-state gradient");
+    }
+    (ga, gb)
+}
+
 /// `w @ concat(x, h)` is PyTorch's LSTM with `w = [W_ih | W_hh]` and one
-/// bias: the same outputs, final states and input gradients, and the
-/// gradient of `w` is the two weight gradients side by side.
+/// bias: the same numbers, and the gradient of `w` is the two weight
+/// gradients side by side.
 #[test]
 fn concat_lstm_is_the_lstm_with_its_weights_side_by_side() {
-    use ndarray::{Array2, Array3, Axis, concatenate, s};
-    let (i, h, t, b) = (3, 5, 7, 2);
+    use ndarray::{Axis, concatenate, s};
+    let (i, h) = (3, 5);
     let lstm = Lstm::<f64>::new(LstmDims { i, h }, &mut rnn::seeded_rng(12));
     let mut cat = ConcatLstm::<f64>::zeros(ConcatLstmDims { i, h });
     cat.w = concatenate(Axis(1), &[lstm.weight_ih.view(), lstm.weight_hh.view()]).expect("same rows");
     cat.b = &lstm.bias_ih + &lstm.bias_hh;
-    let xs = Array3::from_shape_fn((t, b, i), |(a, c, d)| ((a * 5 + c * 3 + d) as f64 * 0.41).sin());
-    let init: Vec<Array2<f64>> = (0..2)
-        .map(|k| Array2::from_shape_fn((b, h), |(r, c)| ((r * 7 + c + k * 11) as f64 * 0.23).cos() * 0.5))
-        .collect();
-    let (tr_l, tr_c) = (
-        lstm.forward_train(xs.view(), &init).expect("lstm"),
-        cat.forward_train(xs.view(), &init).expect("concat"),
-    );
-    let close = |a: &[f64], b: &[f64], what: &str| {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-        assert!(worst < 1e-12, "{what}: differs by {worst:e}");
-    };
-    close(
-        tr_l.outputs.as_slice().expect("contiguous"),
-        tr_c.outputs.as_slice().expect("contiguous"),
-        "outputs",
-    );
-    for (a, c) in tr_l.states.iter().zip(&tr_c.states) {
-        close(
-            a.as_slice().expect("contiguous"),
-            c.as_slice().expect("contiguous"),
-            "final state",
-        );
-    }
-    let d_out = Array3::from_shape_fn((t, b, h), |(a, c, d)| ((a + 2 * c + 3 * d) as f64 * 0.17).sin());
-    let (g_l, in_l) = lstm.backward(&tr_l, d_out.view(), &[]).expect("lstm backward");
-    let (g_c, in_c) = cat.backward(&tr_c, d_out.view(), &[]).expect("concat backward");
-    let dw = concatenate(Axis(1), &[g_l.weight_ih.view(), g_l.weight_hh.view()]).expect("same rows");
-    close(
-        dw.as_standard_layout().as_slice().expect("contiguous"),
-        g_c.w.as_slice().expect("contiguous"),
-        "dw",
-    );
-    close(
-        g_l.bias_ih.as_slice().expect("contiguous"),
-        g_c.b.as_slice().expect("contiguous"),
-        "db",
-    );
-    close(
-        in_l.d_xs.as_slice().expect("contiguous"),
-        in_c.d_xs.as_slice().expect("contiguous"),
-        "dx",
-    );
-    for (a, c) in in_l.d_init.iter().zip(&in_c.d_init) {
-        close(
-            a.as_slice().expect("contiguous"),
-            c.as_slice().expect("contiguous"),
-            "d_init",
-        );
-    }
+    let (gl, gc) = run_both(&lstm, &cat, 7, 2);
+    let dw = concatenate(Axis(1), &[gl.weight_ih.view(), gl.weight_hh.view()]).expect("same rows");
+    same(dw.view().into_dyn(), gc.w.view().into_dyn(), "dw");
+    same(gl.bias_ih.view().into_dyn(), gc.b.view().into_dyn(), "db");
     assert!(
-        g_c.w.slice(s![.., i..]).iter().any(|v| *v != 0.0),
+        gc.w.slice(s![.., i..]).iter().any(|v| *v != 0.0),
         "the recurrent block gets a gradient"
     );
 }
@@ -156,40 +148,16 @@ fn gradcheck_transposed() {
 /// weight gradients.
 #[test]
 fn transposed_rnn_is_the_rnn_with_its_weights_transposed() {
-    use ndarray::{Array2, Array3};
-    let (i, h, t, b) = (3, 5, 7, 2);
+    let (i, h) = (3, 5);
     let rnn = RnnTanh::<f64>::new(RnnTanhDims { i, h }, &mut rnn::seeded_rng(14));
     let mut tr = TransposedRnn::<f64>::zeros(TransposedRnnDims { i, h });
     tr.w = rnn.weight_ih.t().as_standard_layout().into_owned();
     tr.u = rnn.weight_hh.t().as_standard_layout().into_owned();
     tr.b = &rnn.bias_ih + &rnn.bias_hh;
-    let xs = Array3::from_shape_fn((t, b, i), |(a, c, d)| ((a * 5 + c * 3 + d) as f64 * 0.41).sin());
-    let init = vec![Array2::from_shape_fn((b, h), |(r, c)| {
-        ((r * 7 + c) as f64 * 0.23).cos() * 0.5
-    })];
-    let (a, c) = (
-        rnn.forward_train(xs.view(), &init).expect("rnn"),
-        tr.forward_train(xs.view(), &init).expect("transposed"),
-    );
-    let close = |x: ndarray::ArrayViewD<'_, f64>, y: ndarray::ArrayViewD<'_, f64>, what: &str| {
-        assert_eq!(x.shape(), y.shape(), "{what}: shapes");
-        let worst = x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
-        assert!(worst < 1e-12, "{what}: differs by {worst:e}");
-    };
-    close(a.outputs.view().into_dyn(), c.outputs.view().into_dyn(), "outputs");
-    close(
-        a.states[0].view().into_dyn(),
-        c.states[0].view().into_dyn(),
-        "final state",
-    );
-    let d_out = Array3::from_shape_fn((t, b, h), |(p, q, r)| ((p + 2 * q + 3 * r) as f64 * 0.17).sin());
-    let (ga, ia) = rnn.backward(&a, d_out.view(), &[]).expect("rnn backward");
-    let (gc, ic) = tr.backward(&c, d_out.view(), &[]).expect("transposed backward");
-    close(ga.weight_ih.t().into_dyn(), gc.w.view().into_dyn(), "dw");
-    close(ga.weight_hh.t().into_dyn(), gc.u.view().into_dyn(), "du");
-    close(ga.bias_ih.view().into_dyn(), gc.b.view().into_dyn(), "db");
-    close(ia.d_xs.view().into_dyn(), ic.d_xs.view().into_dyn(), "dx");
-    close(ia.d_init[0].view().into_dyn(), ic.d_init[0].view().into_dyn(), "d_init");
+    let (ga, gc) = run_both(&rnn, &tr, 7, 2);
+    same(ga.weight_ih.t().into_dyn(), gc.w.view().into_dyn(), "dw");
+    same(ga.weight_hh.t().into_dyn(), gc.u.view().into_dyn(), "du");
+    same(ga.bias_ih.view().into_dyn(), gc.b.view().into_dyn(), "db");
 }
 
 #[test]
@@ -207,36 +175,18 @@ fn gradcheck_several_inputs() {
 /// RNN over `[x, z]` with `weight_ih = [w | v]`.
 #[test]
 fn several_inputs_are_the_rnn_over_them_side_by_side() {
-    use ndarray::{Array2, Array3, Axis, concatenate, s};
-    let (i, k, h, t, b) = (3, 2, 5, 7, 2);
+    use ndarray::{Axis, concatenate, s};
+    let (i, k, h) = (3, 2, 5);
     let rnn = RnnTanh::<f64>::new(RnnTanhDims { i: i + k, h }, &mut rnn::seeded_rng(17));
     let mut two = SplitInputRnn::<f64>::zeros(SplitInputRnnDims { i, k, h });
     two.w = rnn.weight_ih.slice(s![.., ..i]).to_owned();
     two.v = rnn.weight_ih.slice(s![.., i..]).to_owned();
     two.u = rnn.weight_hh.clone();
     two.b = &rnn.bias_ih + &rnn.bias_hh;
-    let xs = Array3::from_shape_fn((t, b, i + k), |(p, q, r)| ((p * 5 + q * 3 + r) as f64 * 0.41).sin());
-    let init = vec![Array2::from_shape_fn((b, h), |(r, c)| {
-        ((r * 7 + c) as f64 * 0.23).cos() * 0.5
-    })];
-    let (a, c) = (
-        rnn.forward_train(xs.view(), &init).expect("rnn"),
-        two.forward_train(xs.view(), &init).expect("two inputs"),
-    );
-    let close = |x: ndarray::ArrayViewD<'_, f64>, y: ndarray::ArrayViewD<'_, f64>, what: &str| {
-        assert_eq!(x.shape(), y.shape(), "{what}: shapes");
-        let worst = x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
-        assert!(worst < 1e-12, "{what}: differs by {worst:e}");
-    };
-    close(a.outputs.view().into_dyn(), c.outputs.view().into_dyn(), "outputs");
-    let d_out = Array3::from_shape_fn((t, b, h), |(p, q, r)| ((p + 2 * q + 3 * r) as f64 * 0.17).sin());
-    let (ga, ia) = rnn.backward(&a, d_out.view(), &[]).expect("rnn backward");
-    let (gc, ic) = two.backward(&c, d_out.view(), &[]).expect("two inputs backward");
+    let (ga, gc) = run_both(&rnn, &two, 7, 2);
     let dw = concatenate(Axis(1), &[gc.w.view(), gc.v.view()]).expect("same rows");
-    close(ga.weight_ih.view().into_dyn(), dw.view().into_dyn(), "[dw | dv]");
-    close(ga.weight_hh.view().into_dyn(), gc.u.view().into_dyn(), "du");
-    close(ia.d_xs.view().into_dyn(), ic.d_xs.view().into_dyn(), "[dx | dz]");
-    close(ia.d_init[0].view().into_dyn(), ic.d_init[0].view().into_dyn(), "d_init");
+    same(ga.weight_ih.view().into_dyn(), dw.view().into_dyn(), "[dw | dv]");
+    same(ga.weight_hh.view().into_dyn(), gc.u.view().into_dyn(), "du");
 }
 
 #[test]
