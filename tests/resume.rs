@@ -95,8 +95,16 @@ fn dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// Every test of this binary runs on one thread, and says so before it
+/// trains: the first product would otherwise start rayon's global pool with
+/// one thread per core, and a later `set_threads(1)` in a test running
+/// beside it would fail.
+fn one_thread() {
+    rnn::runtime::gemm::set_threads(1).expect("one thread");
+}
+
 fn straight_and_resumed<O: Optimizer<f32>>(name: &str, dropout: bool, make: impl Fn() -> O) {
-    rnn::runtime::gemm::set_threads(1).unwrap();
+    one_thread();
     let mut straight = trainer(1, dropout, make());
     let mut data = Tokens::new(9);
     let all = steps(&mut straight, &mut data, 200);
@@ -144,6 +152,7 @@ fn resuming_with_dropout_and_momentum_continues_bit_for_bit() {
 
 #[test]
 fn a_bad_checkpoint_changes_nothing() {
+    one_thread();
     let d = dir("bad");
     let mut t = trainer(1, false, adam());
     let mut data = Tokens::new(3);
