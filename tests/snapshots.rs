@@ -47,6 +47,14 @@ fn concat_runs_as_one_product_per_part() {
     let words = plan.split("# forward flow").next().unwrap();
     assert!(words.contains("w[:, ..I] @ x"), "{words}");
     assert!(words.contains("w[:, I..I + H] @ h"), "{words}");
+    assert!(
+        words.contains("forward: w[:, ..I] @ x does not depend on the state"),
+        "{words}"
+    );
+    assert!(
+        words.contains("forward: w[:, I..I + H] @ h runs in the loop"),
+        "{words}"
+    );
     let lstm = Lstm::<f32>::PLAN;
     let count = |p: &str, what: &str| p.matches(what).count();
     assert_eq!(

@@ -94,8 +94,8 @@ pub fn differentiate(fwd: Stacked) -> Differentiated {
 /// from the trace: sums, differences, products, quotients, negations,
 /// extrema and splits of values it reads anyway (`kept`), of leaves, or of
 /// other such values (not a product's operand). A layer normalisation's
-/// normalised value is then recomputed from the centred one and the row's `1 / sqrt(var + eps)`
-/// instead of being saved for every step beside them.
+/// normalised value is then recomputed from the centred one and the row's
+/// `1 / sqrt(var + eps)` instead of being saved for every step beside them.
 fn recomputable(f: &Flow, kept: &BTreeSet<K>) -> BTreeSet<K> {
     let mut remat = BTreeSet::new();
     // A product's operand stays saved: its weight gradient reads it for all

@@ -226,8 +226,7 @@ impl<F: GemmElem> PanelsA<F> {
         let copy = |first: usize, data: &mut [F]| {
             let stride = k * MR;
             let rows = r0 * MR..(r0 + n) * MR;
-            let groups = (data.len() / stride).min(m.div_ceil(MR) - first);
-            for q in 0..groups {
+            for q in 0..data.len() / stride {
                 if let Some(ahead) = data.get((q + PUT_AHEAD) * stride..).and_then(|p| p.get(rows.clone())) {
                     prefetch_write(ahead);
                 }

@@ -43,8 +43,7 @@ pub fn product(
             quote!(__rt::input_product_packed(#an.rows(__off, __rows, #lda), __rows, &#pk, F::zero(), &mut #cn[..], #ldc);)
         } else {
             // Values; an input's block of the inputs side by side.
-            let col = dims(&a.col);
-            quote!(__rt::gemm_packed(__rows, __rt::Strided::rows(&#an[__off * #lda + #col..], #lda), &#pk, F::zero(), &mut #cn[..], #ldc);)
+            quote!(__rt::gemm_packed(__rows, __rt::Strided::rows(&#an[#ao..], #lda), &#pk, F::zero(), &mut #cn[..], #ldc);)
         };
         return quote! {
             if __t % __ch == 0 {

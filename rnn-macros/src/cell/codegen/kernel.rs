@@ -89,10 +89,7 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
         reads: &access.reads,
         stores: &access.stores,
         used: RefCell::new(BTreeSet::new()),
-        slices: RefCell::new(Slices {
-            names: BTreeMap::new(),
-            taken: facts.taken.clone(),
-        }),
+        slices: RefCell::new(Slices::default()),
     };
     let lets = row.lets(&k.inline);
     let (writes, mut written) = row.writes(&access, &k.accums, false);
@@ -252,10 +249,12 @@ struct Row<'a> {
     slices: RefCell<Slices>,
 }
 
-/// The name of each chunk inside `__row`, and the identifiers taken.
+/// The name of each chunk inside `__row`, and the names made for chunks
+/// (beside those the values take, [`Facts`]).
+#[derive(Default)]
 struct Slices {
     names: BTreeMap<Chunk, Ident>,
-    taken: BTreeSet<String>,
+    made: BTreeSet<String>,
 }
 
 impl Row<'_> {
@@ -312,14 +311,16 @@ impl Row<'_> {
                 };
                 // A value's own name is its own (only this chunk holds
                 // it); a made-up one must not be taken.
+                let taken = |n: &str| self.facts.taken.contains(n) || slices.made.contains(n);
                 let mut name = base.clone();
                 let mut k = 2;
-                while !own && slices.taken.contains(&spell(&name)) {
+                while !own && taken(&spell(&name)) {
                     name = format!("{base}{k}");
                     k += 1;
                 }
-                slices.taken.insert(spell(&name));
-                format_ident!("{}", spell(&name))
+                let name = spell(&name);
+                slices.made.insert(name.clone());
+                format_ident!("{}", name)
             }
         };
         slices.names.insert(c, id.clone());

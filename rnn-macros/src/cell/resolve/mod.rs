@@ -321,7 +321,7 @@ fn resolve_shape(d: &ast::Decl, dims: &[(Ident, Option<usize>)], errs: &mut Erro
     let parts = if d.sums.is_empty() {
         Vec::new()
     } else {
-        let first = d.shape.last().map(|t| dim(t, &mut Errors::new()));
+        let first = shape.last().copied();
         first.into_iter().chain(d.sums.iter().map(|t| dim(t, errs))).collect()
     };
     (shape, parts)

@@ -40,28 +40,23 @@ impl Cx<'_> {
     /// and `w @ concat(x, h)` becomes `w[:, ..I] @ x + w[:, I..] @ h`: one
     /// product per part, each stacked and hoisted as its operand allows.
     fn product(&mut self, w: Option<Id>, rhs: &Expr, span: Span) -> Option<Id> {
-        let concat_args = match rhs {
-            Expr::Call { func, args } if func == "concat" => Some(args),
+        let concat = match rhs {
+            Expr::Call { func, args } if func == "concat" => Some((func, args)),
             _ => None,
         };
-        if w.is_none() {
+        let Some(w) = w else {
             // The left side had its error; resolve the right for its own.
-            match concat_args {
-                Some(args) => args.iter().for_each(|a| {
-                    self.expr(a);
-                }),
+            match concat {
+                Some((_, args)) => self.exprs(args),
                 None => {
                     self.expr(rhs);
                 }
             }
             return None;
-        }
-        let parts = w.and_then(|w| match self.sg.op(w) {
+        };
+        // A view (`u.T`) is a parameter past the declared ones: no parts.
+        let parts = match self.sg.op(w) {
             Op::Param(k) => Some((k, self.sg.decls.params.get(k).map_or(0, |p| p.parts.len()))),
-            _ => None,
-        });
-        let concat = match rhs {
-            Expr::Call { func, args } if func == "concat" => Some((func, args)),
             _ => None,
         };
         match (parts, concat) {
@@ -80,7 +75,7 @@ impl Cx<'_> {
                     );
                     return None;
                 }
-                let w_span = self.sg.g[w?].span;
+                let w_span = self.sg.g[w].span;
                 let mut sum: Option<Id> = None;
                 for (j, v) in ids.into_iter().enumerate() {
                     let slot = self.sg.decls.view_of(k, j, false);
@@ -108,9 +103,7 @@ impl Cx<'_> {
                 None
             }
             (_, Some((func, args))) => {
-                for a in args {
-                    self.expr(a);
-                }
+                self.exprs(args);
                 self.errs.push(
                     func.span(),
                     "`concat(..)` needs a matrix declared with summed columns (`param w: [G, I + H];`) on the left of `@`",
@@ -119,8 +112,15 @@ impl Cx<'_> {
             }
             _ => {
                 let v = self.expr(rhs);
-                Some(self.sg.add(Op::MatVec, span, &[w?, v?]))
+                Some(self.sg.add(Op::MatVec, span, &[w, v?]))
             }
+        }
+    }
+
+    /// Resolves `args` for their own errors, when what reads them failed.
+    fn exprs(&mut self, args: &[Expr]) {
+        for a in args {
+            self.expr(a);
         }
     }
 
@@ -283,9 +283,7 @@ impl Cx<'_> {
                 let name = func.to_string();
                 if name == "concat" {
                     self.errs.push(func.span(), language::concat_outside_product());
-                    for a in args {
-                        self.expr(a);
-                    }
+                    self.exprs(args);
                     return None;
                 }
                 if name == "split" {

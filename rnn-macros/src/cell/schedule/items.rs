@@ -4,11 +4,11 @@
 //! Within a section a node's level counts the products and reductions on
 //! its longest path from the section's inputs (`sections::levels`). Items
 //! alternate: the products of level L (one GEMM per group, at its first
-//! member), then one fused elementwise kernel
-//! per symbolic width for the stored values and parameter-gradient sums of
-//! level L (one kernel per value without `options.fuse`). A kernel computes
-//! inline everything its targets need that is not stored. Weight gradients
-//! are one product each after the loop.
+//! member), then one fused elementwise kernel per symbolic width for the
+//! stored values and parameter-gradient sums of level L (one kernel per
+//! value without `options.fuse`). A kernel computes inline everything its
+//! targets need that is not stored. Weight gradients are one product each
+//! after the loop.
 
 use super::homes::Homes;
 use super::program::{Buf, Item, Kernel, Loc, Program, Section, WeightGradItem};
