@@ -231,9 +231,10 @@ impl Flow {
     }
 
     /// Which values hold the same number in every column of a row:
-    /// reductions, numbers, and what is computed from those alone; a
-    /// `Leaf::Fwd` is what its forward value is in `fwd` (the forward
-    /// flow's own result; empty for the forward flow itself).
+    /// reductions, numbers, and what is computed from those alone (not a
+    /// concatenation, whose blocks may differ); a `Leaf::Fwd` is what its
+    /// forward value is in `fwd` (the forward flow's own result; empty for
+    /// the forward flow itself).
     pub fn row_constants(&self, fwd: &[bool]) -> Vec<bool> {
         let mut rc = vec![false; self.g.node_count()];
         // Nodes are created operands first, so index order is topological.
@@ -241,7 +242,7 @@ impl Flow {
             rc[n.index()] = match self.g[n].op {
                 KOp::Leaf(Leaf::Const(_) | Leaf::Zero) | KOp::Sum { .. } => true,
                 KOp::Leaf(Leaf::Fwd(f)) => fwd.get(f.index()).copied().unwrap_or(false),
-                KOp::Leaf(_) | KOp::MatVec { .. } | KOp::MatVecT { .. } => false,
+                KOp::Leaf(_) | KOp::MatVec { .. } | KOp::MatVecT { .. } | KOp::Concat { .. } => false,
                 _ => self.args(n).iter().all(|a| rc[a.index()]),
             };
         }

@@ -86,15 +86,23 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
         homes,
         base: k.base,
         inline: k.inline.iter().copied().collect(),
+        locs: &access.locs,
         reads: &access.reads,
         stores: &access.stores,
         used: RefCell::new(BTreeSet::new()),
         slices: RefCell::new(Slices::default()),
     };
-    let lets = row.lets(&k.inline);
-    let (writes, mut written) = row.writes(&access, &k.accums, false);
+    // What is one number per row (computed from stored sums and numbers
+    // alone) is computed once, before the columns.
+    let (per_row, per_column): (Vec<K>, Vec<K>) = k
+        .inline
+        .iter()
+        .partition(|&&n| facts.row_const[n.index()] && !flow.is_reduction(n));
+    let row_lets = row.lets(&per_row);
+    let lets = row.lets(&per_column);
+    let (writes, row_writes, mut written) = row.writes(&access, &k.accums, false);
     let sums = row.reductions(&k.inline);
-    let (sum_writes, sum_written) = row.writes(&access, &k.accums, true);
+    let (sum_writes, sum_row_writes, sum_written) = row.writes(&access, &k.accums, true);
     written.extend(sum_written);
     let used = row.used.take();
     let slice_names: Vec<Ident> = used.iter().map(|c| row.slice(*c)).collect();
@@ -107,7 +115,16 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
     let slices = chunk_slices(&access.locs, &written, &used, &b, sec);
     let stored: BTreeSet<usize> = access.stores.iter().map(|s| s.1).collect();
     let args: Vec<Ident> = used.iter().map(Chunk::ident).collect();
-    let (params, reslice, block) = row_params(&used, &slice_names, &stored);
+    let (params, reslice, block) = row_params(&used, &slice_names, &stored, &access.locs);
+    let sum_writes = if sum_writes.is_empty() {
+        sum_writes
+    } else {
+        quote! {
+            for __j in 0..__n {
+                #sum_writes
+            }
+        }
+    };
     let columns = if sums.is_empty() {
         quote! {
             for __j in 0..__n {
@@ -146,9 +163,8 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
                 #tail
             }
             #finish
-            for __j in 0..__n {
-                #sum_writes
-            }
+            #sum_row_writes
+            #sum_writes
         }
     };
     let nrows = rows(sec);
@@ -163,6 +179,8 @@ pub fn fused(flow: &Flow, facts: &Facts, homes: &[Option<Loc>], k: &Kernel, sec:
             #[inline(always)]
             fn __row<F: __rt::Float>(__n: ::core::primitive::usize, #(#params),*) {
                 #reslice
+                #row_lets
+                #row_writes
                 #columns
             }
             let __mid = __rt::row_split(#nrows, #n_chunks * #b);
@@ -243,6 +261,8 @@ struct Row<'a> {
     homes: &'a [Option<Loc>],
     base: Dim,
     inline: BTreeSet<K>,
+    /// The kernel's locations ([`Access::locs`]).
+    locs: &'a [Loc],
     reads: &'a [(K, usize)],
     stores: &'a [(K, usize)],
     used: RefCell<BTreeSet<Chunk>>,
@@ -279,6 +299,14 @@ impl Row<'_> {
         };
         let param_part = |p: usize, sb: usize| (self.facts.params[p].1 > self.base.coef).then_some(sb / self.base.coef);
         let (base, sub, own) = match c {
+            // A row scalar's one value has no sub-blocks.
+            Chunk::Loc(id, _) if self.locs[id].is_row_scalar() => match self.reads.iter().find(|r| r.1 == id) {
+                Some(&(n, _)) => (Some(self.facts.names[n.index()].clone()), None, true),
+                None => {
+                    let n = self.stores.iter().find(|r| r.1 == id).map(|r| r.0);
+                    (n.map(|n| format!("{}_out", self.facts.names[n.index()])), None, false)
+                }
+            },
             Chunk::Loc(id, sb) => match self.reads.iter().find(|r| r.1 == id) {
                 Some(&(n, _)) => (Some(self.facts.names[n.index()].clone()), part(Some(n), sb), true),
                 None => {
@@ -371,11 +399,12 @@ impl Row<'_> {
         } else if let Buf::Param(p) = home.buf {
             Chunk::Param(p, sb)
         } else {
-            Chunk::Loc(self.reads.iter().find(|r| r.0 == n).expect("read").1, sb)
+            let id = self.reads.iter().find(|r| r.0 == n).expect("read").1;
+            Chunk::Loc(id, if self.locs[id].is_row_scalar() { 0 } else { sb })
         };
         self.used.borrow_mut().insert(chunk);
         let c = self.slice(chunk);
-        if self.facts.row_const[n.index()] {
+        if self.facts.row_const[n.index()] || chunk.is_one_value(self.locs) {
             // Every column holds the same number (a row's sum, or what is
             // computed from sums alone): read one, and the compiler sees a
             // value the loop does not change and lifts out of it what
@@ -538,15 +567,28 @@ impl Row<'_> {
         r
     }
 
-    /// The stores (`=`) and gradient sums (`+=`) of one column, and the
-    /// buffers they write: those of the reductions (`after`, in a loop after
-    /// the sums), or of every other value.
-    fn writes(&self, access: &Access, accums: &[(K, usize)], after: bool) -> (TokenStream, BTreeSet<Buf>) {
+    /// The stores (`=`) and gradient sums (`+=`) of one column, the stores
+    /// of row scalars (once per row), and the buffers they write: those of
+    /// the reductions (`after`, after the sums), or of every other value.
+    fn writes(
+        &self,
+        access: &Access,
+        accums: &[(K, usize)],
+        after: bool,
+    ) -> (TokenStream, TokenStream, BTreeSet<Buf>) {
         let mut writes = TokenStream::new();
+        let mut once = TokenStream::new();
         let mut written: BTreeSet<Buf> = BTreeSet::new();
         let accums: Vec<&(K, usize)> = accums.iter().filter(|a| self.flow.is_reduction(a.0) == after).collect();
         for (n, id) in access.stores.iter().filter(|s| self.flow.is_reduction(s.0) == after) {
             written.insert(access.locs[*id].buf);
+            if access.locs[*id].is_row_scalar() {
+                let chunk = Chunk::Loc(*id, 0);
+                self.used.borrow_mut().insert(chunk);
+                let (c, e) = (self.slice(chunk), self.val(*n, 0));
+                once.extend(quote!(#c[0] = #e;));
+                continue;
+            }
             for s in 0..self.sub_count(*n) {
                 let chunk = Chunk::Loc(*id, s * self.base.coef);
                 self.used.borrow_mut().insert(chunk);
@@ -571,7 +613,7 @@ impl Row<'_> {
                 writes.extend(quote!(#c[__j] += #e;));
             }
         }
-        (writes, written)
+        (writes, once, written)
     }
 }
 
@@ -624,6 +666,7 @@ fn row_params(
     used: &BTreeSet<Chunk>,
     names: &[Ident],
     stored: &BTreeSet<usize>,
+    locs: &[Loc],
 ) -> (Vec<TokenStream>, TokenStream, TokenStream) {
     let mut params = Vec::new();
     let mut reslice = TokenStream::new();
@@ -636,7 +679,7 @@ fn row_params(
         };
         let borrow = if mutable { quote!(&mut) } else { quote!(&) };
         params.push(quote!(#ident: #borrow [F]));
-        if c.is_scalar() {
+        if c.is_one_value(locs) {
             // One value, read (or summed into) at every column.
             reslice.extend(quote!(let #ident = #borrow #ident[..1];));
         } else {

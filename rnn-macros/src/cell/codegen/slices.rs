@@ -156,9 +156,12 @@ pub fn chunk_slices(
             .filter(|&i| locs[i].buf == *buf && span_loc(i).is_some())
             .collect();
         let regions = ids.iter().map(|&i| format_ident!("__l{}", i));
+        // A row scalar's row is its one value.
+        let one = quote!(1usize);
+        let width = |i: usize| if locs[i].is_row_scalar() { &one } else { b };
         let ranges = ids.iter().map(|&i| {
-            let (o, n) = (format_ident!("__o{}", i), span_loc(i).unwrap_or(1));
-            quote!((#o, #n * #b))
+            let (o, n, w) = (format_ident!("__o{}", i), span_loc(i).unwrap_or(1), width(i));
+            quote!((#o, #n * #w))
         });
         if ids.is_empty() {
             continue;
@@ -170,7 +173,7 @@ pub fn chunk_slices(
             out.extend(split_chunks(
                 format_ident!("__l{}", i),
                 n,
-                b,
+                width(i),
                 |sb| Chunk::Loc(i, sb),
                 used,
             ));
@@ -206,7 +209,11 @@ pub fn chunk_slices(
         match *c {
             Chunk::Loc(i, _) if !written.contains(&locs[i].buf) => {
                 let (name, o) = (buf_ident(&locs[i], sec), format_ident!("__o{}", i));
-                out.extend(quote!(let #ident: &[F] = &#name[#o + #sb * #b..][..#b];));
+                if locs[i].is_row_scalar() {
+                    out.extend(quote!(let #ident: &[F] = &#name[#o..][..1];));
+                } else {
+                    out.extend(quote!(let #ident: &[F] = &#name[#o + #sb * #b..][..#b];));
+                }
             }
             Chunk::Param(p, _) => {
                 let name = format_ident!("__p{}", p);
@@ -245,9 +252,15 @@ impl Chunk {
         }
     }
 
-    /// Whether the chunk is one value, not a row's `b`.
+    /// Whether the chunk is a scalar parameter's one value (or its gradient's).
     pub fn is_scalar(&self) -> bool {
         matches!(self, Chunk::ScalarParam(_) | Chunk::ScalarGrad(_))
+    }
+
+    /// Whether the chunk is one value, not a row's `b`: a scalar
+    /// parameter's, or a row scalar's (of a location in `locs`).
+    pub fn is_one_value(&self, locs: &[Loc]) -> bool {
+        self.is_scalar() || matches!(*self, Chunk::Loc(i, _) if locs[i].is_row_scalar())
     }
 
     /// The parameter whose gradient this chunk sums into, if it is a gradient.

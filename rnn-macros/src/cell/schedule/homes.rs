@@ -31,7 +31,10 @@ pub struct Homes {
     pub group_buf: Vec<Option<usize>>,
 }
 
-pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) -> Homes {
+/// `row_const`: which values hold one number per row
+/// ([`Flow::row_constants`]); those stored in a buffer of their own and
+/// read only elementwise get one column per row (a row scalar).
+pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage, row_const: &[bool]) -> Homes {
     let n = flow.g.node_count();
     let backward = role.is_backward();
     let width = |k: K| flow.node(k).width;
@@ -100,7 +103,7 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
         if !mat[k.index()] {
             continue;
         }
-        let w = width(k).expect("materialised values are vectors");
+        let mut w = width(k).expect("materialised values are vectors");
         let mut roles: Vec<Loc> = Vec::new();
         for &(sink, s) in &flow.sinks {
             if s != k {
@@ -117,6 +120,9 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
                 Sink::StateGrad(i) => roles.push(Loc::whole(Buf::SeedNext(i), w, false)),
                 Sink::ParamGrad(_) => {}
             }
+        }
+        if roles.is_empty() && row_const[k.index()] && !read_by_product(flow, k) {
+            w = ONE;
         }
         if let Some((g, m)) = packed_role[k.index()] {
             roles.insert(
@@ -202,6 +208,13 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage) 
         packed_groups,
         group_buf,
     }
+}
+
+/// Whether a product reads `k` (as its operand, or as a weight
+/// gradient's adjoint or operand): then it needs its whole row.
+fn read_by_product(flow: &Flow, k: K) -> bool {
+    flow.g.neighbors_directed(k, petgraph::Direction::Outgoing).any(|r| flow.is_gemm(r))
+        || flow.weight_grads.iter().any(|wg| wg.dy == k || wg.operand == k)
 }
 
 /// Input `i`'s columns of `buf` (the inputs, or their gradients, side by

@@ -45,8 +45,10 @@ pub fn plan(diff: Differentiated, options: Options) -> Plans {
     let (fwd, bwd) = (&fwd_flow, &bwd_flow);
     let keep = bwd.fwd_reads();
     let empty = BTreeSet::new();
-    let infer = program(fwd, &groups, Role::Forward { keep: &empty }, options);
-    let train = program(fwd, &groups, Role::Forward { keep: &keep }, options);
+    let fwd_rc = fwd.row_constants(&[]);
+    let bwd_rc = bwd.row_constants(&fwd_rc);
+    let infer = program(fwd, &groups, Role::Forward { keep: &empty }, &fwd_rc, options);
+    let train = program(fwd, &groups, Role::Forward { keep: &keep }, &fwd_rc, options);
     let mut kept: Vec<usize> = Vec::new();
     for f in &keep {
         if let Some(Loc { buf: Buf::Own(b), .. }) = &train.homes[f.index()]
@@ -62,7 +64,7 @@ pub fn plan(diff: Differentiated, options: Options) -> Plans {
         }
         l
     };
-    let bwd_prog = program(bwd, &groups, Role::Backward { fwd_home: &fwd_home }, options);
+    let bwd_prog = program(bwd, &groups, Role::Backward { fwd_home: &fwd_home }, &bwd_rc, options);
     // Ids stand for one one-hot vector: a cell of several inputs takes values.
     let one_hot_lookup =
         fwd.inputs.len() == 1 && one_hot::input_only_in_products(fwd, bwd, &groups, [&infer, &train, &bwd_prog]);
@@ -84,10 +86,11 @@ pub fn plan(diff: Differentiated, options: Options) -> Plans {
     }
 }
 
-/// One program: the steps in order.
-fn program(flow: &Flow, groups: &[Group], role: Role<'_>, options: Options) -> Program {
+/// One program: the steps in order. `row_const`: which of the flow's
+/// values hold one number per row ([`Flow::row_constants`]).
+fn program(flow: &Flow, groups: &[Group], role: Role<'_>, row_const: &[bool], options: Options) -> Program {
     let sections = sections::assign(flow, groups, role.is_backward(), options);
     let storage = storage::decide(flow, groups, &role, sections, options);
-    let homes = homes::place(flow, groups, &role, &storage);
+    let homes = homes::place(flow, groups, &role, &storage, row_const);
     items::build(flow, groups, &storage, homes, options)
 }

@@ -61,6 +61,13 @@ pub struct Loc {
 }
 
 impl Loc {
+    /// Whether the location holds one number per row (a row scalar: a
+    /// value the same in every column, see `homes.rs`), not a row of the
+    /// value's width.
+    pub fn is_row_scalar(&self) -> bool {
+        matches!(self.buf, Buf::Own(_) | Buf::Saved(_)) && self.ld == [Dim { coef: 1, sym: None }]
+    }
+
     pub fn whole(buf: Buf, width: Dim, all_steps: bool) -> Loc {
         Loc {
             buf,
