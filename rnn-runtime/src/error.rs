@@ -45,6 +45,11 @@ pub enum RnnError {
     /// Invalid configuration or argument.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// Data-parallel training failed: the processes disagree (their
+    /// parameters drifted apart, or they train different models), or the
+    /// transport (MPI) reported an error.
+    #[error("distributed training: {0}")]
+    Distributed(String),
 }
 
 impl RnnError {

@@ -43,6 +43,8 @@
 #![warn(missing_docs)]
 
 pub mod cell;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod emitted;
 pub mod error;
 pub mod float;

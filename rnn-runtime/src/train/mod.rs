@@ -10,11 +10,14 @@
 //!   keep the last good one on disk;
 //! - [`metrics`]: metrics as JSON lines, flushed per line;
 //! - [`resume`]: trainer checkpoints (model, optimiser state, counters)
-//!   that resume a run exactly.
+//!   that resume a run exactly;
+//! - [`sync`]: [`GradientSync`], the collective steps of data-parallel
+//!   training (over MPI with the `mpi` feature: `crate::distributed`).
 
 pub mod guard;
 pub mod metrics;
 pub mod resume;
+pub mod sync;
 pub mod tbptt;
 pub mod trainer;
 pub mod update;
@@ -22,5 +25,6 @@ pub mod update;
 pub use guard::{Checkpoint, Checkpointer, check_params, check_tensors, check_value, count_non_finite};
 pub use metrics::{MetricsWriter, read_metrics};
 pub use resume::model_part;
+pub use sync::GradientSync;
 pub use tbptt::{TbpttConfig, TbpttReport, tbptt_for_each, train_tbptt};
 pub use trainer::{Batch, BatchSource, StepStats, Trainer, TrainerConfig};

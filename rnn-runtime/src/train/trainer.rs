@@ -92,6 +92,7 @@
 //! ```
 
 use super::guard::{check_params, check_value};
+use super::sync::GradientSync;
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
@@ -177,6 +178,13 @@ pub struct Trainer<F: Float, C: Cell<F>, O: Optimizer<F>> {
     pub(super) steps: usize,
     pub(super) positions: usize,
     pub(super) train_time: Duration,
+    sync: Option<Synced<F>>,
+}
+
+/// A trainer's part in data-parallel training (see [`Trainer::with_sync`]).
+struct Synced<F: Float> {
+    sync: Box<dyn GradientSync<F> + Send>,
+    check_every: usize,
 }
 
 impl<F: Float, C: Cell<F>, O: Optimizer<F>> std::fmt::Debug for Trainer<F, C, O> {
@@ -206,6 +214,45 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
             steps: 0,
             positions: 0,
             train_time: Duration::ZERO,
+            sync: None,
+        }
+    }
+
+    /// This trainer as one of several processes training together on
+    /// shards of each global batch (data parallelism; see
+    /// [`GradientSync`]): the model's parameters are set to the first
+    /// process's now; after each backward pass the gradients are combined
+    /// into those of the mean loss over every process's batch (so
+    /// [`StepStats::loss`] is that mean, the same on every process) before
+    /// the same update on all; and after every `check_every` steps the
+    /// processes check that their parameters are still identical. Every
+    /// process must call this and then take the same steps.
+    ///
+    /// Errors: [`RnnError::Invalid`] for `check_every == 0`, and the
+    /// errors of [`GradientSync::broadcast`].
+    pub fn with_sync(
+        mut self,
+        mut sync: Box<dyn GradientSync<F> + Send>,
+        check_every: usize,
+    ) -> Result<Self, RnnError> {
+        if check_every == 0 {
+            return Err(RnnError::Invalid(
+                "check_every must be at least 1 (steps between checks that the processes agree)".into(),
+            ));
+        }
+        sync.broadcast(&mut self.model)?;
+        self.sync = Some(Synced { sync, check_every });
+        Ok(self)
+    }
+
+    /// Checks now that every process holds the same parameters (see
+    /// [`Trainer::with_sync`]; a collective call). Without a sync, `Ok`.
+    ///
+    /// Errors: [`RnnError::Distributed`] naming the processes that differ.
+    pub fn check_in_sync(&mut self) -> Result<(), RnnError> {
+        match &mut self.sync {
+            Some(s) => s.sync.check_same(&self.model, self.steps),
+            None => Ok(()),
         }
     }
 
@@ -237,7 +284,7 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
             self.optimizer.set_lr(self.config.schedule.lr(self.base_lr, self.steps));
         }
         let lr = self.optimizer.lr();
-        let SeqLoss { loss, .. } = self.model.loss_and_grad_ws(
+        let SeqLoss { mut loss, count } = self.model.loss_and_grad_ws(
             &batch.input,
             &batch.target,
             batch.mask,
@@ -245,6 +292,10 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
             &mut self.grads,
             &mut self.scratch,
         )?;
+        if let Some(s) = &mut self.sync {
+            // Before any check, so that every process fails together.
+            loss = s.sync.reduce(&mut self.grads, loss, count)?.0;
+        }
         check_value(step, "training loss", loss)?;
         let grad_norm =
             self.model
@@ -263,6 +314,11 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
             },
             other => other,
         })?;
+        if let Some(s) = &mut self.sync
+            && step.is_multiple_of(s.check_every)
+        {
+            s.sync.check_same(&self.model, step)?;
+        }
         let time = start.elapsed();
         let positions = batch.input.len() * batch.input.batch();
         self.steps = step;

@@ -570,12 +570,7 @@ impl Row<'_> {
     /// The stores (`=`) and gradient sums (`+=`) of one column, the stores
     /// of row scalars (once per row), and the buffers they write: those of
     /// the reductions (`after`, after the sums), or of every other value.
-    fn writes(
-        &self,
-        access: &Access,
-        accums: &[(K, usize)],
-        after: bool,
-    ) -> (TokenStream, TokenStream, BTreeSet<Buf>) {
+    fn writes(&self, access: &Access, accums: &[(K, usize)], after: bool) -> (TokenStream, TokenStream, BTreeSet<Buf>) {
         let mut writes = TokenStream::new();
         let mut once = TokenStream::new();
         let mut written: BTreeSet<Buf> = BTreeSet::new();

@@ -213,7 +213,9 @@ pub fn place(flow: &Flow, groups: &[Group], role: &Role<'_>, storage: &Storage, 
 /// Whether a product reads `k` (as its operand, or as a weight
 /// gradient's adjoint or operand): then it needs its whole row.
 fn read_by_product(flow: &Flow, k: K) -> bool {
-    flow.g.neighbors_directed(k, petgraph::Direction::Outgoing).any(|r| flow.is_gemm(r))
+    flow.g
+        .neighbors_directed(k, petgraph::Direction::Outgoing)
+        .any(|r| flow.is_gemm(r))
         || flow.weight_grads.iter().any(|wg| wg.dy == k || wg.operand == k)
 }
 
