@@ -53,6 +53,18 @@
 //! parameters and the sample are the same to the bit as one uninterrupted
 //! run's (one thread).
 //!
+//! `--distributed` trains on the ranks of `mpirun` (a build with the `mpi`
+//! feature): every rank draws the same global batch of `--batch` windows
+//! from the seed and trains on its share, the gradients are all-reduced
+//! at every step, and rank 0 alone evaluates, reports, checkpoints and
+//! samples; `chars_per_s` counts all ranks. The ranks check every
+//! `--eval-every` steps that their parameters are still identical.
+//!
+//! ```text
+//! cargo build --release -p rnn-examples --features mpi --example char_lm
+//! mpirun -np 2 target/release/examples/char_lm --distributed --steps 500
+//! ```
+//!
 //! Without `--save` the run checkpoints to
 //! `runs/char_lm-CELL-hH-lL-seedS.safetensors` (or, if that exists, the
 //! first free name `-2`, `-3`, ... beside it); `--no-save` saves nothing.
@@ -73,6 +85,7 @@ use rnn_examples::cli::{at_least_one, clip_norm, positive_finite, temperature, t
 use rnn_examples::outputs::{Output, OutputKind, check_outputs, fresh_path};
 use rnn_examples::plot::{PlotOptions, Series, write_loss_curve};
 use rnn_examples::progress::TrainProgress;
+use rnn_examples::ranks::Ranks;
 use serde_json::json;
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -144,7 +157,7 @@ enum Command {
 }
 
 /// The settings of a training run.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct Args {
     /// Corpus file, read as UTF-8 [default: the bundled tinyshakespeare.txt,
     /// compiled into the program].
@@ -235,6 +248,12 @@ struct Args {
     /// Sampling temperature (finite, >= 0; 0: greedy).
     #[arg(long, default_value_t = 0.8, value_parser = temperature)]
     temperature: f64,
+    /// Train on the ranks of `mpirun -np N` (data parallel): each rank
+    /// takes its share of every batch of --batch windows, the gradients
+    /// are summed across ranks at every step, and rank 0 alone reports,
+    /// checkpoints and samples. Needs a build with `--features mpi`.
+    #[arg(long)]
+    distributed: bool,
 }
 
 /// The settings of `char_lm generate`.
@@ -412,8 +431,37 @@ fn plan(args: &Args) -> Result<Plan, Box<dyn Error>> {
     })
 }
 
-/// A training run (the default command).
+/// A training run (the default command); with `--distributed`, this
+/// rank's part of one (an error on any rank stops them all).
 fn train(args: &Args) -> Result<(), Box<dyn Error>> {
+    let ranks = Ranks::new(args.distributed)?;
+    let trained = if ranks.is_root() {
+        train_rank(args, &ranks)
+    } else {
+        // The other ranks train silently and write nothing.
+        let quiet = Args {
+            no_progress: true,
+            metrics: None,
+            step_metrics: None,
+            plot: None,
+            save: None,
+            no_save: true,
+            sample: 0,
+            ..args.clone()
+        };
+        train_rank(&quiet, &ranks)
+    };
+    if let Err(e) = &trained {
+        if ranks.size() > 1 {
+            eprintln!("error on rank {}: {e}", ranks.rank());
+        }
+        ranks.abort_if_distributed();
+    }
+    trained
+}
+
+/// [`train`] on this rank.
+fn train_rank(args: &Args, ranks: &Ranks) -> Result<(), Box<dyn Error>> {
     let plan = plan(args)?;
     rnn::runtime::gemm::set_threads(args.threads)?;
     let corpus = &plan.corpus;
@@ -422,41 +470,81 @@ fn train(args: &Args) -> Result<(), Box<dyn Error>> {
     match args.cell {
         CellKind::Lstm => {
             let sizes = CharLstmSizes { v, h, l };
-            run(args, &plan, CharLstm::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+            run(
+                args,
+                ranks,
+                &plan,
+                CharLstm::<f32>::new(sizes, &mut rng)?.into_inner(),
+                rng,
+            )
         }
         CellKind::Gru => {
             let sizes = CharGruSizes { v, h, l };
-            run(args, &plan, CharGru::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+            run(
+                args,
+                ranks,
+                &plan,
+                CharGru::<f32>::new(sizes, &mut rng)?.into_inner(),
+                rng,
+            )
         }
         CellKind::Rnn => {
             let sizes = CharRnnSizes { v, h, l };
-            run(args, &plan, CharRnn::<f32>::new(sizes, &mut rng)?.into_inner(), rng)
+            run(
+                args,
+                ranks,
+                &plan,
+                CharRnn::<f32>::new(sizes, &mut rng)?.into_inner(),
+                rng,
+            )
         }
     }
 }
 
 /// Trains, evaluates, saves and samples `model` (built from `rng`, which
-/// then draws the training windows).
+/// then draws the training windows) as rank `ranks` of the run: every rank
+/// trains on its shard of each batch; only rank 0 evaluates and reports.
 fn run<C: Cell<f32> + Send + Sync>(
     args: &Args,
+    ranks: &Ranks,
     plan: &Plan,
     model: SeqModel<f32, C>,
     rng: rand::rngs::StdRng,
 ) -> Result<(), Box<dyn Error>> {
     let corpus = &plan.corpus;
     let v = corpus.vocab_size();
-    eprintln!(
-        "{}: {} characters ({} train, {} validation), V = {v}; {} x{} H = {}, {} parameters; {} thread(s)",
-        plan.data_name,
-        corpus.len(),
-        corpus.train().len(),
-        corpus.val().len(),
-        C::NAME,
-        args.layers,
-        args.hidden,
-        model.num_scalars(),
-        args.threads
-    );
+    let root = ranks.is_root();
+    let shard = ranks.shard(args.batch);
+    if shard.is_empty() {
+        return Err(format!(
+            "--batch {} has no window for each of {} ranks",
+            args.batch,
+            ranks.size()
+        )
+        .into());
+    }
+    // Characters per second over all ranks: this rank's times the global
+    // batch over its shard.
+    let all_ranks = args.batch as f64 / shard.len() as f64;
+    if root {
+        eprintln!(
+            "{}: {} characters ({} train, {} validation), V = {v}; {} x{} H = {}, {} parameters; {} thread(s){}",
+            plan.data_name,
+            corpus.len(),
+            corpus.train().len(),
+            corpus.val().len(),
+            C::NAME,
+            args.layers,
+            args.hidden,
+            model.num_scalars(),
+            args.threads,
+            if ranks.size() > 1 {
+                format!(" per rank, {} ranks", ranks.size())
+            } else {
+                String::new()
+            }
+        );
+    }
     let adam = Adam::new(AdamConfig {
         lr: args.lr,
         ..AdamConfig::default()
@@ -465,9 +553,10 @@ fn run<C: Cell<f32> + Send + Sync>(
         clip_norm: (!args.no_clip).then_some(args.clip),
         ..TrainerConfig::default()
     };
-    let mut windows = TrainWindows::new(corpus, args.seq_len, args.batch, rng)?;
+    let mut windows = TrainWindows::new(corpus, args.seq_len, args.batch, rng)?.with_shard(shard)?;
     let val = val_windows(corpus, args.seq_len, VAL_WINDOWS)?;
-    let mut trainer = Trainer::new(model, adam, config);
+    let check_every = args.eval_every.max(1);
+    let mut trainer = ranks.trainer(model, adam, config, check_every)?;
     // The running sum of training losses since the last evaluation.
     let (mut sum, mut count) = (0.0, 0usize);
     if let Some(path) = &args.resume {
@@ -481,7 +570,11 @@ fn run<C: Cell<f32> + Send + Sync>(
         for _ in 0..trainer.steps() {
             BatchSource::<f32>::next_batch(&mut windows)?;
         }
-        eprintln!("resumed {} at step {}", path.display(), trainer.steps());
+        if root {
+            eprintln!("resumed {} at step {}", path.display(), trainer.steps());
+        }
+        // Every rank read the same file; they start from rank 0's parameters.
+        trainer.check_in_sync()?;
     }
     let mut report = Report::new(args, C::NAME, args.resume.is_some())?;
     let meta = |steps: usize, val_loss: Option<f64>, sum: f64, count: usize| {
@@ -505,8 +598,8 @@ fn run<C: Cell<f32> + Send + Sync>(
 
     let trained = (|| -> Result<f64, Box<dyn Error>> {
         let mut final_val = f64::NAN;
-        if args.resume.is_none() {
-            final_val = report.evaluate(&mut trainer, &val, None)?;
+        if args.resume.is_none() && root {
+            final_val = report.evaluate(&mut trainer, &val, None, all_ranks)?;
             // The initial model is the first good checkpoint.
             if let Some(ck) = checkpoints.as_mut().filter(|ck| at_evals || ck.every() > 0) {
                 ck.save(0, &trainer, &meta(0, Some(final_val), 0.0, 0))?;
@@ -516,11 +609,13 @@ fn run<C: Cell<f32> + Send + Sync>(
             let s = rnn::runtime::gemm::in_pool(|| trainer.step(&mut windows))?;
             sum += s.loss;
             count += 1;
-            report.step(&s, trainer.positions_per_sec())?;
+            if root {
+                report.step(&s, trainer.positions_per_sec() * all_ranks)?;
+            }
             let due = args.eval_every > 0 && s.step % args.eval_every == 0;
             let evaluated = due || s.step == args.steps;
-            if evaluated {
-                final_val = report.evaluate(&mut trainer, &val, Some(sum / count as f64))?;
+            if evaluated && root {
+                final_val = report.evaluate(&mut trainer, &val, Some(sum / count as f64), all_ranks)?;
                 // Only the evaluations of the interval start a new mean, so
                 // a run resumed from its last step reports what one run would.
                 if due {
@@ -550,12 +645,23 @@ fn run<C: Cell<f32> + Send + Sync>(
             });
         }
     };
-    eprintln!(
-        "final validation loss {final_val:.4} nats/char ({:.4} bits/char); training wall time {:.1} s, {:.0} chars/s",
-        final_val / std::f64::consts::LN_2,
-        trainer.train_time().as_secs_f64(),
-        trainer.positions_per_sec()
-    );
+    if root {
+        eprintln!(
+            "final validation loss {final_val:.4} nats/char ({:.4} bits/char); training wall time {:.1} s, {:.0} chars/s",
+            final_val / std::f64::consts::LN_2,
+            trainer.train_time().as_secs_f64(),
+            trainer.positions_per_sec() * all_ranks
+        );
+        if let Some(st) = trainer.sync_stats().filter(|st| st.reductions > 0) {
+            let share = st.reduce_time.as_secs_f64() / trainer.train_time().as_secs_f64();
+            eprintln!(
+                "all-reduce: {} bytes per step, {:.3} ms per step, {:.1} % of rank 0's training time",
+                st.bytes_per_reduce,
+                1e3 * st.reduce_time.as_secs_f64() / st.reductions as f64,
+                100.0 * share
+            );
+        }
+    }
 
     if let Some(ck) = checkpoints.as_mut() {
         let steps = trainer.steps();
@@ -640,6 +746,7 @@ impl Report {
         trainer: &mut Trainer<f32, C, Adam<f32>>,
         val: &Windows,
         train_loss: Option<f64>,
+        all_ranks: f64,
     ) -> Result<f64, Box<dyn Error>> {
         let val_loss = trainer.evaluate(&val.batch())?;
         // Written by hand to keep the key order; every number is finite.
@@ -649,7 +756,7 @@ impl Report {
             val_loss,
             train_loss.map_or("null".to_string(), |l| l.to_string()),
             trainer.train_time().as_secs_f64(),
-            trainer.positions_per_sec(),
+            trainer.positions_per_sec() * all_ranks,
         );
         self.progress.suspend(|| println!("{line}"));
         if let Some(m) = self.metrics.as_mut() {

@@ -246,6 +246,8 @@ pub struct TrainWindows<'c> {
     batch: usize,
     rng: StdRng,
     offsets: Vec<usize>,
+    /// The windows of each drawn batch this source keeps (all by default).
+    shard: std::ops::Range<usize>,
     windows: Windows,
 }
 
@@ -270,6 +272,7 @@ impl<'c> TrainWindows<'c> {
             batch,
             rng,
             offsets: Vec::with_capacity(batch),
+            shard: 0..batch,
             windows: Windows {
                 inputs: Vec::with_capacity(seq_len * batch),
                 targets: Vec::with_capacity(seq_len * batch),
@@ -283,6 +286,23 @@ impl<'c> TrainWindows<'c> {
     pub fn rng(&self) -> &StdRng {
         &self.rng
     }
+
+    /// Keeps only windows `shard` of each batch of `batch` it draws (one
+    /// process's part in data-parallel training): every process draws the
+    /// same global batch from the same seed, so the data order does not
+    /// depend on how many processes share it.
+    ///
+    /// Errors: [`RnnError::Invalid`] for an empty shard or one past the batch.
+    pub fn with_shard(mut self, shard: std::ops::Range<usize>) -> Result<Self, RnnError> {
+        if shard.is_empty() || shard.end > self.batch {
+            return Err(RnnError::Invalid(format!(
+                "shard {shard:?} of a batch of {} windows: give each process at least one window",
+                self.batch
+            )));
+        }
+        self.shard = shard;
+        Ok(self)
+    }
 }
 
 impl<F: rnn::Float> BatchSource<F> for TrainWindows<'_> {
@@ -293,7 +313,8 @@ impl<F: rnn::Float> BatchSource<F> for TrainWindows<'_> {
         let rng = &mut self.rng;
         self.offsets
             .extend((0..self.batch).map(|_| rng.random_range(0..n - self.seq_len)));
-        self.windows.fill(train, &self.offsets, self.seq_len)?;
+        self.windows
+            .fill(train, &self.offsets[self.shard.clone()], self.seq_len)?;
         Ok(self.windows.batch())
     }
 }
@@ -376,5 +397,38 @@ mod tests {
         assert_eq!(w.inputs, vec![0, 5, 1, 6, 2, 7]);
         assert_eq!(w.targets, vec![1, 6, 2, 7, 3, 8]);
         assert!(windows(&data, &[17], 3).is_err());
+    }
+
+    #[test]
+    fn shards_of_a_batch_are_its_windows_split_in_order() {
+        let text: String = (0..400).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let corpus = Corpus::from_text(&text).unwrap();
+        let draw = |shard: Option<std::ops::Range<usize>>| {
+            let mut w = TrainWindows::new(&corpus, 5, 4, StdRng::seed_from_u64(9)).unwrap();
+            if let Some(s) = shard {
+                w = w.with_shard(s).unwrap();
+            }
+            (0..3)
+                .map(|_| {
+                    let b = BatchSource::<f32>::next_batch(&mut w).unwrap();
+                    let ids = match b.target {
+                        SeqTarget::Classes(ids) => ids.to_vec(),
+                        _ => unreachable!("next-character targets"),
+                    };
+                    // Time-major [5, rows]: the windows side by side.
+                    let rows = ids.len() / 5;
+                    (0..rows)
+                        .map(|r| (0..5).map(|t| ids[t * rows + r]).collect::<Vec<_>>())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let (all, first, second) = (draw(None), draw(Some(0..2)), draw(Some(2..4)));
+        for k in 0..3 {
+            assert_eq!([first[k].clone(), second[k].clone()].concat(), all[k], "batch {k}");
+        }
+        let w = || TrainWindows::new(&corpus, 5, 4, StdRng::seed_from_u64(9)).unwrap();
+        assert!(w().with_shard(2..2).is_err());
+        assert!(w().with_shard(3..5).is_err());
     }
 }

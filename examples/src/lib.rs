@@ -30,6 +30,7 @@ pub mod outputs;
 pub mod parity;
 pub mod plot;
 pub mod progress;
+pub mod ranks;
 pub mod tasks;
 pub mod workload;
 

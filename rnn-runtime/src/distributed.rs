@@ -24,8 +24,8 @@
 use crate::error::RnnError;
 use crate::float::Float;
 use crate::params::Params;
-use crate::train::GradientSync;
 use crate::train::sync::{fingerprint, flatten_into, unflatten_from};
+use crate::train::{GradientSync, SyncStats};
 use mpi::Threading;
 use mpi::collective::SystemOperation;
 /// The element types MPI can send (`f32`, `f64`, ...).
@@ -110,6 +110,13 @@ impl Mpi {
         self.universe.world().process_at_rank(0).broadcast_into(bytes);
     }
 
+    /// Stops every process of the run (`MPI_Abort`) with exit status
+    /// `code`: what a rank does on an error, so that the others do not
+    /// wait for it forever in the next collective call.
+    pub fn abort(&self, code: i32) -> ! {
+        self.universe.world().abort(code)
+    }
+
     /// Waits until every process gets here.
     pub fn barrier(&self) {
         self.universe.world().barrier();
@@ -146,19 +153,6 @@ impl<F> std::fmt::Debug for MpiSync<F> {
             .field("rank", &self.world.rank())
             .field("reductions", &self.reductions)
             .finish()
-    }
-}
-
-impl<F> MpiSync<F> {
-    /// Bytes of gradient the last [`GradientSync::reduce`] sent (per process).
-    pub fn reduced_bytes(&self) -> usize {
-        self.reduced_bytes
-    }
-
-    /// Time spent in gradient all-reduces so far (waiting for the other
-    /// processes included), and how many reductions that was.
-    pub fn reduce_time(&self) -> (Duration, usize) {
-        (self.reduce_time, self.reductions)
     }
 }
 
@@ -227,6 +221,14 @@ impl<F: Float + Equivalence> GradientSync<F> for MpiSync<F> {
             "after step {step} the parameters of rank(s) {} differ from rank 0's: the ranks drifted apart",
             differ.join(", ")
         )))
+    }
+
+    fn stats(&self) -> SyncStats {
+        SyncStats {
+            bytes_per_reduce: self.reduced_bytes,
+            reduce_time: self.reduce_time,
+            reductions: self.reductions,
+        }
     }
 }
 

@@ -153,7 +153,7 @@ impl<'a> BatchSizes<'a> {
 ///
 /// Errors: [`RnnError::Shape`] for rows of another count or width,
 /// [`RnnError::Invalid`] for a batch of 0 sequences (see
-/// [`check_batch`](super::check_batch)).
+/// [`check_batch`]).
 pub fn check_packed_input<F: Float>(
     what: &str,
     input: &CellInput<'_, F>,

@@ -25,6 +25,6 @@ pub mod update;
 pub use guard::{Checkpoint, Checkpointer, check_params, check_tensors, check_value, count_non_finite};
 pub use metrics::{MetricsWriter, read_metrics};
 pub use resume::model_part;
-pub use sync::GradientSync;
+pub use sync::{GradientSync, SyncStats};
 pub use tbptt::{TbpttConfig, TbpttReport, tbptt_for_each, train_tbptt};
 pub use trainer::{Batch, BatchSource, StepStats, Trainer, TrainerConfig};

@@ -42,6 +42,23 @@ pub trait GradientSync<F: Float> {
     /// Errors: [`RnnError::Distributed`] naming the processes whose
     /// parameters differ from the first's (on every process).
     fn check_same(&mut self, params: &dyn Params<F>, step: usize) -> Result<(), RnnError>;
+
+    /// What the gradient reductions cost so far ([`SyncStats::default`]
+    /// where the transport does not measure it).
+    fn stats(&self) -> SyncStats {
+        SyncStats::default()
+    }
+}
+
+/// The cost of a [`GradientSync`]'s gradient reductions so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncStats {
+    /// Gradient bytes one process sends per reduction.
+    pub bytes_per_reduce: usize,
+    /// Wall time spent in reductions (waiting for slower processes included).
+    pub reduce_time: std::time::Duration,
+    /// Reductions done.
+    pub reductions: usize,
 }
 
 /// A fingerprint of `params`' bits (FNV-1a over every value as an `f64`),

@@ -92,7 +92,7 @@
 //! ```
 
 use super::guard::{check_params, check_value};
-use super::sync::GradientSync;
+use super::sync::{GradientSync, SyncStats};
 use crate::cell::Cell;
 use crate::error::RnnError;
 use crate::float::Float;
@@ -243,6 +243,12 @@ impl<F: Float, C: Cell<F>, O: Optimizer<F>> Trainer<F, C, O> {
         sync.broadcast(&mut self.model)?;
         self.sync = Some(Synced { sync, check_every });
         Ok(self)
+    }
+
+    /// What the gradient reductions of [`Trainer::with_sync`] cost so far
+    /// (`None` without a sync).
+    pub fn sync_stats(&self) -> Option<SyncStats> {
+        self.sync.as_ref().map(|s| s.sync.stats())
     }
 
     /// Checks now that every process holds the same parameters (see
