@@ -58,7 +58,8 @@
 //! from the seed and trains on its share, the gradients are all-reduced
 //! at every step, and rank 0 alone evaluates, reports, checkpoints and
 //! samples; `chars_per_s` counts all ranks. The ranks check every
-//! `--eval-every` steps that their parameters are still identical.
+//! `--eval-every` steps (with `--eval-every 0`, at the end) that their
+//! parameters are still identical.
 //!
 //! ```text
 //! cargo build --release -p rnn-examples --features mpi --example char_lm
@@ -555,7 +556,13 @@ fn run<C: Cell<f32> + Send + Sync>(
     };
     let mut windows = TrainWindows::new(corpus, args.seq_len, args.batch, rng)?.with_shard(shard)?;
     let val = val_windows(corpus, args.seq_len, VAL_WINDOWS)?;
-    let check_every = args.eval_every.max(1);
+    // The ranks check they agree at every evaluation (without evaluations
+    // in between, at the end).
+    let check_every = if args.eval_every > 0 {
+        args.eval_every
+    } else {
+        args.steps.max(1)
+    };
     let mut trainer = ranks.trainer(model, adam, config, check_every)?;
     // The running sum of training losses since the last evaluation.
     let (mut sum, mut count) = (0.0, 0usize);

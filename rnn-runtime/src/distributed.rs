@@ -157,12 +157,15 @@ impl<F> std::fmt::Debug for MpiSync<F> {
 }
 
 impl<F: Float + Equivalence> MpiSync<F> {
-    /// Checks that every process flattened the same number of values.
+    /// Checks that every process flattened the same number of values (one
+    /// all-reduce: the largest of `n` and of `-n` gives the largest and the
+    /// smallest `n`).
     fn same_length(&self, what: &str) -> Result<(), RnnError> {
-        let n = self.send.len() as u64;
-        let (mut lo, mut hi) = (0u64, 0u64);
-        self.world.all_reduce_into(&n, &mut lo, SystemOperation::min());
-        self.world.all_reduce_into(&n, &mut hi, SystemOperation::max());
+        let n = self.send.len() as i64;
+        let mut max = [0i64; 2];
+        self.world
+            .all_reduce_into(&[n, -n][..], &mut max[..], SystemOperation::max());
+        let (hi, lo) = (max[0], -max[1]);
         if lo != hi {
             return Err(RnnError::Distributed(format!(
                 "the processes' {what} have different sizes ({lo} to {hi} values): do all ranks train the same model?"

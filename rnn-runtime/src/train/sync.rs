@@ -61,17 +61,15 @@ pub struct SyncStats {
     pub reductions: usize,
 }
 
-/// A fingerprint of `params`' bits (FNV-1a over every value as an `f64`),
-/// equal on two processes exactly when their parameters are, but for
-/// hash collisions.
+/// A fingerprint of `params`' bits (FNV-1a, one 64-bit word per value:
+/// its bits as an `f64`), equal on two processes exactly when their
+/// parameters are, but for hash collisions.
 pub fn fingerprint<F: Float>(params: &dyn Params<F>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for k in 0..params.param_count() {
         for v in params.param(k).iter() {
-            for byte in v.to_f64().unwrap_or(f64::NAN).to_bits().to_le_bytes() {
-                h ^= u64::from(byte);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            h ^= v.to_f64().unwrap_or(f64::NAN).to_bits();
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
     h

@@ -287,8 +287,9 @@ impl Row<'_> {
         if let Some(id) = self.slices.borrow().names.get(&c) {
             return id.clone();
         }
-        let part = |n: Option<K>, sb: usize| match n {
-            Some(n) if self.sub_count(n) > 1 => Some(sb / self.base.coef),
+        // A row scalar's one value has no sub-blocks.
+        let part = |id: usize, n: Option<K>, sb: usize| match n {
+            Some(n) if self.sub_count(n) > 1 && !self.locs[id].is_row_scalar() => Some(sb / self.base.coef),
             _ => None,
         };
         // A parameter's values read under their name in the flow (unique);
@@ -299,21 +300,13 @@ impl Row<'_> {
         };
         let param_part = |p: usize, sb: usize| (self.facts.params[p].1 > self.base.coef).then_some(sb / self.base.coef);
         let (base, sub, own) = match c {
-            // A row scalar's one value has no sub-blocks.
-            Chunk::Loc(id, _) if self.locs[id].is_row_scalar() => match self.reads.iter().find(|r| r.1 == id) {
-                Some(&(n, _)) => (Some(self.facts.names[n.index()].clone()), None, true),
-                None => {
-                    let n = self.stores.iter().find(|r| r.1 == id).map(|r| r.0);
-                    (n.map(|n| format!("{}_out", self.facts.names[n.index()])), None, false)
-                }
-            },
             Chunk::Loc(id, sb) => match self.reads.iter().find(|r| r.1 == id) {
-                Some(&(n, _)) => (Some(self.facts.names[n.index()].clone()), part(Some(n), sb), true),
+                Some(&(n, _)) => (Some(self.facts.names[n.index()].clone()), part(id, Some(n), sb), true),
                 None => {
                     let n = self.stores.iter().find(|r| r.1 == id).map(|r| r.0);
                     (
                         n.map(|n| format!("{}_out", self.facts.names[n.index()])),
-                        part(n, sb),
+                        part(id, n, sb),
                         false,
                     )
                 }

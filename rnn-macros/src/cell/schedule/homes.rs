@@ -10,13 +10,10 @@
 //! that does. Out: every stored value has a home; every `Own` buffer knows
 //! whether it holds all steps.
 
-use super::program::{Buf, Loc, OwnBuf, Role, Section};
+use super::program::{Buf, Loc, ONE, OwnBuf, Role, Section};
 use super::storage::Storage;
 use crate::cell::flow::{Flow, Group, K, KOp, Leaf, Sink};
 use crate::cell::ir::Dim;
-
-/// The width of a scalar.
-const ONE: Dim = Dim { coef: 1, sym: None };
 
 pub struct Homes {
     /// Buffers the program allocates.

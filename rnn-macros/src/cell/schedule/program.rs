@@ -60,12 +60,15 @@ pub struct Loc {
     pub chunked: bool,
 }
 
+/// The width of a scalar, and of a row scalar's row.
+pub const ONE: Dim = Dim { coef: 1, sym: None };
+
 impl Loc {
     /// Whether the location holds one number per row (a row scalar: a
     /// value the same in every column, see `homes.rs`), not a row of the
     /// value's width.
     pub fn is_row_scalar(&self) -> bool {
-        matches!(self.buf, Buf::Own(_) | Buf::Saved(_)) && self.ld == [Dim { coef: 1, sym: None }]
+        matches!(self.buf, Buf::Own(_) | Buf::Saved(_)) && self.ld == [ONE]
     }
 
     pub fn whole(buf: Buf, width: Dim, all_steps: bool) -> Loc {
